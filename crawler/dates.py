@@ -1,0 +1,65 @@
+"""Parse the date formats feeds, sitemaps and pages use into ISO 8601 strings."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+__all__ = ["format_iso", "parse_date", "to_utc"]
+
+_OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+_TRAILING_TZ_NAME = re.compile(r"\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+# Dates before the web or far in the future are parsing accidents.
+_EARLIEST = date(1990, 1, 1)
+
+
+def _plausible(value: date) -> bool:
+    latest = datetime.now(UTC).date() + timedelta(days=2)
+    return _EARLIEST <= value <= latest
+
+
+def parse_date(text: str | None) -> datetime | date | None:
+    """ISO 8601 / RFC 822 text -> aware or naive datetime, or a date; None if unparseable."""
+    if not text:
+        return None
+    text = " ".join(text.split())
+    if not text or len(text) > 64:
+        return None
+    if _DATE_ONLY.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+        return day if _plausible(day) else None
+    candidate = _TRAILING_TZ_NAME.sub("+00:00", text) if text[-1:].isalpha() else text
+    candidate = _OFFSET_NO_COLON.sub(r"\1:\2", candidate)
+    candidate = _FRACTION.sub(r"\1", candidate)
+    parsed: datetime | None
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if parsed is None:
+            return None
+    return parsed if _plausible(parsed.date()) else None
+
+
+def format_iso(value: datetime | date | None) -> str | None:
+    """ISO 8601 without microseconds; keeps the offset when there is one."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    return value.isoformat()
+
+
+def to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(timezone.utc)

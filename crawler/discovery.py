@@ -1,0 +1,377 @@
+"""Pure parsers for discovery documents: RSS 0.9x/1.0/2.0, Atom, JSON Feed, sitemaps.
+
+They take bytes and the document's URL and return article links with whatever
+metadata the document carries. The XML parser never resolves entities, never
+touches the network and recovers what it can from broken documents.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import urljoin
+
+from lxml import etree, html as lxml_html
+
+from crawler.dates import format_iso, parse_date
+from crawler.urls import is_public_http_url_syntax
+
+__all__ = [
+    "DiscoveryError",
+    "FeedEntry",
+    "ParsedDocument",
+    "SitemapLink",
+    "gunzip_limited",
+    "parse_discovery_document",
+]
+
+# Documents this large are attacks or mistakes; the sitemap protocol caps at 50 MB.
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+MAX_SUMMARY_CHARS = 2000
+MAX_TAGS = 50
+
+
+class DiscoveryError(ValueError):
+    """A discovery document could not be used; the message says why."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """An article link with the metadata its feed or sitemap gave."""
+
+    url: str
+    title: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    summary: str | None = None
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def changed_marker(self) -> str | None:
+        """What tells whether the article changed since it was last seen."""
+        return self.updated or self.published
+
+
+@dataclass(frozen=True, slots=True)
+class SitemapLink:
+    url: str
+    lastmod: str | None = None
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    kind: str  # rss, atom, rdf, jsonfeed, sitemap, sitemapindex, text
+    entries: list[FeedEntry] = field(default_factory=list)
+    sitemaps: list[SitemapLink] = field(default_factory=list)
+    skipped_links: int = 0
+
+
+def gunzip_limited(data: bytes, max_size: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """Decompress gzip data, refusing to inflate past ``max_size`` (gzip bombs)."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    chunks: list[bytes] = []
+    size = 0
+    pending = data
+    while pending:
+        chunk = decompressor.decompress(pending, max_size + 1 - size)
+        size += len(chunk)
+        if size > max_size:
+            raise DiscoveryError("too_large", f"gzip data inflates past {max_size} bytes")
+        chunks.append(chunk)
+        pending = decompressor.unconsumed_tail
+        if decompressor.eof:
+            break
+        if not chunk and not pending:
+            break
+    return b"".join(chunks)
+
+
+_XML_PARSER_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "recover": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
+def _xml_parser() -> etree.XMLParser:
+    return etree.XMLParser(**_XML_PARSER_OPTIONS)
+
+
+def _local(tag: object) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None:
+        return None
+    text = "".join(element.itertext()).strip()
+    return text or None
+
+
+def _strip_html(text: str | None, limit: int | None = None) -> str | None:
+    """Feed titles and descriptions often carry escaped HTML; keep the words."""
+    if not text:
+        return None
+    if "<" in text or "&" in text:
+        try:
+            fragment = lxml_html.fragment_fromstring(text, create_parent="div")
+            text = " ".join(fragment.itertext())
+        except (etree.ParserError, ValueError):
+            text = re.sub(r"<[^>]{0,500}>", " ", text)
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text or None
+
+
+def _date(value: str | None) -> str | None:
+    parsed = parse_date(value)
+    return format_iso(parsed) if isinstance(parsed, (datetime, date)) else None
+
+
+def _absolute(link: str | None, base: str) -> str | None:
+    if not link:
+        return None
+    link = link.strip()
+    lowered = link.lower()
+    if lowered.startswith(("javascript:", "mailto:", "data:", "tel:", "#")):
+        return None
+    try:
+        absolute = urljoin(base, link)
+    except ValueError:
+        return None
+    return absolute if is_public_http_url_syntax(absolute) is None else None
+
+
+def _children(element: etree._Element, *names: str) -> list[etree._Element]:
+    return [child for child in element if _local(child.tag) in names]
+
+
+def _child_text(element: etree._Element, *names: str) -> str | None:
+    for name in names:
+        for child in element:
+            if _local(child.tag) == name:
+                value = _text(child)
+                if value:
+                    return value
+    return None
+
+
+def _entry_link(item: etree._Element, base: str) -> str | None:
+    # FeedBurner and similar proxies keep the publisher's URL here.
+    orig = _child_text(item, "origlink")
+    if orig:
+        return _absolute(orig, base)
+    for link in _children(item, "link"):
+        href = link.get("href")
+        if href is not None:
+            rel = (link.get("rel") or "alternate").lower()
+            kind = (link.get("type") or "text/html").lower()
+            if rel == "alternate" and ("html" in kind or kind == ""):
+                return _absolute(href, link.base or base)
+            continue
+        if _text(link):
+            return _absolute(_text(link), link.base or base)
+    for link in _children(item, "link"):
+        if link.get("href") and (link.get("rel") or "alternate").lower() == "alternate":
+            return _absolute(link.get("href"), link.base or base)
+    about = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+    if about:
+        return _absolute(about, base)
+    for guid in _children(item, "guid", "id"):
+        if (guid.get("isPermaLink") or "true").lower() != "false":
+            value = _text(guid)
+            if value and value.lower().startswith(("http://", "https://")):
+                return _absolute(value, base)
+    return None
+
+
+def _entry_tags(item: etree._Element) -> tuple[str, ...]:
+    tags: list[str] = []
+    for child in item:
+        name = _local(child.tag)
+        if name == "category":
+            value = child.get("term") or child.get("label") or _text(child)
+        elif name in ("subject", "keywords", "tag"):
+            value = _text(child)
+        else:
+            continue
+        if not value:
+            continue
+        parts = value.split(",") if name == "keywords" else [value]
+        tags.extend(" ".join(part.split()) for part in parts if part.strip())
+    return tuple(dict.fromkeys(tags))[:MAX_TAGS]
+
+
+def _entry_author(item: etree._Element) -> str | None:
+    for child in item:
+        name = _local(child.tag)
+        if name == "author":
+            value = _child_text(child, "name") or _text(child)
+            if value:
+                # RSS puts "email (Name)" here; keep the name.
+                match = re.match(r"^\S+@\S+\s*\((.+)\)$", value)
+                return match.group(1) if match else value
+        elif name == "creator":
+            value = _text(child)
+            if value:
+                return value
+    return None
+
+
+def _xml_entries(root: etree._Element, base: str, doc: ParsedDocument) -> None:
+    for item in root.iter():
+        if _local(item.tag) not in ("item", "entry"):
+            continue
+        url = _entry_link(item, base)
+        if url is None:
+            doc.skipped_links += 1
+            continue
+        summary = _child_text(item, "description", "summary") or _child_text(item, "encoded", "content")
+        doc.entries.append(
+            FeedEntry(
+                url=url,
+                title=_strip_html(_child_text(item, "title"), 500),
+                published=_date(_child_text(item, "pubdate", "published", "issued", "date", "created")),
+                updated=_date(_child_text(item, "updated", "modified")),
+                summary=_strip_html(summary, MAX_SUMMARY_CHARS),
+                author=_strip_html(_entry_author(item), 200),
+                tags=_entry_tags(item),
+            )
+        )
+
+
+def _sitemap(root: etree._Element, base: str, doc: ParsedDocument) -> None:
+    for node in root:
+        name = _local(node.tag)
+        if name not in ("url", "sitemap"):
+            continue
+        url = _absolute(_child_text(node, "loc"), base)
+        if url is None:
+            doc.skipped_links += 1
+            continue
+        lastmod = _date(_child_text(node, "lastmod"))
+        if name == "sitemap":
+            doc.sitemaps.append(SitemapLink(url, lastmod))
+            continue
+        news = next((child for child in node if _local(child.tag) == "news"), None)
+        title = published = None
+        tags: tuple[str, ...] = ()
+        if news is not None:
+            title = _strip_html(_child_text(news, "title"), 500)
+            published = _date(_child_text(news, "publication_date"))
+            keywords = _child_text(news, "keywords")
+            if keywords:
+                tags = tuple(dict.fromkeys(k.strip() for k in keywords.split(",") if k.strip()))[:MAX_TAGS]
+        doc.entries.append(FeedEntry(url=url, title=title, published=published, updated=lastmod, tags=tags))
+
+
+def _json_feed(data: object, base: str) -> ParsedDocument:
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise DiscoveryError("not_a_feed", "JSON document without an 'items' list (not a JSON Feed)")
+    doc = ParsedDocument(kind="jsonfeed")
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            doc.skipped_links += 1
+            continue
+        link = item.get("url") or item.get("external_url")
+        url = _absolute(link if isinstance(link, str) else None, base)
+        if url is None:
+            doc.skipped_links += 1
+            continue
+        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        author = next((a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)), None)
+        tags = tuple(str(tag) for tag in item.get("tags") or [] if isinstance(tag, (str, int)))[:MAX_TAGS]
+
+        def text_field(*names: str, item: dict = item) -> str | None:
+            for name in names:
+                value = item.get(name)
+                if isinstance(value, str) and value.strip():
+                    return value
+            return None
+
+        doc.entries.append(
+            FeedEntry(
+                url=url,
+                title=_strip_html(text_field("title"), 500),
+                published=_date(text_field("date_published")),
+                updated=_date(text_field("date_modified")),
+                summary=_strip_html(text_field("summary", "content_text", "content_html"), MAX_SUMMARY_CHARS),
+                author=author,
+                tags=tags,
+            )
+        )
+    return doc
+
+
+def _plain_text_sitemap(text: str, base: str) -> ParsedDocument:
+    doc = ParsedDocument(kind="text")
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        url = _absolute(line, base)
+        if url is None:
+            doc.skipped_links += 1
+        else:
+            doc.entries.append(FeedEntry(url=url))
+    return doc
+
+
+def parse_discovery_document(body: bytes, url: str) -> ParsedDocument:
+    """Parse a feed or sitemap of any supported kind; raise DiscoveryError if it is none."""
+    if body[:2] == b"\x1f\x8b":
+        body = gunzip_limited(body)
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise DiscoveryError("too_large", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise DiscoveryError("empty", "empty document")
+    if stripped[:1] in (b"{", b"["):
+        try:
+            data = json.loads(stripped.decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError) as exc:
+            raise DiscoveryError("malformed", f"invalid JSON: {exc}") from None
+        return _json_feed(data, url)
+    head = stripped[:512].lower()
+    if b"<" not in head:
+        if b"\x00" in stripped[:4096]:
+            raise DiscoveryError("not_a_feed", "binary data, not a feed or sitemap")
+        text = stripped.decode("utf-8", errors="replace")
+        if text.lstrip().lower().startswith(("http://", "https://")):
+            return _plain_text_sitemap(text, url)
+        raise DiscoveryError("not_a_feed", "neither XML nor JSON nor a list of URLs")
+    if b"<html" in head or b"<!doctype html" in head:
+        raise DiscoveryError("not_a_feed", "an HTML page, not a feed or sitemap")
+    try:
+        root = etree.fromstring(stripped, parser=_xml_parser(), base_url=url)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise DiscoveryError("malformed", f"unreadable XML: {exc}") from None
+    if root is None:
+        raise DiscoveryError("malformed", "unreadable XML: no root element")
+    kind = _local(root.tag)
+    if kind in ("urlset", "sitemapindex"):
+        doc = ParsedDocument(kind="sitemap" if kind == "urlset" else "sitemapindex")
+        _sitemap(root, url, doc)
+        return doc
+    if kind in ("rss", "rdf", "feed", "channel"):
+        doc = ParsedDocument(kind={"feed": "atom", "rdf": "rdf"}.get(kind, "rss"))
+        _xml_entries(root, url, doc)
+        return doc
+    raise DiscoveryError("not_a_feed", f"unknown XML document <{kind}>")

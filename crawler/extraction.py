@@ -1,0 +1,422 @@
+"""Pure article extraction: HTML + URL -> article fields, or the reason there is no article.
+
+trafilatura finds the main text and most metadata. Around it we add what a
+news record needs and trafilatura does not give: the publication time with its
+UTC offset (trafilatura keeps only the date), the canonical URL, feed metadata
+as a fallback, per-source XPath overrides, language detection, a content hash,
+and refusal of pages that hold no article (block pages, app shells, errors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+
+from crawler.dates import format_iso, parse_date
+from crawler.discovery import FeedEntry
+from crawler.encoding import decode_html
+from crawler.language import detect_language
+from crawler.urls import host_of, is_public_http_url_syntax
+
+__all__ = ["Article", "ExtractionOptions", "Rejected", "content_hash", "extract_article", "sanitize_text"]
+
+# Shorter main text is a teaser, an app shell or a cookie wall, not an article.
+MIN_TEXT_CHARS = 200
+MAX_TAGS = 30
+
+_BLOCK_TITLES = re.compile(
+    r"attention required|just a moment|access denied|are you a robot|captcha|ddos-guard|"
+    r"checking your browser|security check|request unsuccessful|403 forbidden|"
+    r"^\s*(?:error\s*)?40[34]\b|page not found|not found\s*$|сторінку не знайдено|"
+    r"страница не найдена|доступ (?:запрещ|заборон)|вы робот|ви робот",
+    re.IGNORECASE,
+)
+_BLOCK_MARKERS = (
+    "cf-error-details",
+    "cf-challenge",
+    "challenge-platform",
+    "cf-browser-verification",
+    "g-recaptcha",
+    "h-captcha",
+    "ddos-guard",
+    "px-captcha",
+)
+# Control characters JSON consumers choke on (tab and newline are fine).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionOptions:
+    """What the caller knows about the page besides its HTML."""
+
+    url: str
+    language_hint: str | None = None
+    rules: dict[str, str] = field(default_factory=dict)
+    entry: FeedEntry | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    title: str
+    text: str
+    summary: str | None
+    author: str | None
+    published: str | None
+    canonical_url: str
+    tags: tuple[str, ...]
+    language: str
+    language_confidence: float
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """No article: ``reason`` is a short stats key, ``detail`` says it for humans."""
+
+    reason: str
+    detail: str
+
+
+def sanitize_text(value: str) -> str:
+    """Remove characters that cannot travel in UTF-8 JSON (NUL, lone surrogates, C0 controls)."""
+    return _CONTROL.sub("", value)
+
+
+def _clean_inline(value: str | None, limit: int = 1000) -> str | None:
+    if not value:
+        return None
+    value = " ".join(sanitize_text(unicodedata.normalize("NFC", value)).split())
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value or None
+
+
+def _clean_text(value: str) -> str:
+    value = sanitize_text(unicodedata.normalize("NFC", value))
+    paragraphs = (" ".join(line.split()) for line in value.split("\n"))
+    return "\n".join(p for p in paragraphs if p)
+
+
+def content_hash(text: str) -> str:
+    """Hash of the normalised text: case, spacing and Unicode form don't count as changes."""
+    normalised = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+_EXTRACTOR: Extractor | None = None
+
+
+def _extractor() -> Extractor:
+    """One trafilatura configuration for the whole process."""
+    global _EXTRACTOR
+    if _EXTRACTOR is None:
+        _EXTRACTOR = Extractor(output_format="python", with_metadata=True, comments=False, tables=True)
+    return _EXTRACTOR
+
+
+# --- page metadata trafilatura does not give ---------------------------------
+
+_PUBLISHED_XPATHS = (
+    '//meta[@property="article:published_time" or @name="article:published_time"'
+    ' or @property="og:article:published_time" or @itemprop="datePublished"'
+    ' or @name="pubdate" or @name="publishdate" or @name="publish-date" or @name="date"'
+    ' or @name="dc.date" or @name="DC.date.issued" or @name="dcterms.created"'
+    ' or @name="sailthru.date" or @name="parsely-pub-date" or @property="published_time"]/@content',
+    '//*[@itemprop="datePublished"]/@datetime',
+    "//article//time[@datetime][1]/@datetime",
+    '//time[@datetime and (contains(@class, "publish") or contains(@class, "date") or @pubdate)][1]/@datetime',
+)
+
+
+def _json_ld_values(tree: HtmlElement, key: str) -> list[str]:
+    values: list[str] = []
+
+    def walk(node: Any, depth: int = 0) -> None:
+        if depth > 8 or len(values) > 10:
+            return
+        if isinstance(node, dict):
+            value = node.get(key)
+            if isinstance(value, str):
+                values.append(value)
+            for child in node.values():
+                if isinstance(child, (dict, list)):
+                    walk(child, depth + 1)
+        elif isinstance(node, list):
+            for child in node[:50]:
+                walk(child, depth + 1)
+
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()')[:10]:
+        if len(script) > 500_000:
+            continue
+        try:
+            walk(json.loads(script))
+        except (ValueError, RecursionError):
+            continue
+    return values
+
+
+def _page_published(tree: HtmlElement) -> datetime | date | None:
+    """The page's own publication time, preferring values that carry a time of day."""
+    candidates = _json_ld_values(tree, "datePublished")
+    for xpath in _PUBLISHED_XPATHS:
+        candidates.extend(str(value) for value in tree.xpath(xpath)[:5])
+    best: datetime | date | None = None
+    for candidate in candidates:
+        parsed = parse_date(candidate)
+        if isinstance(parsed, datetime):
+            return parsed
+        if parsed is not None and best is None:
+            best = parsed
+    return best
+
+
+def _choose_published(
+    page: datetime | date | None, trafilatura_date: str | None, entry: FeedEntry | None
+) -> str | None:
+    feed = parse_date(entry.published) if entry and entry.published else None
+    if isinstance(page, datetime):
+        return format_iso(page)
+    day = page or parse_date(trafilatura_date)
+    if isinstance(day, datetime):
+        return format_iso(day)
+    # A feed timestamp on the same day adds the time and offset the page lacked.
+    if isinstance(feed, datetime) and (day is None or feed.date() == day):
+        return format_iso(feed)
+    if day is not None:
+        return format_iso(day)
+    return format_iso(feed)
+
+
+def _canonical_url(tree: HtmlElement, url: str, trafilatura_url: str | None) -> str:
+    for candidate in (
+        *tree.xpath('//link[@rel="canonical"]/@href')[:1],
+        *tree.xpath('//meta[@property="og:url"]/@content')[:1],
+        trafilatura_url,
+    ):
+        if not candidate:
+            continue
+        absolute = urljoin(url, str(candidate).strip())
+        if is_public_http_url_syntax(absolute) is None:
+            return absolute
+    return url
+
+
+def _split_tags(values: list[str] | None) -> list[str]:
+    tags: list[str] = []
+    for value in values or []:
+        for part in re.split(r"[,;]", value):
+            part = " ".join(part.split())
+            if part and len(part) <= 100:
+                tags.append(part)
+    return tags
+
+
+def _xpath_strings(tree: HtmlElement, expression: str) -> list[str]:
+    try:
+        result = tree.xpath(expression)
+    except etree.XPathError:
+        return []
+    if isinstance(result, (str, bytes)):
+        result = [result]
+    if not isinstance(result, list):
+        return [str(result)] if result not in (None, "") else []
+    strings = []
+    for node in result:
+        if isinstance(node, etree._Element):
+            strings.append(" ".join(" ".join(node.itertext()).split()))
+        else:
+            strings.append(" ".join(str(node).split()))
+    return [s for s in strings if s]
+
+
+_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "figcaption", "dd", "dt", "tr"}
+
+
+def _xpath_body(tree: HtmlElement, expression: str) -> str | None:
+    """Paragraphs under the nodes an override selects, in document order."""
+    try:
+        nodes = tree.xpath(expression)
+    except etree.XPathError:
+        return None
+    if not isinstance(nodes, list):
+        return None
+    paragraphs: list[str] = []
+    for node in nodes:
+        if not isinstance(node, etree._Element):
+            paragraphs.append(str(node))
+            continue
+        for unwanted in node.xpath(".//script|.//style|.//noscript"):
+            unwanted.drop_tree()
+        blocks = [
+            el
+            for el in node.iter()
+            if isinstance(el.tag, str) and el.tag in _BLOCKS and not _has_block_ancestor(el, node)
+        ]
+        if blocks:
+            paragraphs.extend(" ".join(el.text_content().split()) for el in blocks)
+        else:
+            paragraphs.append(" ".join(node.text_content().split()))
+    text = "\n".join(p for p in paragraphs if p)
+    return text or None
+
+
+def _has_block_ancestor(element: etree._Element, stop: etree._Element) -> bool:
+    parent = element.getparent()
+    while parent is not None and parent is not stop:
+        if parent.tag in _BLOCKS:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def _block_page(tree: HtmlElement, title: str | None, text_len: int) -> str | None:
+    page_title = " ".join(tree.xpath("string(//title)").split())
+    for candidate in (page_title, title or ""):
+        if candidate and _BLOCK_TITLES.search(candidate):
+            return f"block or error page ({candidate[:80]!r})"
+    # Comment forms embed captchas too; only a page with almost no text is a challenge.
+    if text_len < 600:
+        head = etree.tostring(tree, encoding="unicode", method="html")[:200_000].lower()
+        for marker in _BLOCK_MARKERS:
+            if marker in head:
+                return f"challenge page ({marker})"
+    return None
+
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:/»·]{1,2}\s+|：|｜")
+_EDGE_SEPARATOR = re.compile(r"^\s*(?:[|\-–—:/»·]{1,2}|：|｜)\s*|\s*(?:[|\-–—:/»·]{1,2}|：|｜)\s*$")
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
+
+
+def _best_title(tree: HtmlElement, meta_title: str | None, sitename: str | None, url: str) -> str | None:
+    """The headline: the page's <h1> when it is the meta title without site branding,
+    else the meta title with a trailing or leading site name removed."""
+    title = _clean_inline(meta_title, 500)
+    for h1 in tree.xpath("//h1")[:5]:
+        heading = _clean_inline(h1.text_content(), 500)
+        if not heading or len(heading) < 10:
+            continue
+        if title is None:
+            return heading
+        heading_words, title_words = _words(heading), set(_words(title))
+        if heading_words and sum(w in title_words for w in heading_words) / len(heading_words) >= 0.9:
+            return heading
+    if title is None:
+        return None
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) > 1:
+        brand = {" ".join(_words(sitename or ""))} | set(host_of(url).removeprefix("www.").split("."))
+        brand.discard("")
+        for candidate in (parts[-1], parts[0]):
+            words = " ".join(_words(candidate))
+            if words and (words in brand or any(b and b in words for b in brand if len(b) > 3)):
+                stripped = title[: title.rfind(candidate)] if candidate is parts[-1] else title[len(candidate) :]
+                stripped = _EDGE_SEPARATOR.sub("", stripped)
+                if len(stripped) >= 10:
+                    return stripped.strip()
+    return title
+
+
+def _drop_title_line(text: str, title: str | None) -> str:
+    """trafilatura often starts the body with the headline; the record has it in ``title``."""
+    if not title:
+        return text
+    first, _, rest = text.partition("\n")
+    if first.strip().casefold() == title.strip().casefold() and rest:
+        return rest
+    return text
+
+
+def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | Rejected:
+    """Extract one article; never raises for bad input, returns Rejected instead."""
+    if isinstance(html, bytes):
+        html, _ = decode_html(html, options.content_type)
+    if not html or not html.strip():
+        return Rejected("empty", "empty response body")
+    tree = load_html(html)
+    if tree is None:
+        return Rejected("not_html", "the body does not parse as HTML")
+    rules = options.rules
+    url = options.url
+    entry = options.entry
+
+    extractor = _extractor()
+    extractor.url = extractor.source = url
+    try:
+        document = trafilatura.bare_extraction(tree, url=url, options=extractor)
+    except (ValueError, TypeError, RecursionError, etree.LxmlError) as exc:
+        return Rejected("extraction_error", f"trafilatura failed: {exc}")
+    meta: dict[str, Any] = document.as_dict() if document is not None else {}
+
+    title = _clean_inline((_xpath_strings(tree, rules["title"])[:1] or [None])[0] if "title" in rules else None, 500)
+    title = title or _best_title(tree, meta.get("title"), meta.get("sitename"), url)
+    title = title or _clean_inline(entry.title if entry else None, 500)
+
+    text: str | None = None
+    if "body" in rules:
+        body = _xpath_body(tree, rules["body"])
+        text = _clean_text(body) if body else None
+    if not text:
+        text = _clean_text(meta.get("text") or "")
+        text = _drop_title_line(text, title)
+
+    blocked = _block_page(tree, title, len(text))
+    if blocked:
+        return Rejected("blocked", blocked)
+    if len(text) < MIN_TEXT_CHARS:
+        return Rejected("no_article", f"main text too short ({len(text)} characters)")
+    if not title:
+        title = _clean_inline(text.split("\n", 1)[0], 300) or ""
+
+    summary = _clean_inline((_xpath_strings(tree, rules["summary"])[:1] or [None])[0] if "summary" in rules else None, 2000)
+    summary = summary or _clean_inline(meta.get("description"), 2000) or _clean_inline(entry.summary if entry else None, 2000)
+
+    author = _clean_inline("; ".join(_xpath_strings(tree, rules["author"])) if "author" in rules else None, 300)
+    author = author or _clean_inline(meta.get("author"), 300) or _clean_inline(entry.author if entry else None, 300)
+
+    published: str | None = None
+    if "published" in rules:
+        for value in _xpath_strings(tree, rules["published"]):
+            parsed = parse_date(value)
+            if parsed is not None:
+                published = format_iso(parsed)
+                break
+    if published is None:
+        published = _choose_published(_page_published(tree), meta.get("date"), entry)
+
+    tags = _split_tags(meta.get("categories")) + _split_tags(meta.get("tags"))
+    if entry:
+        tags += list(entry.tags)
+    tags = [t for t in (_clean_inline(tag, 100) for tag in dict.fromkeys(tags)) if t][:MAX_TAGS]
+
+    canonical = _canonical_url(tree, url, meta.get("url"))
+    detected = detect_language(f"{title}\n{text}", options.language_hint)
+    return Article(
+        title=title,
+        text=text,
+        summary=summary,
+        author=author,
+        published=published,
+        canonical_url=canonical,
+        tags=tuple(dict.fromkeys(tags)),
+        language=detected.language,
+        language_confidence=detected.confidence,
+        content_hash=content_hash(text),
+    )

@@ -1,0 +1,58 @@
+"""The output record: one JSON line per article (field order is the documented schema)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ArticleItem", "TranslationStatus", "translation_record"]
+
+
+class TranslationStatus:
+    TRANSLATED = "translated"
+    NOT_NEEDED = "not_needed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+def translation_record(
+    status: str,
+    *,
+    provider: str | None = None,
+    source_language: str | None = None,
+    target_language: str | None = None,
+    chars: int = 0,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "provider": provider,
+        "from": source_language,
+        "to": target_language,
+        "chars": chars,
+        "error": error,
+    }
+
+
+@dataclass
+class ArticleItem:
+    id: str
+    source: str
+    url: str
+    canonical_url: str
+    discovered_via: dict[str, str]
+    title: str
+    text: str
+    summary: str | None
+    author: str | None
+    published: str | None
+    fetched_at: str
+    language: str
+    language_confidence: float
+    tags: list[str]
+    title_en: str | None = None
+    summary_en: str | None = None
+    text_en: str | None = None
+    translation: dict[str, Any] = field(default_factory=lambda: translation_record("skipped"))
+    content_hash: str = ""
+    revision: int = 1

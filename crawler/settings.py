@@ -1,0 +1,84 @@
+"""Scrapy settings for sources-crawler. Override any of them with ``-s NAME=value``."""
+
+from __future__ import annotations
+
+from crawler import __version__
+
+BOT_NAME = "sources-crawler"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+# Project commands: `scrapy sources ...` and a `crawl` that validates the sources file first.
+COMMANDS_MODULE = "crawler.commands"
+
+# --- the product's own settings (documented in README.md) --------------------
+SOURCES_FILE = "config/sources.yaml"
+# Per source per run, when the sources file sets no max_articles (0 = no limit).
+SOURCES_MAX_ARTICLES = 500
+STATE_DB = ".scrapy/state.sqlite3"
+TRANSLATION_PROVIDER = "google"
+TRANSLATION_TARGET = "en"
+TRANSLATION_LANGUAGES = "uk,ru"
+TRANSLATION_URL = None
+TRANSLATION_API_KEY = None
+TRANSLATION_TIMEOUT = 20
+TRANSLATION_CONCURRENCY = 4
+TRANSLATION_MODEL = None
+
+# --- politeness ----------------------------------------------------------------
+# Honest and specific; operators should add a contact URL or address:
+#   -s USER_AGENT="sources-crawler/0.1 (+https://example.org/contact)"
+USER_AGENT = f"sources-crawler/{__version__} (news monitoring crawler; Scrapy)"
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 0.5
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.throttle.PoliteAutoThrottle": 0,
+    # A listening debug console has no place on an unattended server.
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# --- limits: nothing may hang a cron run or exhaust memory ---------------------
+DOWNLOAD_TIMEOUT = 30
+DNS_TIMEOUT = 15
+RETRY_TIMES = 2
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
+REDIRECT_MAX_TIMES = 5
+# Articles are well under a megabyte; feeds and sitemaps raise this per request.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+METAREFRESH_MAXDELAY = 10
+
+# --- output ---------------------------------------------------------------------
+# Used when no -o/-O (or FEEDS) is given: Scrapy would otherwise merge its
+# command-line outputs with a FEEDS set here instead of replacing it.
+DEFAULT_FEEDS = {
+    "output/sources-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8", "store_empty": False},
+}
+FEED_EXPORT_ENCODING = "utf-8"
+FEED_STORE_EMPTY = False
+FEED_STORAGES = {
+    "": "crawler.exporters.AtomicFileFeedStorage",
+    "file": "crawler.exporters.AtomicFileFeedStorage",
+}
+FEED_EXPORTERS = {
+    "jsonlines": "crawler.exporters.SafeJsonLinesItemExporter",
+    "jsonl": "crawler.exporters.SafeJsonLinesItemExporter",
+    "jl": "crawler.exporters.SafeJsonLinesItemExporter",
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.DuplicatePipeline": 100,
+    "crawler.pipelines.TranslationStatusPipeline": 300,
+    "crawler.pipelines.EmittedPipeline": 900,
+}
+
+LOG_LEVEL = "INFO"
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"

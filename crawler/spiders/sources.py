@@ -1,0 +1,321 @@
+"""Spider `sources`: discovery from feeds, sitemaps and listings, then article requests.
+
+The spider decides what to fetch and hands each article page to the pure
+extraction function; everything after that (de-duplication by canonical URL,
+translation, state, output) happens in item pipelines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.discovery import DiscoveryError, FeedEntry, parse_discovery_document
+from crawler.extraction import Article, ExtractionOptions, Rejected, extract_article
+from crawler.items import ArticleItem
+from crawler.sources import Source, SourcesError, load_sources, select_sources
+from crawler.stats import SourceStats
+from crawler.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
+
+logger = logging.getLogger(__name__)
+
+# Feeds and sitemaps go first so article requests never starve discovery.
+DISCOVERY_PRIORITY = 10
+MAX_SITEMAP_DEPTH = 4
+# The sitemap protocol allows 50 MB uncompressed; articles need far less.
+DISCOVERY_MAXSIZE = 50 * 1024 * 1024
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_NOT_HTML_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS", b"ID3")
+
+
+def _is_true(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class SourcesSpider(scrapy.Spider):
+    name = "sources"
+
+    def __init__(self, *args: Any, sources: str | None = None, full: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.source_names = sources
+        self.full = _is_true(full) if full is not None else False
+        self.sources: tuple[Source, ...] = ()
+        self._by_name: dict[str, Source] = {}
+        self._seen: set[str] = set()
+        self._entries: dict[str, FeedEntry] = {}
+        self._requested: dict[str, int] = {}
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        if not settings.getdict("FEEDS"):
+            settings.set("FEEDS", settings.getdict("DEFAULT_FEEDS"), priority="spider")
+        # Per-source download_delay becomes a per-host download slot delay. An
+        # invalid file is reported by the crawl command or in __init__, not here.
+        try:
+            config = load_sources(settings.get("SOURCES_FILE"))
+        except SourcesError:
+            return
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for source in config.sources:
+            if source.download_delay is None:
+                continue
+            for url in source.discovery_urls:
+                host = host_of(url)
+                current = slots.get(host, {})
+                delay = max(float(current.get("delay", 0.0)), source.download_delay)
+                slots[host] = {**current, "delay": delay}
+            for domain in source.allowed_domains:
+                for host in (domain, f"www.{domain}"):
+                    current = slots.get(host, {})
+                    slots[host] = {**current, "delay": max(float(current.get("delay", 0.0)), source.download_delay)}
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourcesSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        config = load_sources(crawler.settings.get("SOURCES_FILE"))
+        spider.sources = select_sources(config, spider.source_names)
+        spider._by_name = {source.name: source for source in spider.sources}
+        spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
+        spider.source_stats = SourceStats(crawler)
+        spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
+        return spider
+
+    # --- discovery -----------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        if not self.sources:
+            logger.warning("No enabled sources in %s", self.settings.get("SOURCES_FILE"))
+        for source in self.sources:
+            self.source_stats.touch(source.name)
+            for url in source.feeds:
+                yield self._discovery_request(source, url, "feed")
+            for url in source.sitemaps:
+                yield self._discovery_request(source, url, "sitemap")
+            for listing in source.listings:
+                yield self._discovery_request(source, listing.url, "listing")
+
+    def _discovery_request(self, source: Source, url: str, kind: str, depth: int = 0) -> Request:
+        return Request(
+            url,
+            callback=self.parse_listing if kind == "listing" else self.parse_discovery,
+            errback=self.on_discovery_error,
+            priority=DISCOVERY_PRIORITY,
+            cb_kwargs={"source": source.name, "kind": kind, "depth": depth},
+            meta={"download_maxsize": DISCOVERY_MAXSIZE, "source": source.name, "discovery": kind},
+        )
+
+    def parse_discovery(self, response: Response, source: str, kind: str, depth: int) -> Iterator[Request]:
+        src = self._by_name[source]
+        try:
+            document = parse_discovery_document(response.body, response.url)
+        except DiscoveryError as exc:
+            self.source_stats.discovery_failed(source, exc.reason)
+            logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
+            return
+        self.source_stats.discovery_ok(source)
+        if document.skipped_links:
+            self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
+        if document.sitemaps:
+            if depth >= MAX_SITEMAP_DEPTH:
+                logger.warning("%s: sitemap index %s nested deeper than %d levels; not followed", source, response.url, MAX_SITEMAP_DEPTH)
+            else:
+                # Newest child sitemaps first: they hold the newest articles.
+                children = sorted(document.sitemaps, key=lambda link: link.lastmod or "", reverse=True)
+                for child in children:
+                    if self._quota_left(src) <= 0:
+                        break
+                    if src.allows(child.url):
+                        yield self._discovery_request(src, child.url, "sitemap", depth + 1)
+                    else:
+                        self.source_stats.inc(source, "discovery/offsite_sitemaps")
+        entries: Iterable[FeedEntry] = document.entries
+        if document.kind in ("sitemap", "text"):
+            entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
+        via_kind = "feed" if document.kind in ("rss", "atom", "rdf", "jsonfeed") else "sitemap"
+        for entry in entries:
+            request = self._article_request(src, entry.url, {"kind": via_kind, "url": response.url}, entry)
+            if request is not None:
+                yield request
+
+    def parse_listing(self, response: Response, source: str, kind: str, depth: int) -> Iterator[Request]:
+        src = self._by_name[source]
+        if not isinstance(response, TextResponse):
+            self.source_stats.discovery_failed(source, "not_html")
+            logger.warning("%s: listing %s is not an HTML page", source, response.url)
+            return
+        self.source_stats.discovery_ok(source)
+        patterns = [listing.follow for listing in src.listings if listing.url == response.request.url] or [
+            listing.follow for listing in src.listings
+        ]
+        for href in response.xpath("//a/@href").getall():
+            href = href.strip()
+            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+                continue
+            url = response.urljoin(href)
+            if len(url) > MAX_URL_LENGTH or not url.startswith(("http://", "https://")):
+                continue
+            if any(pattern.search(url) for pattern in patterns):
+                request = self._article_request(src, url, {"kind": "listing", "url": response.url}, None)
+                if request is not None:
+                    yield request
+
+    def _quota_left(self, source: Source) -> int:
+        limit = source.max_articles or self.default_max_articles
+        if not limit:
+            return 1 << 30
+        return limit - self._requested.get(source.name, 0)
+
+    def _article_request(
+        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None
+    ) -> Request | None:
+        if len(url) > MAX_URL_LENGTH:
+            self.source_stats.inc(source.name, "links/too_long")
+            return None
+        url = clean_url(url)
+        if not source.allows(url):
+            self.source_stats.inc(source.name, "links/offsite")
+            return None
+        key = url_key(url)
+        self.source_stats.inc(source.name, "discovered")
+        if entry is not None and (key not in self._entries or _richer(entry, self._entries[key])):
+            self._entries[key] = entry
+        if key in self._seen:
+            self.source_stats.inc(source.name, "links/duplicate")
+            return None
+        if self._quota_left(source) <= 0:
+            self.source_stats.inc(source.name, "links/over_max_articles")
+            return None
+        self._seen.add(key)
+        self._requested[source.name] = self._requested.get(source.name, 0) + 1
+        self.source_stats.inc(source.name, "articles_requested")
+        return Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_article_error,
+            cb_kwargs={"source": source.name, "via": via, "key": key},
+            meta={"source": source.name},
+        )
+
+    # --- articles ------------------------------------------------------------
+
+    def parse_article(self, response: Response, source: str, via: dict[str, str], key: str) -> Iterator[ArticleItem]:
+        src = self._by_name[source]
+        problem = _not_html(response)
+        if problem:
+            self.reject(source, response.url, Rejected("not_html", problem))
+            return
+        content_type = response.headers.get("Content-Type")
+        options = ExtractionOptions(
+            url=response.url,
+            language_hint=src.language,
+            rules=src.extract.as_dict(),
+            entry=self._entries.get(key),
+            content_type=content_type.decode("latin-1") if content_type else None,
+        )
+        result = extract_article(response.body, options)
+        if isinstance(result, Rejected):
+            self.reject(source, response.url, result)
+            return
+        yield self.build_item(src, response.url, via, result)
+
+    @staticmethod
+    def build_item(source: Source, url: str, via: dict[str, str], article: Article) -> ArticleItem:
+        return ArticleItem(
+            id=article_id(article.canonical_url),
+            source=source.name,
+            url=url,
+            canonical_url=article.canonical_url,
+            discovered_via=dict(via),
+            title=article.title,
+            text=article.text,
+            summary=article.summary,
+            author=article.author,
+            published=article.published,
+            fetched_at=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            language=article.language,
+            language_confidence=article.language_confidence,
+            tags=list(article.tags),
+            content_hash=article.content_hash,
+        )
+
+    def reject(self, source: str, url: str, rejected: Rejected) -> None:
+        self.source_stats.not_emitted(source, rejected.reason)
+        logger.info("%s: no article at %s: %s", source, url, rejected.detail)
+
+    # --- errors --------------------------------------------------------------
+
+    def on_discovery_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.cb_kwargs.get("source", "?")
+        reason = _failure_reason(failure)
+        self.source_stats.discovery_failed(source, reason)
+        logger.warning("%s: cannot fetch %s %s: %s", source, request.cb_kwargs.get("kind"), request.url, _failure_text(failure))
+
+    def on_article_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.cb_kwargs.get("source", "?")
+        reason = _failure_reason(failure)
+        self.source_stats.not_emitted(source, reason)
+        if reason.startswith("http_"):
+            self.source_stats.inc(source, "http_errors")
+        logger.info("%s: cannot fetch article %s: %s", source, request.url, _failure_text(failure))
+
+
+def _richer(new: FeedEntry, old: FeedEntry) -> bool:
+    def score(entry: FeedEntry) -> int:
+        return sum(bool(v) for v in (entry.title, entry.published, entry.summary, entry.author, entry.tags))
+
+    return score(new) > score(old)
+
+
+def _not_html(response: Response) -> str | None:
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
+    head = response.body[:1024].lstrip()
+    if head.startswith(_NOT_HTML_MAGIC):
+        return f"binary content ({content_type or 'no Content-Type'})"
+    if content_type in _HTML_TYPES:
+        return None
+    if content_type and not content_type.startswith("text/") and content_type not in ("application/octet-stream",):
+        return f"Content-Type {content_type} is not HTML"
+    lowered = head[:512].lower()
+    if b"<html" in lowered or b"<!doctype html" in lowered or b"<head" in lowered or b"<body" in lowered:
+        return None
+    return f"does not look like HTML ({content_type or 'no Content-Type'})"
+
+
+def _failure_reason(failure: Failure) -> str:
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"  # type: ignore[union-attr]
+    if failure.check(IgnoreRequest):
+        message = str(failure.value).lower()
+        if "robots.txt" in message:
+            return "robots_txt"
+        return "ignored"
+    name = type(failure.value).__name__
+    lowered = name.lower()
+    if "timeout" in lowered:
+        return "timeout"
+    if "dns" in lowered:
+        return "dns"
+    if "connection" in lowered or "refused" in lowered:
+        return "connection"
+    return lowered
+
+
+def _failure_text(failure: Failure) -> str:
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"  # type: ignore[union-attr]
+    return f"{type(failure.value).__name__}: {failure.value}"

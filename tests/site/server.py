@@ -1,0 +1,169 @@
+"""A real HTTP server on 127.0.0.1 for crawl tests: static routes plus scripted behaviours.
+
+Routes answer with fixed bytes (with ETag / Last-Modified and conditional GET
+support) or run a handler function, which can stall, trickle, reset or answer
+with any status. Every request is recorded so tests can assert what the crawler
+fetched and how.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["Route", "Site", "Handler"]
+
+
+@dataclass
+class Route:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    conditional: bool = True
+    modified: float = field(default_factory=lambda: time.time() - 3600)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass(frozen=True)
+class Hit:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int
+
+
+class Site:
+    """Start with ``with Site() as site:``; ``site.url(path)`` gives absolute URLs."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self.routes: dict[str, Route] = {}
+        self.handlers: dict[str, Handler] = {}
+        self.hits: list[Hit] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- content -----------------------------------------------------------
+
+    def add(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8", **kwargs: Any) -> str:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[path] = Route(body=body, content_type=content_type, **kwargs)
+        return self.url(path)
+
+    def handle(self, path: str, handler: Handler) -> str:
+        self.handlers[path] = handler
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        assert self._server is not None, "start the site first"
+        return f"http://{self.host}:{self._server.server_port}{path}"
+
+    @property
+    def base(self) -> str:
+        return self.url("")
+
+    # --- inspection ---------------------------------------------------------
+
+    def requests_for(self, prefix: str) -> list[Hit]:
+        with self._lock:
+            return [hit for hit in self.hits if hit.path.startswith(prefix)]
+
+    def counts(self) -> Counter[str]:
+        with self._lock:
+            return Counter(hit.path for hit in self.hits)
+
+    def reset_hits(self) -> None:
+        with self._lock:
+            self.hits.clear()
+
+    # --- server -------------------------------------------------------------
+
+    def __enter__(self) -> Site:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        site = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self.do_GET(head=True)
+
+            def do_GET(self, head: bool = False) -> None:  # noqa: N802
+                path = self.path
+                status = site._serve(self, path, head)
+                with site._lock:
+                    site.hits.append(Hit(self.command, path, dict(self.headers.items()), status))
+
+        self._server = ThreadingHTTPServer((self.host, 0), RequestHandler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _serve(self, request: BaseHTTPRequestHandler, path: str, head: bool) -> int:
+        handler = self.handlers.get(path) or self.handlers.get(path.split("?", 1)[0])
+        if handler is not None:
+            try:
+                handler(request)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return -1
+        route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
+        if route is None:
+            body = b"<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+            return _send(request, 404, {"Content-Type": "text/html"}, body, head)
+        headers = {"Content-Type": route.content_type, **route.headers}
+        if route.conditional and route.status == 200:
+            last_modified = email.utils.formatdate(route.modified, usegmt=True)
+            headers.setdefault("ETag", route.etag)
+            headers.setdefault("Last-Modified", last_modified)
+            if request.headers.get("If-None-Match") == route.etag or (
+                request.headers.get("If-None-Match") is None
+                and request.headers.get("If-Modified-Since") == last_modified
+            ):
+                return _send(request, 304, {"ETag": route.etag}, b"", head=True)
+        return _send(request, route.status, headers, route.body, head)
+
+
+def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes, head: bool) -> int:
+    try:
+        request.send_response(status)
+        for name, value in headers.items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        if not head:
+            request.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return status
