@@ -77,7 +77,8 @@ def text_f1(corpus: Path) -> None:
     print("| extractor | F1 | precision | recall |")
     print("|---|---|---|---|")
     for name, rows in (("sources-crawler extract_article", ours), ("trafilatura.extract defaults", theirs)):
-        print(f"| {name} | {mean([r[2] for r in rows]):.4f} | {mean([r[0] for r in rows]):.4f} | {mean([r[1] for r in rows]):.4f} |")
+        f1, precision, recall = (mean([r[i] for r in rows]) for i in (2, 0, 1))
+        print(f"| {name} | {f1:.4f} | {precision:.4f} | {recall:.4f} |")
     print(f"(ours rejected {rejected} page(s) as not an article; {elapsed:.1f} s for both)\n")
 
 
@@ -98,7 +99,12 @@ def metadata(corpus: Path) -> None:
             continue
         want_date = (expected.get("publishing_date") or "")[:10]
         rows.append(
-            ("fundus", same_title(result.title, expected.get("title")), bool(want_date) and (result.published or "")[:10] == want_date, "T" in (result.published or ""))
+            (
+                "fundus",
+                same_title(result.title, expected.get("title")),
+                bool(want_date) and (result.published or "")[:10] == want_date,
+                "T" in (result.published or ""),
+            )
         )
     dataset = articles / "newspaper4k-article-extraction-dataset"
     truth = json.loads((dataset / "articles.subset.json").read_text(encoding="utf-8"))
@@ -111,7 +117,12 @@ def metadata(corpus: Path) -> None:
             rows.append(("newspaper4k", False, False, False))
             continue
         rows.append(
-            ("newspaper4k", same_title(result.title, expected.get("title")), (result.published or "")[:10] == (expected.get("date") or "")[:10], "T" in (result.published or ""))
+            (
+                "newspaper4k",
+                same_title(result.title, expected.get("title")),
+                (result.published or "")[:10] == (expected.get("date") or "")[:10],
+                "T" in (result.published or ""),
+            )
         )
     print("Title and date against ground truth:")
     print("| collection | pages | title exact | date (day) right | date has time |")
@@ -119,7 +130,8 @@ def metadata(corpus: Path) -> None:
     for collection in ("fundus", "newspaper4k"):
         subset = [r for r in rows if r[0] == collection]
         n = len(subset)
-        print(f"| {collection} | {n} | {100 * sum(r[1] for r in subset) / n:.1f}% | {100 * sum(r[2] for r in subset) / n:.1f}% | {100 * sum(r[3] for r in subset) / n:.1f}% |")
+        title, day, has_time = (100 * sum(r[i] for r in subset) / n for i in (1, 2, 3))
+        print(f"| {collection} | {n} | {title:.1f}% | {day:.1f}% | {has_time:.1f}% |")
     print()
 
 
@@ -141,7 +153,8 @@ def dates(corpus: Path) -> None:
         if isinstance(result, Article) and result.language in ("uk", "ru"):
             cyr_total += 1
             cyr_right += ok
-    print(f"Dates against htmldate Media Cloud 2020: {right}/{total} = {100 * right / total:.1f}% (uk/ru pages: {cyr_right}/{cyr_total})")
+    share = 100 * right / total
+    print(f"Dates against htmldate Media Cloud 2020: {right}/{total} = {share:.1f}% (uk/ru: {cyr_right}/{cyr_total})")
 
 
 def main() -> int:

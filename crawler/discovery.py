@@ -7,7 +7,6 @@ touches the network and recovers what it can from broken documents.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
@@ -15,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urljoin
 
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 from crawler.dates import format_iso, parse_date
 from crawler.urls import is_public_http_url_syntax

@@ -385,8 +385,12 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
     if not title:
         title = _clean_inline(text.split("\n", 1)[0], 300) or ""
 
-    summary = _clean_inline((_xpath_strings(tree, rules["summary"])[:1] or [None])[0] if "summary" in rules else None, 2000)
-    summary = summary or _clean_inline(meta.get("description"), 2000) or _clean_inline(entry.summary if entry else None, 2000)
+    summary = _clean_inline(
+        (_xpath_strings(tree, rules["summary"])[:1] or [None])[0] if "summary" in rules else None, 2000
+    )
+    summary = (
+        summary or _clean_inline(meta.get("description"), 2000) or _clean_inline(entry.summary if entry else None, 2000)
+    )
 
     author = _clean_inline("; ".join(_xpath_strings(tree, rules["author"])) if "author" in rules else None, 300)
     author = author or _clean_inline(meta.get("author"), 300) or _clean_inline(entry.author if entry else None, 300)

@@ -109,9 +109,7 @@ def _langdetect(text: str, candidates: dict[str, float]) -> dict[str, float]:
         detector.get_probabilities()
     except LangDetectException:
         return {}
-    return {
-        lang: p for lang, p in zip(detector.langlist, detector.langprob, strict=True) if p > 0
-    }
+    return {lang: p for lang, p in zip(detector.langlist, detector.langprob, strict=True) if p > 0}
 
 
 def _is_cyrillic(ch: str) -> bool:

@@ -47,7 +47,9 @@ class TranslationStatusPipeline:
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         self.target = settings.get("TRANSLATION_TARGET", "en")
-        self.languages = {code.strip() for code in settings.get("TRANSLATION_LANGUAGES", "uk,ru").split(",") if code.strip()}
+        self.languages = {
+            code.strip() for code in settings.get("TRANSLATION_LANGUAGES", "uk,ru").split(",") if code.strip()
+        }
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TranslationStatusPipeline:

@@ -131,7 +131,7 @@ def _walk(items: Any, inside_unbounded: bool | int) -> str | None:
     that starts each round of the enclosing repeat."""
     for op, av in items:
         if op in _REPEATS or (_POSSESSIVE is not None and op is _POSSESSIVE):
-            lo, hi, sub = av
+            _, hi, sub = av
             unbounded = _is_unbounded(hi) and op is not _POSSESSIVE
             if unbounded:
                 nested = inside_unbounded is True or (
@@ -140,10 +140,7 @@ def _walk(items: Any, inside_unbounded: bool | int) -> str | None:
                 if nested:
                     return "nested unbounded repeats (such as (a+)+) can take forever on long URLs"
                 if _ambiguous_branch(sub):
-                    return (
-                        "a repeated group of alternatives that can match the same text "
-                        "can take forever on long URLs"
-                    )
+                    return "a repeated group of alternatives that can match the same text can take forever on long URLs"
                 # (?:/[a-z-]+)+ is safe: every round starts with "/", which the inner
                 # repeat cannot eat, so there is only one way to split the input.
                 delimiter = _leading_literal(sub)
@@ -200,7 +197,7 @@ def check_follow_pattern(pattern: str) -> re.Pattern[str] | RegexProblem:
         return RegexProblem(f"not a valid regular expression ({exc})")
     try:
         problem = _walk(sre_parse.parse(pattern), False)
-    except Exception:  # noqa: BLE001 - private parser API; compile() already vouched for syntax
+    except Exception:
         problem = None
     if problem:
         return RegexProblem(problem)

@@ -8,17 +8,16 @@ before giving up, and nothing here touches the network.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from lxml import etree
 
-from crawler.urls import host_of, is_public_http_url_syntax
 from crawler.regex_safety import RegexProblem, check_follow_pattern
+from crawler.urls import host_of, is_public_http_url_syntax
 
 __all__ = [
     "ExtractRules",
@@ -147,7 +146,7 @@ class _Reader:
     def read(self, node: yaml.Node) -> _Value:
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise _TooLarge(node.start_mark.line + 1)
+            raise _TooLargeError(node.start_mark.line + 1)
         line = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             self._loader.flatten_mapping(node)
@@ -161,19 +160,20 @@ class _Reader:
         return _Value(self._loader.construct_object(node, deep=True), line)
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     def __init__(self, line: int):
         self.line = line
 
 
-def _parse_yaml(path: Path, text: str) -> _Value | None | Problem:
+def _parse_yaml(path: Path, text: str) -> _Value | Problem | None:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
-        if "'\\t'" in problem or (mark and "\t" in text.splitlines()[mark.line : mark.line + 1][0:1][0] if text.splitlines()[mark.line : mark.line + 1] else False):
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
             problem = "a tab character is not allowed in YAML indentation; indent with spaces"
         else:
             problem = f"YAML syntax error: {problem}"
@@ -184,7 +184,7 @@ def _parse_yaml(path: Path, text: str) -> _Value | None | Problem:
         return None
     try:
         return _Reader().read(node)
-    except _TooLarge as exc:
+    except _TooLargeError as exc:
         return Problem(
             exc.line,
             None,
@@ -401,7 +401,11 @@ def _build_extract(check: _Validator, rules: dict[str, tuple[_Value, _Value]]) -
     values: dict[str, str] = {}
     for key, (key_value, value) in rules.items():
         if key not in EXTRACT_KEYS:
-            check.error(key_value.line, f"extract.{key}", f"unknown key{_close_match(key, EXTRACT_KEYS)}; use one of {', '.join(EXTRACT_KEYS)}")
+            check.error(
+                key_value.line,
+                f"extract.{key}",
+                f"unknown key{_close_match(key, EXTRACT_KEYS)}; use one of {', '.join(EXTRACT_KEYS)}",
+            )
             continue
         expression = check.str_(value, f"extract.{key}")
         if expression is None:
@@ -421,8 +425,13 @@ def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
     if top is None:
         return [], check.problems
     for key, (key_value, _) in top.items():
-        if key not in _TOP_KEYS:
-            check.error(key_value.line, key, f"unknown top-level key{_close_match(key, _TOP_KEYS)}; expected 'defaults' and 'sources'")
+        # "x-" keys hold YAML anchors for reuse, as in docker-compose files.
+        if key not in _TOP_KEYS and not key.startswith("x-"):
+            check.error(
+                key_value.line,
+                key,
+                f"unknown top-level key{_close_match(key, _TOP_KEYS)}; expected 'defaults', 'sources' or x-... anchors",
+            )
     defaults: dict[str, tuple[_Value, _Value]] = {}
     if "defaults" in top:
         defaults_value = top["defaults"][1]
@@ -439,7 +448,9 @@ def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
         return [], check.problems
     sources_value = top["sources"][1]
     if not isinstance(sources_value.value, list) or not sources_value.value:
-        check.error(sources_value.line, "sources", f"expected a non-empty list of sources, got {_show(sources_value.value)}")
+        check.error(
+            sources_value.line, "sources", f"expected a non-empty list of sources, got {_show(sources_value.value)}"
+        )
         return [], check.problems
 
     sources: list[Source] = []
@@ -468,7 +479,9 @@ def load_sources(path: Path | str) -> SourcesConfig:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise SourcesError(path, [Problem(None, None, None, "file not found (set SOURCES_FILE or create it)")]) from None
+        raise SourcesError(
+            path, [Problem(None, None, None, "file not found (set SOURCES_FILE or create it)")]
+        ) from None
     except OSError as exc:
         raise SourcesError(path, [Problem(None, None, None, f"cannot read: {exc.strerror}")]) from None
     if size > MAX_FILE_BYTES:
@@ -476,7 +489,9 @@ def load_sources(path: Path | str) -> SourcesConfig:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourcesError(path, [Problem(None, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise SourcesError(
+            path, [Problem(None, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
     except OSError as exc:
         raise SourcesError(path, [Problem(None, None, None, f"cannot read: {exc.strerror}")]) from None
     parsed = _parse_yaml(path, text)
@@ -500,15 +515,9 @@ def select_sources(config: SourcesConfig, names: str | Iterable[str] | None) -> 
         available = ", ".join(source.name for source in config.sources)
         raise SourcesError(
             config.path,
-            [Problem(None, None, None, f"unknown source {n!r} in -a sources=...; configured: {available}") for n in unknown],
+            [
+                Problem(None, None, None, f"unknown source {n!r} in -a sources=...; configured: {available}")
+                for n in unknown
+            ],
         )
     return tuple(source for name in dict.fromkeys(wanted) if (source := config.get(name)) is not None)
-
-
-def iter_problems(error: SourcesError) -> Iterator[str]:
-    for problem in error.problems:
-        yield problem.format(error.path)
-
-
-def url_scheme(url: str) -> str:
-    return urlsplit(url).scheme.lower()

@@ -68,11 +68,7 @@ def clean_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [
-            (key, value)
-            for key, value in pairs
-            if not _TRACKING_RE.match(key) and key.lower() not in _AMP_PARAMS
-        ]
+        kept = [(key, value) for key, value in pairs if not _TRACKING_RE.match(key) and key.lower() not in _AMP_PARAMS]
         if len(kept) != len(pairs):
             query = urlencode(kept, safe="/:,")
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))

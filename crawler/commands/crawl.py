@@ -31,6 +31,16 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = EXIT_CONFIG_ERROR
                 return
             full = opts.spargs.get("full")
-            if full is not None and str(full).strip().lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off", ""):
+            if full is not None and str(full).strip().lower() not in (
+                "0",
+                "1",
+                "true",
+                "false",
+                "yes",
+                "no",
+                "on",
+                "off",
+                "",
+            ):
                 raise UsageError(f"-a full={full}: use full=1 or full=0")
         super().run(args, opts)

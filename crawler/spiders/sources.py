@@ -130,7 +130,12 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
         if document.sitemaps:
             if depth >= MAX_SITEMAP_DEPTH:
-                logger.warning("%s: sitemap index %s nested deeper than %d levels; not followed", source, response.url, MAX_SITEMAP_DEPTH)
+                logger.warning(
+                    "%s: sitemap index %s nested deeper than %d levels; not followed",
+                    source,
+                    response.url,
+                    MAX_SITEMAP_DEPTH,
+                )
             else:
                 # Newest child sitemaps first: they hold the newest articles.
                 children = sorted(document.sitemaps, key=lambda link: link.lastmod or "", reverse=True)
@@ -262,7 +267,9 @@ class SourcesSpider(scrapy.Spider):
         source = request.cb_kwargs.get("source", "?")
         reason = _failure_reason(failure)
         self.source_stats.discovery_failed(source, reason)
-        logger.warning("%s: cannot fetch %s %s: %s", source, request.cb_kwargs.get("kind"), request.url, _failure_text(failure))
+        logger.warning(
+            "%s: cannot fetch %s %s: %s", source, request.cb_kwargs.get("kind"), request.url, _failure_text(failure)
+        )
 
     def on_article_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -96,7 +96,9 @@ def _aeb_truth() -> dict[str, dict[str, str]]:
 
 def _mediacloud(file_id: str, language: str, published: str) -> CorpusPage:
     base = corpus_dir() / "articles" / "htmldate-mediacloud2020" / "test_set"
-    return CorpusPage(key=f"mc-{file_id}", html=_read(base / f"{file_id}.html.gz"), language=language, published=published)
+    return CorpusPage(
+        key=f"mc-{file_id}", html=_read(base / f"{file_id}.html.gz"), language=language, published=published
+    )
 
 
 def _newspaper(page_id: str) -> CorpusPage:
@@ -121,8 +123,8 @@ def news_pages() -> tuple[CorpusPage, ...]:
         _fundus("test_data/ua/Pravda_2026_01_08.html.gz", "ru"),
         _fundus("test_data/ru/Kommersant_2025_05_14.html.gz", "ru"),
         _fundus("test_data/de/DW_2024_01_30.html.gz", "de"),
-        _fundus("test_data/us/APNews_2024_09_03.html.gz", "en"),
-        _fundus("test_data/fr/LeMonde_2025_02_05.html.gz", "fr") if _fundus_exists("test_data/fr/LeMonde_2025_02_05.html.gz") else None,
+        _fundus("test_data/fr/LeFigaro_2024_11_22.html.gz", "fr"),
+        _fundus("test_data/es/ElPais_2024_10_15.html.gz", "es"),
         _mediacloud("1628285861", "uk", "2020-06-07"),
         _mediacloud("1716869064", "uk", "2020-09-21"),
         _mediacloud("1716561772", "ru", "2020-09-20"),
@@ -134,14 +136,7 @@ def news_pages() -> tuple[CorpusPage, ...]:
         _aeb("042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856", "en"),
         _newspaper("05a586a4be326c12c885a616fb8b2d65"),
     ]
-    return tuple(page for page in pages if page is not None)
-
-
-def _fundus_exists(relative: str) -> bool:
-    base = corpus_dir() / "articles" / "fundus"
-    return (base / relative).is_file() and relative in json.loads(
-        (base / "html_to_version_mapping.json").read_text(encoding="utf-8")
-    )
+    return tuple(pages)
 
 
 # --- the site -------------------------------------------------------------------
@@ -166,7 +161,7 @@ def _rss(site: Site, items: list[tuple[str, CorpusPage, datetime]], extra_query:
             "<item>"
             f"<title>{escape(page.title or page.key)}</title>"
             f"<link>{escape(site.url(path) + extra_query)}</link>"
-            f"<guid isPermaLink=\"false\">{page.key}</guid>"
+            f'<guid isPermaLink="false">{page.key}</guid>'
             f"<pubDate>{format_datetime(when)}</pubDate>"
             f"<category>{escape(page.language)}-news</category>"
             f"<description>&lt;p&gt;Feed summary of {escape(page.key)}&lt;/p&gt;</description>"
@@ -202,7 +197,13 @@ def _json_feed(site: Site, items: list[tuple[str, CorpusPage, datetime]]) -> str
             "version": "https://jsonfeed.org/version/1.1",
             "title": "Test JSON feed",
             "items": [
-                {"id": page.key, "url": site.url(path), "title": page.title, "date_published": when.isoformat(), "tags": ["json"]}
+                {
+                    "id": page.key,
+                    "url": site.url(path),
+                    "title": page.title,
+                    "date_published": when.isoformat(),
+                    "tags": ["json"],
+                }
                 for path, page, when in items
             ],
         }
@@ -220,7 +221,9 @@ def _sitemap(site: Site, items: list[tuple[str, CorpusPage, datetime]], news: bo
                 f"<news:publication_date>{when.isoformat()}</news:publication_date>"
                 f"<news:title>{escape(page.title or page.key)}</news:title></news:news>"
             )
-        rows.append(f"<url><loc>{escape(site.url(path))}</loc><lastmod>{when.date().isoformat()}</lastmod>{extra}</url>")
+        rows.append(
+            f"<url><loc>{escape(site.url(path))}</loc><lastmod>{when.date().isoformat()}</lastmod>{extra}</url>"
+        )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
         f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{"".join(rows)}</urlset>'
@@ -263,7 +266,9 @@ def build_news_site(site: Site, pages: tuple[CorpusPage, ...] | None = None) -> 
         "</sitemapindex>",
         content_type="application/xml",
     )
-    links = "".join(f'<li><a href="{path}?utm_source=listing&amp;utm_medium=web">{path}</a></li>' for path, _, _ in listing_items)
+    links = "".join(
+        f'<li><a href="{path}?utm_source=listing&amp;utm_medium=web">{path}</a></li>' for path, _, _ in listing_items
+    )
     links += f'<li><a href="{atom_items[0][0]}#comments">dup</a></li>' if atom_items else ""
     site.add(
         "/news/",
@@ -296,15 +301,15 @@ sources:
   - name: feeds
     language: uk
     feeds:
-      - {site.url('/feeds/rss.xml')}
-      - {site.url('/feeds/atom.xml')}
-      - {site.url('/feeds/feed.json')}
+      - {site.url("/feeds/rss.xml")}
+      - {site.url("/feeds/atom.xml")}
+      - {site.url("/feeds/feed.json")}
   - name: sitemaps
     language: ru
     sitemaps:
-      - {site.url('/sitemap_index.xml')}
+      - {site.url("/sitemap_index.xml")}
   - name: listing
     listings:
-      - url: {site.url('/news/')}
+      - url: {site.url("/news/")}
         follow: '/(news|private)/.+\\.html'
 """

@@ -8,6 +8,7 @@ fetched and how.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Route", "Site", "Handler"]
+__all__ = ["Handler", "Route", "Site"]
 
 
 @dataclass
@@ -107,13 +108,13 @@ class Site:
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self.do_GET(head=True)
 
-            def do_GET(self, head: bool = False) -> None:  # noqa: N802
+            def do_GET(self, head: bool = False) -> None:
                 path = self.path
                 status = site._serve(self, path, head)
                 with site._lock:
@@ -133,10 +134,8 @@ class Site:
     def _serve(self, request: BaseHTTPRequestHandler, path: str, head: bool) -> int:
         handler = self.handlers.get(path) or self.handlers.get(path.split("?", 1)[0])
         if handler is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 handler(request)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
             return -1
         route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
         if route is None:

@@ -1,0 +1,97 @@
+"""Shared fixtures: the loopback news site and a helper that runs real crawls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.site.corpus import SKIP_REASON, NewsSite, build_news_site, have_corpus, news_sources_yaml
+from tests.site.server import Site
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Settings every test crawl uses: no politeness delays against our own loopback
+# server, and a state database inside the test's temporary directory.
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO"]
+
+
+@dataclass
+class CrawlRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    output: Path | None
+
+    @property
+    def records(self) -> list[dict]:
+        if self.output is None or not self.output.exists():
+            return []
+        return [json.loads(line) for line in self.output.read_text(encoding="utf-8").splitlines()]
+
+
+def scrapy_command(
+    *args: str, cwd: Path = ROOT, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+    )
+
+
+def run_crawl(
+    tmp_path: Path,
+    sources_yaml: str,
+    *extra: str,
+    output: str | None = "out.jsonl",
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> CrawlRun:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources_yaml, encoding="utf-8")
+    args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}", *FAST]
+    target = None
+    if output is not None:
+        target = tmp_path / output
+        args += ["-O", str(target)]
+    result = scrapy_command(*args, *extra, timeout=timeout, env=env)
+    return CrawlRun(result.returncode, result.stdout, result.stderr, target)
+
+
+@pytest.fixture(scope="session")
+def corpus_available() -> None:
+    if not have_corpus():
+        pytest.skip(SKIP_REASON)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with Site() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def news_site(corpus_available: None) -> Iterator[NewsSite]:
+    with Site() as running:
+        yield build_news_site(running)
+
+
+@pytest.fixture(scope="session")
+def news_crawl(news_site: NewsSite, tmp_path_factory: pytest.TempPathFactory) -> CrawlRun:
+    """One full crawl of the news site, shared by the tests that inspect its output."""
+    tmp = tmp_path_factory.mktemp("news-crawl")
+    news_site.site.reset_hits()
+    run = run_crawl(tmp, news_sources_yaml(news_site))
+    run.hits = news_site.site.counts()  # type: ignore[attr-defined]
+    return run
