@@ -16,7 +16,8 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 __all__ = ["decode_html"]
 
-_CYRILLIC_CODECS = ("cp1251", "koi8_r", "koi8_u")
+# koi8_u before koi8_r: identical for Russian, and only koi8_u has і ї є ґ.
+_CYRILLIC_CODECS = ("cp1251", "koi8_u", "koi8_r")
 _LATIN_CODECS = {"cp1252", "latin_1", "iso8859_15", "iso8859_1"}
 _SAMPLE = 20_000
 
@@ -49,8 +50,9 @@ def _plausibility(text: str) -> float:
             accented += 1
     if not letters:
         return 1.0
-    replacement = sample.count("\ufffd") / max(len(sample), 1)
-    score = 1.0 - 5 * replacement
+    # Replacement characters and box-drawing symbols (KOI8 read with the wrong table).
+    odd = sum(1 for ch in sample if ch == "\ufffd" or "\u2500" <= ch <= "\u25ff")
+    score = 1.0 - 5 * odd / max(len(sample), 1)
     if cyrillic >= 20:
         score -= max(0.0, upper / cyrillic - 0.35)
     score -= max(0.0, accented / letters - 0.3)

@@ -44,7 +44,6 @@ class Hit:
     method: str
     path: str
     headers: dict[str, str]
-    status: int
 
 
 class Site:
@@ -116,12 +115,15 @@ class Site:
 
             def do_GET(self, head: bool = False) -> None:
                 path = self.path
-                status = site._serve(self, path, head)
+                # Recorded on arrival, so a request that stalls is already visible.
                 with site._lock:
-                    site.hits.append(Hit(self.command, path, dict(self.headers.items()), status))
+                    site.hits.append(Hit(self.command, path, dict(self.headers.items())))
+                site._serve(self, path, head)
 
         self._server = ThreadingHTTPServer((self.host, 0), RequestHandler)
         self._server.daemon_threads = True
+        # Stalling handlers must not hold up the end of a test.
+        self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

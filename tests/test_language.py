@@ -1,0 +1,87 @@
+"""Language identification on labelled text from the shared corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crawler.language import detect_language
+from tests.site.corpus import SKIP_REASON, corpus_dir, have_corpus
+
+LINGUA = corpus_dir() / "langid" / "lingua-testdata"
+needs_corpus = pytest.mark.skipif(not have_corpus(), reason=SKIP_REASON)
+
+
+def sentences(lang: str, kind: str = "sentences", limit: int = 400) -> list[str]:
+    lines = (LINGUA / lang / f"{kind}.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip()][:limit]
+
+
+@needs_corpus
+@pytest.mark.parametrize("lang", ["uk", "ru", "en"])
+def test_sentence_accuracy_with_the_source_hint(lang: str) -> None:
+    # The full measurement (all 1,000 sentences, more data sets) is
+    # benchmarks/language_accuracy.py; this is a fast regression guard.
+    texts = sentences(lang)
+    right = sum(detect_language(text, lang).language == lang for text in texts)
+    assert right / len(texts) >= 0.99
+
+
+@needs_corpus
+@pytest.mark.parametrize("lang", ["uk", "ru"])
+def test_uk_ru_without_hint_beat_plain_langdetect_margin(lang: str) -> None:
+    texts = sentences(lang)
+    right = sum(detect_language(text).language == lang for text in texts)
+    assert right / len(texts) >= 0.985
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("lang", "name"), [("uk", "ner-uk-ng-texts.uk.jsonl"), ("ru", "factRuEval-2016-texts.ru.jsonl")]
+)
+def test_long_texts(lang: str, name: str) -> None:
+    rows = [json.loads(line) for line in (corpus_dir() / "langid" / name).read_text(encoding="utf-8").splitlines()][:60]
+    for row in rows:
+        if lang == "ru" and row["text"].lstrip().startswith("book_"):
+            continue  # a file listing in the corpus, not Russian prose
+        result = detect_language(row["text"], "uk" if lang == "ru" else "ru")  # even against the hint
+        assert result.language == lang, row["id"]
+        assert result.confidence > 0.99
+
+
+def test_distinctive_letters_and_words_beat_a_wrong_hint() -> None:
+    assert detect_language("Що ж тепер робити з цією історією?", hint="ru").language == "uk"
+    assert detect_language("Это было очень давно, и никто не помнит.", hint="uk").language == "ru"
+
+
+def test_latin_i_typed_for_cyrillic_i_is_still_ukrainian() -> None:
+    assert detect_language("Мiнiстерство оборони повiдомило про вiдведення вiйськ").language == "uk"
+
+
+def test_never_bulgarian_or_macedonian_for_uk_ru_text() -> None:
+    # Short Russian text that plain langdetect calls Bulgarian or Macedonian.
+    for text in ["Надо готовиться.", "Дом на горе", "Все на выборы", "Красный мост"]:
+        assert detect_language(text).language in ("uk", "ru")
+
+
+def test_hint_decides_ambiguous_short_text() -> None:
+    assert detect_language("Дома", hint="ru").language == "ru"
+
+
+def test_other_languages_and_scripts() -> None:
+    assert detect_language("Der Bundestag hat am Donnerstag ein neues Gesetz beschlossen.").language == "de"
+    assert detect_language("Le gouvernement a annoncé de nouvelles mesures économiques.", hint="en").language == "fr"
+    assert detect_language("東京都は新しい計画を発表した。").language in ("ja", "zh")
+
+
+def test_deterministic() -> None:
+    text = "Президент заявив, що переговори тривають"
+    results = {detect_language(text) for _ in range(5)}
+    assert len(results) == 1
+
+
+def test_empty_text() -> None:
+    result = detect_language("12345 !!!", hint="uk")
+    assert result.language == "uk" and result.confidence == 0.0
+    assert detect_language("").language == "und"
