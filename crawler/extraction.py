@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ from crawler.language import detect_language
 from crawler.urls import host_of, is_public_http_url_syntax
 
 __all__ = ["Article", "ExtractionOptions", "Rejected", "content_hash", "extract_article", "sanitize_text"]
+
+# trafilatura logs a warning per discarded page; we log one line per refusal ourselves.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 # Shorter main text is a teaser, an app shell or a cookie wall, not an article.
 MIN_TEXT_CHARS = 200

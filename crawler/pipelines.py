@@ -27,7 +27,7 @@ class DuplicatePipeline:
     def from_crawler(cls, crawler: Crawler) -> DuplicatePipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
         if item.id in self.seen:
@@ -55,7 +55,7 @@ class TranslationStatusPipeline:
     def from_crawler(cls, crawler: Crawler) -> TranslationStatusPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
         if item.language == self.target:
@@ -80,7 +80,7 @@ class EmittedPipeline:
     def from_crawler(cls, crawler: Crawler) -> EmittedPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if isinstance(item, ArticleItem):
             self.stats.emitted(item.source)
         return item

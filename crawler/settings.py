@@ -49,7 +49,8 @@ REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 15
 RETRY_TIMES = 2
-RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
+# The spider logs each failed request once, with its reason.
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 REDIRECT_MAX_TIMES = 5
 # Articles are well under a megabyte; feeds and sitemaps raise this per request.
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,12 @@ class CrawlRun:
     stdout: str
     stderr: str
     output: Path | None
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Integer stats from the 'Dumping Scrapy stats' block of the log."""
+        block = self.stderr.rpartition("Dumping Scrapy stats:")[2]
+        return {key: int(value) for key, value in re.findall(r"'([^']+)': (\d+)[,}]", block)}
 
     @property
     def records(self) -> list[dict]:

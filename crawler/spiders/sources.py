@@ -71,15 +71,14 @@ class SourcesSpider(scrapy.Spider):
         for source in config.sources:
             if source.download_delay is None:
                 continue
-            for url in source.discovery_urls:
-                host = host_of(url)
+            hosts = {host_of(url) for url in source.discovery_urls}
+            hosts |= {h for domain in source.allowed_domains for h in (domain, f"www.{domain}")}
+            for host in hosts:
                 current = slots.get(host, {})
                 delay = max(float(current.get("delay", 0.0)), source.download_delay)
-                slots[host] = {**current, "delay": delay}
-            for domain in source.allowed_domains:
-                for host in (domain, f"www.{domain}"):
-                    current = slots.get(host, {})
-                    slots[host] = {**current, "delay": max(float(current.get("delay", 0.0)), source.download_delay)}
+                # No jitter: download_delay is promised as a minimum.
+                # (randomize_delay: the same for Scrapy < 2.19.)
+                slots[host] = {**current, "delay": delay, "jitter": 0, "randomize_delay": False}
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     @classmethod

@@ -44,6 +44,7 @@ class Hit:
     method: str
     path: str
     headers: dict[str, str]
+    time: float
 
 
 class Site:
@@ -117,7 +118,7 @@ class Site:
                 path = self.path
                 # Recorded on arrival, so a request that stalls is already visible.
                 with site._lock:
-                    site.hits.append(Hit(self.command, path, dict(self.headers.items())))
+                    site.hits.append(Hit(self.command, path, dict(self.headers.items()), time.monotonic()))
                 site._serve(self, path, head)
 
         self._server = ThreadingHTTPServer((self.host, 0), RequestHandler)
