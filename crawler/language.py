@@ -54,6 +54,10 @@ _RU_WORDS = frozenset(
     "такое такой такая ней него нее который которая которое которые какой свое моя "
     "поэтому однако ведь сегодня вчера пока теперь ни бы ли вот".split()
 )
+# Word shapes one of the two languages never produces (same corpus check):
+# uk -ють verbs, -ння nouns and apostrophes inside words; ru -ая/-ое/-ие/-ия endings.
+_UK_SHAPES = re.compile(r"ють$|ння|\w['’ʼ]\w")
+_RU_SHAPES = re.compile(r"\w\w(?:ая|ое|ие|ия)$")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 # Latin letters that look like Cyrillic ones; Ukrainian web text often has a
 # Latin "i" typed for "і" inside Cyrillic words.
@@ -142,8 +146,8 @@ def _uk_ru_loglik(words: list[str], cyrillic: int) -> dict[str, float]:
     uk_letters = sum(1 for word in words for ch in word if ch in _UK_LETTERS)
     ru_letters = sum(1 for word in words for ch in word if ch in _RU_LETTERS)
     rest = max(cyrillic - uk_letters - ru_letters, 0)
-    uk_words = sum(1 for word in words if word in _UK_WORDS)
-    ru_words = sum(1 for word in words if word in _RU_WORDS)
+    uk_words = sum(1 for word in words if word in _UK_WORDS or _UK_SHAPES.search(word))
+    ru_words = sum(1 for word in words if word in _RU_WORDS or _RU_SHAPES.search(word))
     result = {}
     for lang in ("uk", "ru"):
         p_uk = _RATE_OWN["uk"] if lang == "uk" else _RATE_FOREIGN

@@ -314,7 +314,7 @@ def _failure_reason(failure: Failure) -> str:
     lowered = name.lower()
     if "timeout" in lowered:
         return "timeout"
-    if "dns" in lowered:
+    if "dns" in lowered or "resolve" in lowered:
         return "dns"
     if "connection" in lowered or "refused" in lowered:
         return "connection"
