@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem, TranslationStatus, translation_record
+from crawler.state import state_for
 from crawler.stats import SourceStats
+from crawler.translation import ProviderOptions, provider_class
+from crawler.translation.service import TranslationService
 
-__all__ = ["DuplicatePipeline", "EmittedPipeline", "TranslationStatusPipeline"]
+__all__ = ["DuplicatePipeline", "EmittedPipeline", "TranslationPipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,36 +41,112 @@ class DuplicatePipeline:
         return item
 
 
-class TranslationStatusPipeline:
-    """Marks what the translation stage has to do: English needs nothing, others wait.
-
-    Used when TRANSLATION_PROVIDER is ``none``: every article keeps its original
-    text and the ``*_en`` fields stay null unless the article is already English.
-    """
+class TranslationPipeline:
+    """Fills ``*_en`` and ``translation``: English needs nothing, TRANSLATION_LANGUAGES
+    get translated, everything else (and sources with ``translate: false``) is skipped.
+    A failed translation keeps the article, with null ``*_en`` and the error."""
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
-        self.target = settings.get("TRANSLATION_TARGET", "en")
+        self.crawler = crawler
+        self.stats = SourceStats(crawler)
+        self.target = settings.get("TRANSLATION_TARGET", "en").strip().lower()
         self.languages = {
-            code.strip() for code in settings.get("TRANSLATION_LANGUAGES", "uk,ru").split(",") if code.strip()
+            code.strip().lower() for code in settings.get("TRANSLATION_LANGUAGES", "uk,ru").split(",") if code.strip()
         }
+        self.provider_name = settings.get("TRANSLATION_PROVIDER", "google").strip().lower()
+        self.service: TranslationService | None = None
+        if self.provider_name != "none":
+            provider = provider_class(self.provider_name)(
+                ProviderOptions(
+                    url=settings.get("TRANSLATION_URL") or None,
+                    api_key=settings.get("TRANSLATION_API_KEY") or None,
+                    model=settings.get("TRANSLATION_MODEL") or None,
+                    timeout=settings.getfloat("TRANSLATION_TIMEOUT", 20.0),
+                    user_agent=settings.get("USER_AGENT"),
+                    threads=settings.getint("TRANSLATION_THREADS", 2),
+                )
+            )
+            self.service = TranslationService(
+                provider,
+                concurrency=settings.getint("TRANSLATION_CONCURRENCY", 4),
+                timeout=settings.getfloat("TRANSLATION_TIMEOUT", 20.0),
+                retries=settings.getint("TRANSLATION_RETRIES", 2),
+                backoff=settings.getfloat("TRANSLATION_BACKOFF", 1.0),
+                failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", 6),
+                max_chars=settings.getint("TRANSLATION_MAX_CHARS", 0) or None,
+                cache=state_for(crawler) if settings.getbool("TRANSLATION_CACHE", True) else None,
+                stats=lambda key, count: crawler.stats.inc_value(key, count),
+            )
+            if self.service.down is not None:
+                logger.error("Translation disabled for this run: %s", self.service.down)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> TranslationStatusPipeline:
-        return cls(crawler)
+    def from_crawler(cls, crawler: Crawler) -> TranslationPipeline:
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
+        return pipeline
 
-    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+        stats = self.crawler.stats
+        counts = {
+            status: stats.get_value(f"translation/articles/{status}", 0)
+            for status in ("translated", "failed", "not_needed", "skipped")
+        }
+        usage = {key: stats.get_value(f"translation/{key}", 0) for key in ("calls", "chars", "cache_hits")}
+        logger.info(
+            "Translation (%s): %d translated, %d failed, %d not needed, %d skipped; "
+            "%d calls, %d characters sent, %d cache hits",
+            self.provider_name, counts["translated"], counts["failed"], counts["not_needed"], counts["skipped"],
+            usage["calls"], usage["chars"], usage["cache_hits"],
+        )  # fmt: skip
+
+    def _wants_translation(self, item: ArticleItem) -> bool:
+        spider = self.crawler.spider
+        source = spider.source(item.source) if spider is not None and hasattr(spider, "source") else None
+        return item.language in self.languages and (source is None or source.translate)
+
+    async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
-        if item.language == self.target:
+        language, target = item.language, self.target
+        if language == target:
             item.title_en, item.summary_en, item.text_en = item.title, item.summary, item.text
             item.translation = translation_record(
-                TranslationStatus.NOT_NEEDED, source_language=item.language, target_language=self.target
+                TranslationStatus.NOT_NEEDED, source_language=language, target_language=target
+            )
+        elif self.service is None or not self._wants_translation(item):
+            item.title_en = item.summary_en = item.text_en = None
+            item.translation = translation_record(
+                TranslationStatus.SKIPPED, source_language=language, target_language=target
             )
         else:
-            item.translation = translation_record(
-                TranslationStatus.SKIPPED, source_language=item.language, target_language=self.target
+            outcome = await self.service.translate(
+                {"title": item.title, "summary": item.summary, "text": item.text}, language, target
             )
+            provider = self.service.provider.label
+            if outcome.ok:
+                item.title_en, item.summary_en, item.text_en = (
+                    outcome.fields.get(name) for name in ("title", "summary", "text")
+                )
+                item.translation = translation_record(
+                    TranslationStatus.TRANSLATED,
+                    provider=provider,
+                    source_language=language,
+                    target_language=target,
+                    chars=outcome.chars,
+                )
+                self.stats.inc(item.source, "translated")
+            else:
+                item.title_en = item.summary_en = item.text_en = None
+                item.translation = translation_record(
+                    TranslationStatus.FAILED, provider=provider, source_language=language, target_language=target,
+                    chars=outcome.chars, error=str(outcome.error),
+                )  # fmt: skip
+                self.stats.inc(item.source, "translation_failed")
+        self.crawler.stats.inc_value(f"translation/articles/{item.translation['status']}")
         return item
 
 

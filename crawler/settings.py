@@ -23,6 +23,16 @@ TRANSLATION_API_KEY = None
 TRANSLATION_TIMEOUT = 20
 TRANSLATION_CONCURRENCY = 4
 TRANSLATION_MODEL = None
+# Beyond SPEC.md: retries per call (with exponential backoff from TRANSLATION_BACKOFF
+# seconds, jittered, honouring Retry-After), consecutive failed calls before the
+# provider is given up for the run, a lower per-call character budget than the
+# provider's, the translation cache, and CPU threads for a local model.
+TRANSLATION_RETRIES = 2
+TRANSLATION_BACKOFF = 1.0
+TRANSLATION_FAILURE_LIMIT = 6
+TRANSLATION_MAX_CHARS = 0
+TRANSLATION_CACHE = True
+TRANSLATION_THREADS = 2
 
 # --- politeness ----------------------------------------------------------------
 # Honest and specific; operators should add a contact URL or address:
@@ -77,9 +87,14 @@ FEED_EXPORTERS = {
 
 ITEM_PIPELINES = {
     "crawler.pipelines.DuplicatePipeline": 100,
-    "crawler.pipelines.TranslationStatusPipeline": 300,
+    "crawler.pipelines.TranslationPipeline": 300,
     "crawler.pipelines.EmittedPipeline": 900,
 }
+
+# Items wait in the translation stage without holding up downloads until this
+# much response data is pending (Scrapy's default of 5 MB stalls the crawl early).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 32 * 1024 * 1024
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 LOG_LEVEL = "INFO"
 DEFAULT_DROPITEM_LOG_LEVEL = "INFO"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from tests.conftest import run_crawl
@@ -18,7 +19,9 @@ def article(n: int) -> str:
 
 
 def rss(site: Site, paths: list[str]) -> str:
-    items = "".join(f"<item><title>{p}</title><link>{p if p.startswith('http') else site.url(p)}</link></item>" for p in paths)
+    items = "".join(
+        f"<item><title>{p}</title><link>{p if p.startswith('http') else site.url(p)}</link></item>" for p in paths
+    )
     return f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>"
 
 
@@ -45,14 +48,20 @@ def test_download_delay_is_a_minimum_between_requests(tmp_path: Path, site: Site
     run = run_crawl(tmp_path, f"sources:\n  - name: s\n    download_delay: 0.4\n    feeds: [{site.url('/rss')}]\n")
     assert run.returncode == 0 and len(run.records) == 5
     times = sorted(hit.time for hit in site.requests_for("/a/"))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.38, gaps
 
 
 def test_pages_without_article_are_counted_by_reason(tmp_path: Path, site: Site) -> None:
     site.add("/ok.html", article(1))
-    site.add("/blocked.html", "<html><head><title>Attention Required! | Cloudflare</title></head><body><div id='cf-error-details'>blocked</div></body></html>")
-    site.add("/shell.html", "<html><head><title>App</title></head><body><div id='app'></div><script src='/app.js'></script></body></html>")
+    site.add(
+        "/blocked.html",
+        "<html><head><title>Attention Required! | Cloudflare</title></head><body><div id='cf-error-details'>blocked</div></body></html>",
+    )
+    site.add(
+        "/shell.html",
+        "<html><head><title>App</title></head><body><div id='app'></div><script src='/app.js'></script></body></html>",
+    )
     site.add("/doc.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj", content_type="application/pdf")
     site.add("/image", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, content_type="text/html")
     site.add("/gone.html", "<html><body>gone</body></html>", status=404)

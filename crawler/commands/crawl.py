@@ -15,6 +15,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.exit_codes import EXIT_CONFIG_ERROR
 from crawler.sources import SourcesError, load_sources, select_sources
+from crawler.translation import PROVIDERS
 
 SPIDER_NAME = "sources"
 
@@ -28,6 +29,14 @@ class Command(ScrapyCrawlCommand):
                 select_sources(config, opts.spargs.get("sources"))
             except SourcesError as exc:
                 print(f"sources-crawler: not crawling, the sources file needs fixing:\n{exc}", file=sys.stderr)
+                self.exitcode = EXIT_CONFIG_ERROR
+                return
+            provider = str(self.settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
+            if provider != "none" and provider not in PROVIDERS:
+                known = ", ".join([*PROVIDERS, "none"])
+                print(
+                    f"sources-crawler: unknown TRANSLATION_PROVIDER {provider!r}; use one of {known}", file=sys.stderr
+                )
                 self.exitcode = EXIT_CONFIG_ERROR
                 return
             full = opts.spargs.get("full")

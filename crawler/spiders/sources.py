@@ -92,6 +92,9 @@ class SourcesSpider(scrapy.Spider):
         spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
         return spider
 
+    def source(self, name: str) -> Source | None:
+        return self._by_name.get(name)
+
     # --- discovery -----------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:

@@ -114,6 +114,9 @@ class Site:
             def do_HEAD(self) -> None:
                 self.do_GET(head=True)
 
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self, head: bool = False) -> None:
                 path = self.path
                 # Recorded on arrival, so a request that stalls is already visible.
@@ -125,7 +128,7 @@ class Site:
         self._server.daemon_threads = True
         # Stalling handlers must not hold up the end of a test.
         self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

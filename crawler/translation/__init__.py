@@ -1,0 +1,30 @@
+"""Translation of Ukrainian and Russian articles into English (or TRANSLATION_TARGET).
+
+Adding a provider: subclass ``Provider`` in a module of its own and register it
+in ``PROVIDERS`` below.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from crawler.translation.base import LANGUAGE_NAMES, Provider, ProviderOptions, TranslationError
+
+__all__ = ["LANGUAGE_NAMES", "PROVIDERS", "Provider", "ProviderOptions", "TranslationError", "provider_class"]
+
+# name -> "module:class", imported on use so unused clients cost nothing.
+PROVIDERS = {
+    "google": "crawler.translation.google:GoogleProvider",
+    "deepl": "crawler.translation.deepl:DeeplProvider",
+    "libre": "crawler.translation.libre:LibreProvider",
+    "ctranslate2": "crawler.translation.ct2:CTranslate2Provider",
+}
+
+
+def provider_class(name: str) -> type[Provider]:
+    try:
+        module, _, attribute = PROVIDERS[name].partition(":")
+    except KeyError:
+        known = ", ".join([*PROVIDERS, "none"])
+        raise ValueError(f"unknown TRANSLATION_PROVIDER {name!r}; use one of {known}") from None
+    return getattr(import_module(module), attribute)

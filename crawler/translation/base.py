@@ -1,0 +1,98 @@
+"""The provider interface: a small blocking class per translation service.
+
+Providers are called from worker threads, never from the reactor; they must
+honour ``deadline`` (a ``time.monotonic()`` value) for everything they do and
+report failures as ``TranslationError`` with a kind the stage can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+__all__ = ["LANGUAGE_NAMES", "Provider", "ProviderOptions", "TranslationError"]
+
+LANGUAGE_NAMES = {
+    "uk": "Ukrainian",
+    "ru": "Russian",
+    "en": "English",
+    "be": "Belarusian",
+    "pl": "Polish",
+    "de": "German",
+    "fr": "French",
+}
+
+
+class TranslationError(Exception):
+    """A failed provider call.
+
+    ``kind`` is one of: rate_limited, server_error, timeout, connection,
+    bad_response, empty, echo, quota, auth, bad_request, unavailable.
+    """
+
+    RETRYABLE = frozenset({"rate_limited", "server_error", "timeout", "connection", "bad_response"})
+    # After these, further calls in this run cannot succeed.
+    FATAL = frozenset({"quota", "auth", "unavailable"})
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in self.RETRYABLE
+
+    @property
+    def fatal(self) -> bool:
+        return self.kind in self.FATAL
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {super().__str__()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    timeout: float = 20.0
+    user_agent: str = "sources-crawler"
+    threads: int = 1
+
+
+class Provider(ABC):
+    """One translation service. Subclasses set the class attributes and ``translate``."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # as shown to readers: "Translated from Ukrainian via <label>"
+    # Budget of one call: characters in all its texts together, and texts per call.
+    max_chars: ClassVar[int] = 2000
+    max_items: ClassVar[int] = 1
+    # Longest single text; a longer paragraph is split at sentences.
+    max_text_chars: ClassVar[int | None] = None
+    # Environment variables consulted when TRANSLATION_API_KEY is not set.
+    key_env: ClassVar[tuple[str, ...]] = ()
+    default_url: ClassVar[str | None] = None
+
+    def __init__(self, options: ProviderOptions):
+        self.options = options
+        self.url = options.url or self.default_url
+        self.api_key = options.api_key or next((os.environ[v] for v in self.key_env if os.environ.get(v)), None)
+
+    @property
+    def text_limit(self) -> int:
+        return min(self.max_text_chars or self.max_chars, self.max_chars)
+
+    def check(self) -> str | None:
+        """Why this provider cannot work as configured (missing key, package, model), or None."""
+        return None
+
+    @abstractmethod
+    def translate(self, texts: list[str], source: str, target: str, deadline: float) -> list[str]:
+        """Translate each text; return one translation per text, in order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
+        """Release resources at the end of the crawl."""

@@ -1,0 +1,75 @@
+"""DeepL through the official ``deepl`` client.
+
+deep-translator's DeepL class sends the key in the query string, which DeepL
+stopped accepting in January 2026. The official client sends it in a header and
+tracks the API. Its own retries are switched off so that 429/5xx handling,
+Retry-After and giving up are the same for every provider.
+"""
+
+from __future__ import annotations
+
+from crawler.translation.base import Provider, ProviderOptions, TranslationError
+
+__all__ = ["DeeplProvider"]
+
+# DeepL's target codes for English are regional.
+_TARGETS = {"en": "EN-US", "pt": "PT-PT"}
+
+
+class DeeplProvider(Provider):
+    name = "deepl"
+    label = "DeepL"
+    # A request may carry up to 128 KiB and 50 texts.
+    max_chars = 30000
+    max_items = 50
+    max_text_chars = 5000
+    key_env = ("DEEPL_AUTH_KEY", "DEEPL_API_KEY")
+
+    def __init__(self, options: ProviderOptions):
+        super().__init__(options)
+        self._translator = None
+
+    def check(self) -> str | None:
+        try:
+            import deepl  # noqa: F401
+        except ImportError:
+            return "the deepl package is not installed (pip install deepl)"
+        if not self.api_key:
+            return "no DeepL key: set TRANSLATION_API_KEY or DEEPL_AUTH_KEY"
+        return None
+
+    def _client(self):  # type: ignore[no-untyped-def]
+        import deepl
+
+        if self._translator is None:
+            deepl.http_client.max_network_retries = 0
+            deepl.http_client.min_connection_timeout = self.options.timeout
+            self._translator = deepl.Translator(self.api_key or "", server_url=self.url, send_platform_info=False)
+        return self._translator
+
+    def translate(self, texts: list[str], source: str, target: str, deadline: float) -> list[str]:
+        import deepl
+
+        try:
+            results = self._client().translate_text(
+                texts, source_lang=source.upper(), target_lang=_TARGETS.get(target, target.upper())
+            )
+        except deepl.TooManyRequestsException as exc:
+            raise TranslationError("rate_limited", str(exc)) from None
+        except deepl.QuotaExceededException as exc:
+            raise TranslationError("quota", str(exc)) from None
+        except deepl.AuthorizationException as exc:
+            raise TranslationError("auth", str(exc)) from None
+        except deepl.ConnectionException as exc:
+            kind = "timeout" if "timed out" in str(exc).lower() or "timeout" in str(exc).lower() else "connection"
+            raise TranslationError(kind, str(exc)) from None
+        except deepl.DeepLException as exc:
+            status = getattr(exc, "http_status_code", None) or 0
+            raise TranslationError("server_error" if status >= 500 else "bad_response", str(exc)[:300]) from None
+        except ValueError as exc:  # the client's JSON decoding of garbage
+            raise TranslationError("bad_response", str(exc)[:300]) from None
+        if not isinstance(results, list):
+            results = [results]
+        if len(results) != len(texts):
+            raise TranslationError("bad_response", f"{len(results)} translations for {len(texts)} texts")
+        return [result.text for result in results]

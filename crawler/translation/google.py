@@ -1,0 +1,83 @@
+"""Google Translate's free web endpoint, through deep-translator.
+
+deep-translator builds the request and parses Google's HTML, but calls
+``requests.get`` with no timeout and maps failures loosely. Its module-level
+``requests`` reference is pointed at a shim that sends the request through our
+``HttpClient`` (hard deadline, Retry-After, our error kinds). The text travels
+in the URL, percent-encoded (a Cyrillic letter costs ~6 bytes there), so calls
+are kept far below deep-translator's nominal 5,000 characters.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import deep_translator.google as dt_google
+from deep_translator.exceptions import (
+    NotValidLength,
+    NotValidPayload,
+    RequestError,
+    TooManyRequests,
+    TranslationNotFound,
+)
+
+from crawler.translation.base import Provider, ProviderOptions, TranslationError
+from crawler.translation.http import HttpClient
+
+__all__ = ["GoogleProvider"]
+
+_state = threading.local()
+
+
+class _RequestsShim:
+    """Stands in for the ``requests`` module inside deep_translator.google."""
+
+    def __getattr__(self, name: str) -> Any:
+        import requests
+
+        return getattr(requests, name)
+
+    @staticmethod
+    def get(url: str, params: dict[str, str] | None = None, proxies: Any = None, **kwargs: Any) -> Any:
+        client: HttpClient = _state.client
+        return client.request("GET", _state.url or url, _state.deadline, params=params)
+
+
+dt_google.requests = _RequestsShim()  # type: ignore[assignment]
+
+
+class GoogleProvider(Provider):
+    name = "google"
+    label = "Google"
+    # ~1,800 Cyrillic characters percent-encode to ~11 KB of URL.
+    max_chars = 1800
+    max_items = 1
+    default_url = "https://translate.google.com/m"
+
+    def __init__(self, options: ProviderOptions):
+        super().__init__(options)
+        self.http = HttpClient(options.user_agent)
+
+    def translate(self, texts: list[str], source: str, target: str, deadline: float) -> list[str]:
+        _state.client, _state.url, _state.deadline = self.http, self.url, deadline
+        results = []
+        for text in texts:
+            # A fresh translator per call: it keeps request parameters on the instance.
+            translator = dt_google.GoogleTranslator(source=source, target=target)
+            try:
+                translated = translator.translate(text)
+            except TranslationError:
+                raise
+            except TooManyRequests as exc:
+                raise TranslationError("rate_limited", str(exc)) from None
+            except TranslationNotFound:
+                raise TranslationError("bad_response", "no translation in Google's answer") from None
+            except (NotValidLength, NotValidPayload) as exc:
+                raise TranslationError("bad_request", str(exc)) from None
+            except RequestError as exc:
+                raise TranslationError("server_error", str(exc)) from None
+            except Exception as exc:
+                raise TranslationError("bad_response", f"{type(exc).__name__}: {exc}") from None
+            results.append(translated)
+        return results

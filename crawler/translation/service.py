@@ -1,0 +1,264 @@
+"""The translation stage: cache, chunking, concurrency, retries and giving up.
+
+Runs on the reactor's asyncio loop; only the provider's blocking ``translate``
+runs in worker threads. At most TRANSLATION_CONCURRENCY calls are in flight,
+each bounded by TRANSLATION_TIMEOUT. Rate limits, server errors, timeouts and
+connection errors are retried with exponential backoff and jitter (honouring
+Retry-After); after TRANSLATION_FAILURE_LIMIT consecutive failed attempts, or a
+quota/auth failure, the provider is considered down for the rest of the run and
+every remaining article fails at once instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from crawler.state import StateDB, cache_key
+from crawler.translation.base import Provider, TranslationError
+from crawler.translation.chunking import pack, reassemble, units_for
+
+__all__ = ["Outcome", "TranslationService"]
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("title", "summary", "text")
+# Answers that are not translations but notices from the service.
+_NOTICES = re.compile(
+    r"MYMEMORY WARNING|YOU USED ALL AVAILABLE FREE TRANSLATIONS|QUERY LENGTH LIMIT EXCEEDED|"
+    r"PLEASE SELECT TWO DISTINCT LANGUAGES|INVALID LANGUAGE PAIR|unusual traffic from your computer|"
+    r"quota (?:exceeded|has been exceeded)|daily limit",
+    re.IGNORECASE,
+)
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_TARGETS = frozenset({"en", "de", "fr", "es", "it", "pl", "pt", "nl", "cs", "sv", "da", "fi", "ro", "tr"})
+# Never wait longer than this for a Retry-After; a provider that asks for more is as good as down.
+MAX_RETRY_WAIT = 120.0
+
+
+@dataclass
+class Outcome:
+    """What the stage did with one article."""
+
+    fields: dict[str, str | None] = field(default_factory=dict)
+    chars: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+    error: TranslationError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+_CYRILLIC_SOURCES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk"})
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def _needs_translation(text: str, source: str) -> bool:
+    """Whether ``text`` holds anything to translate. A paragraph of a Ukrainian article
+    with no Cyrillic at all (a name, a quote in English, a number) stays as it is."""
+    if source in _CYRILLIC_SOURCES:
+        return bool(_CYRILLIC.search(text))
+    return bool(_LETTER.search(text))
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def check_translation(original: str, translated: object, target: str) -> str:
+    """The translation if it looks like one; raise TranslationError otherwise."""
+    if not isinstance(translated, str) or not translated.strip():
+        raise TranslationError("empty", "the provider returned no text")
+    if _NOTICES.search(translated) and not _NOTICES.search(original):
+        raise TranslationError("quota", f"the provider answered with a notice: {translated[:120]!r}")
+    letters = _LETTER.findall(original)
+    if len(letters) >= 3 and _normalised(translated) == _normalised(original):
+        raise TranslationError("echo", "the provider returned the text untranslated")
+    if target in _LATIN_TARGETS and len(letters) >= 20:
+        out_letters = _LETTER.findall(translated)
+        cyrillic = sum(1 for ch in out_letters if "\u0400" <= ch <= "\u04ff")
+        if out_letters and cyrillic / len(out_letters) > 0.5:
+            raise TranslationError("echo", "the provider's answer is still mostly Cyrillic")
+    return translated.strip()
+
+
+class TranslationService:
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        concurrency: int = 4,
+        timeout: float = 20.0,
+        retries: int = 2,
+        backoff: float = 1.0,
+        failure_limit: int = 6,
+        max_chars: int | None = None,
+        cache: StateDB | None = None,
+        stats: Callable[[str, int], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.provider = provider
+        self.concurrency = max(1, concurrency)
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.failure_limit = max(1, failure_limit)
+        self.max_chars = min(max_chars or provider.max_chars, provider.max_chars) if max_chars else provider.max_chars
+        self.text_limit = min(provider.text_limit, self.max_chars)
+        self.cache = cache
+        self._stats = stats or (lambda key, count: None)
+        self._sleep = sleep
+        # Spare threads: a call abandoned at its deadline may still be finishing.
+        self.pool = ThreadPoolExecutor(
+            max_workers=self.concurrency * 2, thread_name_prefix=f"translate-{provider.name}"
+        )
+        self._semaphore: asyncio.Semaphore | None = None
+        self.consecutive_failures = 0
+        self.down: TranslationError | None = None
+        problem = provider.check()
+        if problem:
+            self.down = TranslationError("unavailable", problem)
+
+    # --- public -----------------------------------------------------------------
+
+    async def translate(self, fields: dict[str, str | None], source: str, target: str) -> Outcome:
+        """Translate ``fields`` (title, summary, text) from ``source`` to ``target``."""
+        units = units_for(fields, self.text_limit)
+        outcome = Outcome(chars=sum(len(u.text) for u in units))
+        wanted = list(dict.fromkeys(u.text for u in units if u.text and _needs_translation(u.text, source)))
+        translations = {u.text: u.text for u in units if u.text and not _needs_translation(u.text, source)}
+        keys = {text: cache_key(self.provider.name, source, target, text) for text in wanted}
+        if self.cache is not None and wanted:
+            cached = self.cache.cached_translations(keys.values())
+            for text in wanted:
+                if keys[text] in cached:
+                    translations[text] = cached[keys[text]]
+            outcome.cache_hits = sum(1 for text in wanted if text in translations)
+            self._stats("translation/cache_hits", outcome.cache_hits)
+        missing = [text for text in wanted if text not in translations]
+        if missing:
+            if self.down is not None:
+                outcome.error = self.down
+                return outcome
+            results = await asyncio.gather(
+                *(self._translate_group(group, source, target, outcome) for group in self._plan(missing)),
+                return_exceptions=True,
+            )
+            fresh: dict[str, str] = {}
+            for result in results:
+                if isinstance(result, TranslationError):
+                    outcome.error = outcome.error or result
+                elif isinstance(result, BaseException):
+                    outcome.error = outcome.error or TranslationError(
+                        "bad_response", f"{type(result).__name__}: {result}"
+                    )
+                else:
+                    fresh.update(result)
+            translations.update(fresh)
+            if self.cache is not None and fresh:
+                # Good pieces are kept even when the article fails: the retry costs less.
+                self.cache.cache_translations((keys[text], value) for text, value in fresh.items())
+        if outcome.error is None:
+            outcome.fields = reassemble(units, translations, fields)
+        return outcome
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.provider.close()
+
+    # --- calls ------------------------------------------------------------------
+
+    def _plan(self, texts: list[str]) -> list[list[str]]:
+        if self.provider.max_items == 1:
+            # One text per call: several paragraphs travel joined by newlines.
+            return pack(texts, self.max_chars, max_items=1 << 30)
+        return pack(texts, self.max_chars, self.provider.max_items)
+
+    async def _translate_group(self, group: list[str], source: str, target: str, outcome: Outcome) -> dict[str, str]:
+        if self.provider.max_items > 1:
+            translated = await self._call(group, source, target, outcome)
+            return dict(zip(group, translated, strict=True))
+        if len(group) == 1:
+            (translated,) = await self._call(group, source, target, outcome)
+            return {group[0]: translated}
+        (joined,) = await self._call(["\n".join(group)], source, target, outcome, check=False)
+        lines = [line.strip() for line in joined.split("\n")]
+        if len(lines) == len(group):
+            try:
+                return {text: check_translation(text, line, target) for text, line in zip(group, lines, strict=True)}
+            except TranslationError:
+                pass
+        # The provider merged or split lines: paragraph structure cannot be trusted,
+        # so these paragraphs go one by one.
+        self._stats("translation/regrouped", 1)
+        results = await asyncio.gather(*(self._translate_group([text], source, target, outcome) for text in group))
+        merged: dict[str, str] = {}
+        for result in results:
+            merged.update(result)
+        return merged
+
+    async def _call(
+        self, texts: list[str], source: str, target: str, outcome: Outcome, check: bool = True
+    ) -> list[str]:
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        error: TranslationError | None = None
+        for attempt in range(self.retries + 1):
+            if self.down is not None:
+                raise self.down
+            async with self._semaphore:
+                if self.down is not None:
+                    raise self.down
+                deadline = time.monotonic() + self.timeout
+                self._stats("translation/calls", 1)
+                self._stats("translation/chars", sum(len(t) for t in texts))
+                outcome.calls += 1
+                try:
+                    future = loop.run_in_executor(self.pool, self.provider.translate, texts, source, target, deadline)
+                    # A little grace so the provider's own deadline normally fires first.
+                    translated = await asyncio.wait_for(future, self.timeout + 0.5)
+                    if not isinstance(translated, list) or len(translated) != len(texts):
+                        raise TranslationError("bad_response", "wrong number of translations")
+                    if check:
+                        translated = [check_translation(t, r, target) for t, r in zip(texts, translated, strict=True)]
+                    self.consecutive_failures = 0
+                    return translated
+                except TimeoutError:
+                    error = TranslationError("timeout", f"no answer within {self.timeout:g} s")
+                except TranslationError as exc:
+                    error = exc
+                except Exception as exc:
+                    error = TranslationError("bad_response", f"{type(exc).__name__}: {exc}")
+            self._failed(error)
+            if not error.retryable or attempt == self.retries or self.down is not None:
+                break
+            delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
+            if error.retry_after is not None:
+                if error.retry_after > MAX_RETRY_WAIT:
+                    break
+                delay = max(delay, error.retry_after)
+            self._stats("translation/retries", 1)
+            await self._sleep(delay)
+        assert error is not None
+        raise error
+
+    def _failed(self, error: TranslationError) -> None:
+        self._stats(f"translation/failures/{error.kind}", 1)
+        self.consecutive_failures += 1
+        if self.down is None and (error.fatal or self.consecutive_failures >= self.failure_limit):
+            self.down = TranslationError(
+                "unavailable",
+                f"{self.provider.label} given up for this run after {self.consecutive_failures} "
+                f"failed call(s); last: {error}",
+            )
+            self._stats("translation/provider_down", 1)
+            logger.error("Translation: %s", self.down)

@@ -1,0 +1,198 @@
+"""A loopback stand-in for the paid/remote translation services, speaking their APIs.
+
+One HTTP server answers as Google's web endpoint (``GET /m`` as deep-translator
+reads it), LibreTranslate (``POST /translate``) and DeepL (``POST /v2/translate``).
+Its "translation" is a transliteration of Cyrillic into Latin letters, so tests
+can predict every output. Failures are scripted: HTTP 429 with Retry-After, 500,
+hanging, trickling bytes, garbage, echoing the input, quota notices, merged lines.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.site.server import Site
+
+__all__ = ["FakeTranslator", "translit"]
+
+_TABLE = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ye", "ж": "zh", "з": "z",
+        "и": "y", "і": "i", "ї": "yi", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
+        "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch",
+        "ь": "", "ю": "yu", "я": "ya", "ы": "y", "э": "e", "ъ": "", "ё": "yo", "'": "", "’": "",
+    }
+)  # fmt: skip
+
+
+def translit(text: str) -> str:
+    """The stand-in's deterministic 'translation' (per character, keeps newlines)."""
+    out = []
+    for ch in text:
+        low = ch.lower()
+        mapped = low.translate(_TABLE)
+        out.append(mapped.capitalize() if ch != low else mapped)
+    return "".join(out)
+
+
+class FakeTranslator:
+    """``with FakeTranslator() as fake:``; then ``fake.url('/m')`` etc. as TRANSLATION_URL."""
+
+    def __init__(self, latency: float = 0.0):
+        self.site = Site()
+        self.latency = latency
+        self.script: deque[tuple[Any, ...]] = deque()  # one action per request, then "ok"
+        self.mode: tuple[Any, ...] = ("ok",)  # used when the script is empty
+        self.calls = 0
+        self.chars = 0
+        self.texts: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> FakeTranslator:
+        self.site.start()
+        self.site.handle("/m", self._google)
+        self.site.handle("/translate", self._libre)
+        self.site.handle("/v2/translate", self._deepl)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.site.stop()
+
+    def url(self, path: str) -> str:
+        return self.site.url(path)
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _next_action(self) -> tuple[Any, ...]:
+        with self._lock:
+            return self.script.popleft() if self.script else self.mode
+
+    def _count(self, texts: list[str]) -> None:
+        with self._lock:
+            self.calls += 1
+            self.chars += sum(len(t) for t in texts)
+            self.texts.extend(texts)
+
+    def _serve(self, request: BaseHTTPRequestHandler, texts: list[str], render: Any) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._count(texts)
+            if self.latency:
+                time.sleep(self.latency)
+            action = self._next_action()
+            kind = action[0]
+            if kind == "status":
+                status, headers = action[1], (action[2] if len(action) > 2 else {})
+                self._send(request, status, b'{"error": "scripted failure"}', "application/json", headers)
+            elif kind == "hang":
+                time.sleep(action[1])
+            elif kind == "trickle":
+                request.send_response(200)
+                request.send_header("Content-Type", "text/html")
+                request.send_header("Content-Length", "100000")
+                request.end_headers()
+                end = time.monotonic() + action[1]
+                while time.monotonic() < end:
+                    request.wfile.write(b" ")
+                    request.wfile.flush()
+                    time.sleep(0.2)
+            elif kind == "garbage":
+                self._send(request, 200, b"\x00\xffnot what you expected<<<", "text/html")
+            else:
+                outputs = [self._output(kind, text) for text in texts]
+                body, content_type = render(outputs)
+                self._send(request, 200, body, content_type)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    @staticmethod
+    def _output(kind: str, text: str) -> str:
+        if kind == "echo":
+            return text
+        if kind == "notice":
+            return "MYMEMORY WARNING: YOU USED ALL AVAILABLE FREE TRANSLATIONS FOR TODAY."
+        if kind == "merge_lines":
+            return translit(text).replace("\n", " ")
+        return translit(text)
+
+    @staticmethod
+    def _send(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    @staticmethod
+    def _body(request: BaseHTTPRequestHandler) -> dict[str, Any]:
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        if "json" in (request.headers.get("Content-Type") or ""):
+            return json.loads(raw or b"{}")
+        return {key: values if len(values) > 1 else values[0] for key, values in parse_qs(raw.decode()).items()}
+
+    # --- the three APIs ---------------------------------------------------------------
+
+    def _google(self, request: BaseHTTPRequestHandler) -> None:
+        query = parse_qs(urlsplit(request.path).query)
+        texts = query.get("q", [""])
+
+        def render(outputs: list[str]) -> tuple[bytes, str]:
+            page = f'<html><body><div class="result-container">{html.escape(outputs[0])}</div></body></html>'
+            return page.encode(), "text/html; charset=utf-8"
+
+        self._serve(request, texts, render)
+
+    def _libre(self, request: BaseHTTPRequestHandler) -> None:
+        body = self._body(request)
+        q = body.get("q", "")
+        texts = q if isinstance(q, list) else [q]
+
+        def render(outputs: list[str]) -> tuple[bytes, str]:
+            value: Any = outputs if isinstance(q, list) else outputs[0]
+            return json.dumps({"translatedText": value}).encode(), "application/json"
+
+        self._serve(request, texts, render)
+
+    def _deepl(self, request: BaseHTTPRequestHandler) -> None:
+        if not (request.headers.get("Authorization") or "").startswith("DeepL-Auth-Key "):
+            self._send(request, 403, b'{"message": "Wrong endpoint"}', "application/json")
+            return
+        body = self._body(request)
+        texts = body.get("text", [])
+        texts = texts if isinstance(texts, list) else [texts]
+
+        def render(outputs: list[str]) -> tuple[bytes, str]:
+            translations = [
+                {
+                    "detected_source_language": str(body.get("source_lang", "UK")),
+                    "text": out,
+                    "billed_characters": len(text),
+                }
+                for out, text in zip(outputs, texts, strict=True)
+            ]
+            return json.dumps({"translations": translations}).encode(), "application/json"
+
+        self._serve(request, texts, render)
