@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,28 @@ async def run_all(service: TranslationService, items: list[tuple[str, dict[str, 
     return await asyncio.gather(*(service.translate(fields, language, "en") for language, fields in items))
 
 
+def serve(latency: float, urls: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+    """The stand-in provider, in its own process so it does not compete for our GIL."""
+    with FakeTranslator(latency=latency) as fake:
+        urls.put(fake.url(""))
+        stop.wait()
+
+
+def measure(
+    args: argparse.Namespace, url: str, items: list[tuple[str, dict[str, str | None]]], cache: StateDB | None
+) -> tuple[Counter, float, int, int]:
+    counts: Counter = Counter()
+    provider = provider_class(args.provider)(ProviderOptions(url=url + PATHS[args.provider], api_key="k", timeout=30))
+    service = TranslationService(
+        provider, concurrency=args.concurrency, timeout=30, cache=cache, stats=lambda key, n: counts.update({key: n})
+    )
+    started = time.perf_counter()
+    outcomes = asyncio.run(run_all(service, items))
+    wall = time.perf_counter() - started
+    service.close()
+    return counts, wall, sum(1 for o in outcomes if not o.ok), provider.max_chars  # type: ignore[attr-defined]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
@@ -57,62 +81,41 @@ def main() -> int:
     parser.add_argument("--provider", default="google", choices=sorted(PATHS))
     args = parser.parse_args()
     items = articles(args.corpus, args.articles)
-    with FakeTranslator(latency=args.latency) as fake, tempfile.TemporaryDirectory() as tmp:
-        rows = []
-        for run in ("first", "second"):
-            provider = provider_class(args.provider)(
-                ProviderOptions(url=fake.url(PATHS[args.provider]), api_key="k", timeout=30)
-            )
-            service = TranslationService(
-                provider, concurrency=args.concurrency, timeout=30, cache=StateDB(Path(tmp) / "state.db")
-            )
-            before_calls, before_texts = fake.calls, len(fake.texts)
-            started = time.perf_counter()
-            outcomes = asyncio.run(run_all(service, items))
-            wall = time.perf_counter() - started
-            service.close()
-            failed = sum(1 for o in outcomes if not o.ok)  # type: ignore[attr-defined]
-            calls = fake.calls - before_calls
-            texts = fake.texts[before_texts:]
-            rows.append((run, calls, wall, failed, texts))
-        budget = provider.max_chars
-        _first_run, calls, wall, failed, texts = rows[0]
-        chars = sum(len(t) for t in texts)
-        ideal = calls * args.latency / args.concurrency
-        long_items = [fields for _, fields in items if len(fields["text"] or "") >= 3 * budget]
-        total = sum(len(f["text"] or "") for _, f in items)
-        print(f"provider {args.provider} (budget {budget} characters/call), latency {args.latency} s, ", end="")
-        print(f"concurrency {args.concurrency}; {len(items)} articles, {total} characters of text, {failed} failed")
-        print("| run | calls | calls/article | chars/call | fill of budget | wall s | ideal s | wall/ideal |")
-        print("|---|---|---|---|---|---|---|---|")
-        per_call = chars / calls if calls else 0
-        ratio = wall / ideal if ideal else 0
-        fill = 100 * per_call / budget
-        cells = [
-            calls,
-            f"{calls / len(items):.2f}",
-            f"{per_call:.0f}",
-            f"{fill:.0f}%",
-            f"{wall:.2f}",
-            f"{ideal:.2f}",
-            f"{ratio:.3f}",
-        ]
-        print("| first | " + " | ".join(map(str, cells)) + " |")
-        _, calls2, wall2, _failed2, _ = rows[1]
-        print(f"| second (cache) | {calls2} | {calls2 / len(items):.2f} | – | – | {wall2:.2f} | 0 | – |")
-        # Long articles alone, fresh cache, to see how full their calls are.
-        provider = provider_class(args.provider)(
-            ProviderOptions(url=fake.url(PATHS[args.provider]), api_key="k", timeout=30)
+    urls: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(args.latency, urls, stop), daemon=True)
+    server.start()
+    url = urls.get(timeout=30)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = StateDB(Path(tmp) / "state.db")
+            first, wall, failed, budget = measure(args, url, items, cache)
+            second, wall2, _, _ = measure(args, url, items, cache)
+        long_items = [("ru", fields) for _, fields in items if len(fields["text"] or "") >= 3 * budget]
+        long, _, _, _ = measure(args, url, long_items, None)
+    finally:
+        stop.set()
+        server.join(timeout=5)
+    calls, chars = first["translation/calls"], first["translation/chars"]
+    ideal = calls * args.latency / args.concurrency
+    total = sum(len(f["text"] or "") for _, f in items)
+    print(f"provider {args.provider} (budget {budget} characters/call), latency {args.latency} s, ", end="")
+    print(f"concurrency {args.concurrency}; {len(items)} articles, {total} characters of text, {failed} failed")
+    print("| run | calls | calls/article | chars/call | fill of budget | wall s | ideal s | wall/ideal |")
+    print("|---|---|---|---|---|---|---|---|")
+    per_call = chars / calls if calls else 0
+    cells = [calls, f"{calls / len(items):.2f}", f"{per_call:.0f}", f"{100 * per_call / budget:.0f}%", f"{wall:.2f}"]
+    cells += [f"{ideal:.2f}", f"{wall / ideal if ideal else 0:.3f}"]
+    print("| first | " + " | ".join(map(str, cells)) + " |")
+    calls2 = second["translation/calls"]
+    print(f"| second (cache) | {calls2} | {calls2 / len(items):.2f} | – | – | {wall2:.2f} | 0 | – |")
+    if long["translation/calls"]:
+        fill = long["translation/chars"] / long["translation/calls"]
+        print(
+            f"long articles (>= {3 * budget} characters): {len(long_items)}, {long['translation/calls']} calls, ",
+            end="",
         )
-        service = TranslationService(provider, concurrency=args.concurrency, timeout=30)
-        start_texts = len(fake.texts)
-        asyncio.run(run_all(service, [("ru", f) for f in long_items]))
-        service.close()
-        long_texts = fake.texts[start_texts:]
-        if long_texts:
-            fill = sum(map(len, long_texts)) / len(long_texts)
-            print(f"long articles (>= {3 * budget} characters): {len(long_items)}, {len(long_texts)} calls, ", end="")
-            print(f"{fill:.0f} characters/call = {100 * fill / budget:.0f}% of the budget")
+        print(f"{fill:.0f} characters/call = {100 * fill / budget:.0f}% of the budget")
     return 0
 
 
