@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,11 +56,18 @@ def _fsync_dir(directory: Path) -> None:
 class AtomicFileFeedStorage(FileFeedStorage):
     """Like Scrapy's file storage, but the target appears only once complete."""
 
-    def __init__(self, uri: str, *, feed_options: dict[str, Any] | None = None):
+    def __init__(self, uri: str, *, feed_options: dict[str, Any] | None = None, crawler: Any = None):
         super().__init__(uri, feed_options=feed_options)
+        self.crawler = crawler
         self.target = Path(self.path)
         self.temp = self.target.with_name(f".{self.target.name}.{os.getpid()}.part")
         self.committed = False
+
+    @classmethod
+    def from_crawler(
+        cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
+    ) -> AtomicFileFeedStorage:
+        return cls(uri, feed_options=feed_options, crawler=crawler)
 
     def open(self, spider: Spider) -> IO[bytes]:
         directory = self.target.parent
@@ -73,9 +81,20 @@ class AtomicFileFeedStorage(FileFeedStorage):
         file.flush()
         os.fsync(file.fileno())
         file.close()
+        state = getattr(self.crawler, "_sources_run_state", None)
+        # Fault injection for the crash tests: widens the windows around the rename.
+        pause = float(os.environ.get("SOURCES_CRAWLER_PUBLISH_PAUSE") or 0)
+        if state is not None:
+            # Two-phase: the state database learns of the file just before it
+            # appears and takes its content as delivered just after.
+            state.before_publish(self.target, state.probe_id())
+        time.sleep(pause)
         os.replace(self.temp, self.target)
         _fsync_dir(self.target.parent)
         self.committed = True
+        time.sleep(pause)
+        if state is not None:
+            state.after_publish(self.target)
 
     def _remove_stale_parts(self, directory: Path) -> None:
         """Temporary files of killed runs hold nothing that was delivered; drop them."""

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml import etree
@@ -205,16 +205,18 @@ def _choose_published(
     return format_iso(feed)
 
 
-def _canonical_url(tree: HtmlElement, url: str, trafilatura_url: str | None) -> str:
+def _canonical_url(tree: HtmlElement, url: str) -> str:
+    """The page's declared canonical URL, else the URL fetched. A canonical that
+    points at a site's front page (a common template mistake) would merge every
+    article of the site into one, so it is ignored."""
     for candidate in (
         *tree.xpath('//link[@rel="canonical"]/@href')[:1],
         *tree.xpath('//meta[@property="og:url"]/@content')[:1],
-        trafilatura_url,
     ):
         if not candidate:
             continue
         absolute = urljoin(url, str(candidate).strip())
-        if is_public_http_url_syntax(absolute) is None:
+        if is_public_http_url_syntax(absolute) is None and urlsplit(absolute).path.strip("/"):
             return absolute
     return url
 
@@ -415,7 +417,7 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
         tags += list(entry.tags)
     tags = [t for t in (_clean_inline(tag, 100) for tag in dict.fromkeys(tags)) if t][:MAX_TAGS]
 
-    canonical = _canonical_url(tree, url, meta.get("url"))
+    canonical = _canonical_url(tree, url)
     detected = detect_language(f"{title}\n{text}", options.language_hint)
     return Article(
         title=title,

@@ -10,12 +10,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem, TranslationStatus, translation_record
-from crawler.state import state_for
+from crawler.runstate import run_state
 from crawler.stats import SourceStats
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.service import TranslationService
 
-__all__ = ["DuplicatePipeline", "EmittedPipeline", "TranslationPipeline"]
+__all__ = ["DeliveryPipeline", "DuplicatePipeline", "EmittedPipeline", "StatePipeline", "TranslationPipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class TranslationPipeline:
                 backoff=settings.getfloat("TRANSLATION_BACKOFF", 1.0),
                 failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", 6),
                 max_chars=settings.getint("TRANSLATION_MAX_CHARS", 0) or None,
-                cache=state_for(crawler) if settings.getbool("TRANSLATION_CACHE", True) else None,
+                cache=run_state(crawler).db if settings.getbool("TRANSLATION_CACHE", True) else None,
                 stats=lambda key, count: crawler.stats.inc_value(key, count),
             )
             if self.service.down is not None:
@@ -147,6 +147,55 @@ class TranslationPipeline:
                 )  # fmt: skip
                 self.stats.inc(item.source, "translation_failed")
         self.crawler.stats.inc_value(f"translation/articles/{item.translation['status']}")
+        return item
+
+
+class StatePipeline:
+    """Before translation: new (revision 1), updated (revision + 1), or unchanged
+    (dropped, unless -a full=1). Articles whose translation failed last time go on
+    to be translated again."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = SourceStats(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StatePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+        if not isinstance(item, ArticleItem):
+            return item
+        decision = run_state(self.crawler).decide(item)
+        if decision == "unchanged":
+            self.stats.inc(item.source, "unchanged")
+            raise DropItem(f"unchanged since it was delivered: {item.canonical_url}", log_level="DEBUG")
+        return item
+
+
+class DeliveryPipeline:
+    """After translation: stage the article as delivered (recorded when the output
+    file is in place). A retried translation that failed again is not emitted twice."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = SourceStats(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DeliveryPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+        if not isinstance(item, ArticleItem):
+            return item
+        state = run_state(self.crawler)
+        decision = state.decisions.get(item.id, "new")
+        if decision == "retry" and item.translation.get("status") != TranslationStatus.TRANSLATED:
+            state.keep_for_retry(item)
+            self.stats.inc(item.source, "unchanged")
+            raise DropItem(f"translation failed again, already delivered: {item.canonical_url}", log_level="DEBUG")
+        state.stage(item)
+        self.stats.inc(item.source, {"retry": "retranslated", "full": "unchanged"}.get(decision, decision))
         return item
 
 

@@ -15,6 +15,9 @@ SOURCES_FILE = "config/sources.yaml"
 # Per source per run, when the sources file sets no max_articles (0 = no limit).
 SOURCES_MAX_ARTICLES = 500
 STATE_DB = ".scrapy/state.sqlite3"
+# Articles, URLs, feed validators and cached translations not seen for this many
+# days are forgotten at the end of a run (0 keeps everything).
+STATE_RETENTION_DAYS = 90
 TRANSLATION_PROVIDER = "google"
 TRANSLATION_TARGET = "en"
 TRANSLATION_LANGUAGES = "uk,ru"
@@ -70,11 +73,12 @@ METAREFRESH_MAXDELAY = 10
 # --- output ---------------------------------------------------------------------
 # Used when no -o/-O (or FEEDS) is given: Scrapy would otherwise merge its
 # command-line outputs with a FEEDS set here instead of replacing it.
+# Every run writes one file, empty when nothing is new, and its summary beside it.
 DEFAULT_FEEDS = {
-    "output/sources-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8", "store_empty": False},
+    "output/sources-%(run_time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8", "store_empty": True},
 }
 FEED_EXPORT_ENCODING = "utf-8"
-FEED_STORE_EMPTY = False
+FEED_STORE_EMPTY = True
 FEED_STORAGES = {
     "": "crawler.exporters.AtomicFileFeedStorage",
     "file": "crawler.exporters.AtomicFileFeedStorage",
@@ -87,7 +91,9 @@ FEED_EXPORTERS = {
 
 ITEM_PIPELINES = {
     "crawler.pipelines.DuplicatePipeline": 100,
+    "crawler.pipelines.StatePipeline": 200,
     "crawler.pipelines.TranslationPipeline": 300,
+    "crawler.pipelines.DeliveryPipeline": 800,
     "crawler.pipelines.EmittedPipeline": 900,
 }
 

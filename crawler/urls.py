@@ -79,6 +79,8 @@ def url_key(url: str) -> str:
     canonical = canonicalize_url(clean_url(url))
     parts = urlsplit(canonical)
     host = (parts.hostname or "").removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or "/"
     return urlunsplit(("", host, path, parts.query, ""))
 

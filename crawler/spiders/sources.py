@@ -8,6 +8,7 @@ translation, state, output) happens in item pipelines.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import DiscoveryError, FeedEntry, parse_discovery_document
 from crawler.extraction import Article, ExtractionOptions, Rejected, extract_article
 from crawler.items import ArticleItem
+from crawler.runstate import RunState, run_state
 from crawler.sources import Source, SourcesError, load_sources, select_sources
 from crawler.stats import SourceStats
 from crawler.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
@@ -45,6 +47,7 @@ def _is_true(value: Any) -> bool:
 
 class SourcesSpider(scrapy.Spider):
     name = "sources"
+    state: RunState
 
     def __init__(self, *args: Any, sources: str | None = None, full: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -53,8 +56,13 @@ class SourcesSpider(scrapy.Spider):
         self.sources: tuple[Source, ...] = ()
         self._by_name: dict[str, Source] = {}
         self._seen: set[str] = set()
+        self._skipped: dict[str, str] = {}  # URL keys skipped as known -> article id
         self._entries: dict[str, FeedEntry] = {}
         self._requested: dict[str, int] = {}
+        now = datetime.now(UTC)
+        # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths.
+        self.run_time = now.strftime("%Y-%m-%dT%H-%M-%SZ")
+        self.run_id = now.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -90,6 +98,8 @@ class SourcesSpider(scrapy.Spider):
         spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
         spider.source_stats = SourceStats(crawler)
         spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
+        spider.state = run_state(crawler)
+        spider.state.full = spider.full
         return spider
 
     def source(self, name: str) -> Source | None:
@@ -102,6 +112,13 @@ class SourcesSpider(scrapy.Spider):
             logger.warning("No enabled sources in %s", self.settings.get("SOURCES_FILE"))
         for source in self.sources:
             self.source_stats.touch(source.name)
+            # Articles whose translation failed on an earlier run: translated again
+            # from the stored record, without fetching the page.
+            for item, keys in self.state.retry_items(source.name, self._quota_left(source)):
+                self._seen.update(keys)
+                self.source_stats.inc(source.name, "translation_retries")
+                yield item
+        for source in self.sources:
             for url in source.feeds:
                 yield self._discovery_request(source, url, "feed")
             for url in source.sitemaps:
@@ -109,18 +126,45 @@ class SourcesSpider(scrapy.Spider):
             for listing in source.listings:
                 yield self._discovery_request(source, listing.url, "listing")
 
-    def _discovery_request(self, source: Source, url: str, kind: str, depth: int = 0) -> Request:
+    def _discovery_request(
+        self, source: Source, url: str, kind: str, depth: int = 0, parent: str | None = None
+    ) -> Request:
         return Request(
             url,
             callback=self.parse_listing if kind == "listing" else self.parse_discovery,
             errback=self.on_discovery_error,
             priority=DISCOVERY_PRIORITY,
-            cb_kwargs={"source": source.name, "kind": kind, "depth": depth},
-            meta={"download_maxsize": DISCOVERY_MAXSIZE, "source": source.name, "discovery": kind},
+            headers=self.state.conditional_headers(url),
+            cb_kwargs={"source": source.name, "kind": kind, "depth": depth, "parent": parent},
+            meta={
+                "download_maxsize": DISCOVERY_MAXSIZE,
+                "source": source.name,
+                "discovery": kind,
+                "handle_httpstatus_list": [304],
+            },
         )
 
-    def parse_discovery(self, response: Response, source: str, kind: str, depth: int) -> Iterator[Request]:
+    def _not_modified(self, response: Response, source: str, parent: str | None) -> bool:
+        if response.status == 304:
+            self.state.document_unchanged(response.request.url, parent)
+            self.source_stats.inc(source, "discovery/not_modified")
+            return True
+        headers = response.headers
+        etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+        self.state.document_fetched(
+            response.request.url,
+            etag.decode("latin-1") if etag else None,
+            modified.decode("latin-1") if modified else None,
+            parent,
+        )
+        return False
+
+    def parse_discovery(
+        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None
+    ) -> Iterator[Request]:
         src = self._by_name[source]
+        if self._not_modified(response, source, parent):
+            return
         try:
             document = parse_discovery_document(response.body, response.url)
         except DiscoveryError as exc:
@@ -143,9 +187,10 @@ class SourcesSpider(scrapy.Spider):
                 children = sorted(document.sitemaps, key=lambda link: link.lastmod or "", reverse=True)
                 for child in children:
                     if self._quota_left(src) <= 0:
+                        self.state.document_incomplete(response.request.url)
                         break
                     if src.allows(child.url):
-                        yield self._discovery_request(src, child.url, "sitemap", depth + 1)
+                        yield self._discovery_request(src, child.url, "sitemap", depth + 1, parent=response.request.url)
                     else:
                         self.source_stats.inc(source, "discovery/offsite_sitemaps")
         entries: Iterable[FeedEntry] = document.entries
@@ -153,12 +198,16 @@ class SourcesSpider(scrapy.Spider):
             entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
         via_kind = "feed" if document.kind in ("rss", "atom", "rdf", "jsonfeed") else "sitemap"
         for entry in entries:
-            request = self._article_request(src, entry.url, {"kind": via_kind, "url": response.url}, entry)
+            request = self._article_request(src, entry.url, {"kind": via_kind, "url": response.request.url}, entry)
             if request is not None:
                 yield request
 
-    def parse_listing(self, response: Response, source: str, kind: str, depth: int) -> Iterator[Request]:
+    def parse_listing(
+        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None
+    ) -> Iterator[Request]:
         src = self._by_name[source]
+        if self._not_modified(response, source, parent):
+            return
         if not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
@@ -175,7 +224,7 @@ class SourcesSpider(scrapy.Spider):
             if len(url) > MAX_URL_LENGTH or not url.startswith(("http://", "https://")):
                 continue
             if any(pattern.search(url) for pattern in patterns):
-                request = self._article_request(src, url, {"kind": "listing", "url": response.url}, None)
+                request = self._article_request(src, url, {"kind": "listing", "url": response.request.url}, None)
                 if request is not None:
                     yield request
 
@@ -199,11 +248,28 @@ class SourcesSpider(scrapy.Spider):
         self.source_stats.inc(source.name, "discovered")
         if entry is not None and (key not in self._entries or _richer(entry, self._entries[key])):
             self._entries[key] = entry
+        marker = entry.changed_marker if entry is not None else None
+        document = via["url"]
+        self.state.see(key, marker, document)
+        if key in self._skipped and self.state.changed(key, marker, document):
+            # Skipped as known via another document, but this one says it changed.
+            self._seen.discard(key)
+            if self._skipped.pop(key):
+                self.source_stats.inc(source.name, "unchanged", -1)
         if key in self._seen:
             self.source_stats.inc(source.name, "links/duplicate")
             return None
+        known = self.state.known(key, marker, document)
+        if known is not None:
+            # Delivered before and, as far as the feed or sitemap can tell, unchanged.
+            self._seen.add(key)
+            self._skipped[key] = known
+            self.state.skip_known(key, known)
+            self.source_stats.inc(source.name, "unchanged" if known else "links/known_non_article")
+            return None
         if self._quota_left(source) <= 0:
             self.source_stats.inc(source.name, "links/over_max_articles")
+            self.state.document_incomplete(document)
             return None
         self._seen.add(key)
         self._requested[source.name] = self._requested.get(source.name, 0) + 1
@@ -212,17 +278,20 @@ class SourcesSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.on_article_error,
-            cb_kwargs={"source": source.name, "via": via, "key": key},
+            cb_kwargs={"source": source.name, "via": via, "key": key, "marker": marker},
             meta={"source": source.name},
         )
 
     # --- articles ------------------------------------------------------------
 
-    def parse_article(self, response: Response, source: str, via: dict[str, str], key: str) -> Iterator[ArticleItem]:
+    def parse_article(
+        self, response: Response, source: str, via: dict[str, str], key: str, marker: str | None = None
+    ) -> Iterator[ArticleItem]:
         src = self._by_name[source]
         problem = _not_html(response)
         if problem:
             self.reject(source, response.url, Rejected("not_html", problem))
+            self.state.note_rejected(key, "not_html", via.get("url"))
             return
         content_type = response.headers.get("Content-Type")
         options = ExtractionOptions(
@@ -235,8 +304,11 @@ class SourcesSpider(scrapy.Spider):
         result = extract_article(response.body, options)
         if isinstance(result, Rejected):
             self.reject(source, response.url, result)
+            self.state.note_rejected(key, result.reason, via.get("url"))
             return
-        yield self.build_item(src, response.url, via, result)
+        item = self.build_item(src, response.url, via, result)
+        self.state.note_fetch(item.id, key)
+        yield item
 
     @staticmethod
     def build_item(source: Source, url: str, via: dict[str, str], article: Article) -> ArticleItem:
@@ -269,6 +341,7 @@ class SourcesSpider(scrapy.Spider):
         source = request.cb_kwargs.get("source", "?")
         reason = _failure_reason(failure)
         self.source_stats.discovery_failed(source, reason)
+        self.state.document_incomplete(request.cb_kwargs.get("parent"))
         logger.warning(
             "%s: cannot fetch %s %s: %s", source, request.cb_kwargs.get("kind"), request.url, _failure_text(failure)
         )
@@ -280,6 +353,8 @@ class SourcesSpider(scrapy.Spider):
         self.source_stats.not_emitted(source, reason)
         if reason.startswith("http_"):
             self.source_stats.inc(source, "http_errors")
+        via = request.cb_kwargs.get("via") or {}
+        self.state.note_rejected(request.cb_kwargs.get("key"), reason, via.get("url"))
         logger.info("%s: cannot fetch article %s: %s", source, request.url, _failure_text(failure))
 
 

@@ -1,0 +1,154 @@
+"""The run summary: per source, what was found, emitted, skipped and why; as JSON and a table."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
+
+# Request failures: the site, not the page, is the problem.
+_ERROR_PREFIXES = ("http_5", "http_429", "http_403", "timeout", "dns", "connection", "tcptimedout", "responsenever")
+_LINK_REASONS = ("over_max_articles", "offsite", "too_long")
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
+    def get(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
+    not_emitted = {key.split("/", 1)[1]: int(value) for key, value in stats.items() if key.startswith("not_emitted/")}
+    not_emitted.pop("unchanged", None)
+    for reason in _LINK_REASONS:
+        if get(f"links/{reason}"):
+            not_emitted[reason] = get(f"links/{reason}")
+    discovery_failed = {key.split("/", 2)[2]: int(v) for key, v in stats.items() if key.startswith("discovery/failed/")}
+    request_errors = sum(count for reason, count in not_emitted.items() if reason.startswith(_ERROR_PREFIXES))
+    summary = {
+        "discovered": get("discovered"),
+        "requested": get("articles_requested"),
+        "new": get("new"),
+        "updated": get("updated"),
+        "retranslated": get("retranslated"),
+        "unchanged": get("unchanged"),
+        "emitted": get("emitted"),
+        "not_emitted": dict(sorted(not_emitted.items())),
+        "translated": get("translated"),
+        "translation_failed": get("translation_failed"),
+        "http_errors": get("http_errors"),
+        "discovery": {
+            "ok": get("discovery/ok"),
+            "not_modified": get("discovery/not_modified"),
+            "failed": discovery_failed,
+        },
+    }
+    produced = summary["emitted"] + summary["unchanged"]
+    reached = summary["discovery"]["ok"] + summary["discovery"]["not_modified"]
+    if (not reached and discovery_failed) or (
+        not produced and summary["requested"] and request_errors >= summary["requested"]
+    ):
+        summary["status"] = "failed"
+    elif produced or reached:
+        summary["status"] = "ok"
+    else:
+        summary["status"] = "idle"
+    return summary
+
+
+def build_summary(
+    sources: dict[str, dict[str, Any]],
+    *,
+    run_id: str,
+    started: float,
+    finished: float,
+    outputs: list[str],
+    committed: bool,
+    finish_reason: str | None,
+    full: bool,
+) -> dict[str, Any]:
+    per_source = {name: _source_summary(name, stats) for name, stats in sorted(sources.items())}
+    totals: dict[str, int] = {}
+    for summary in per_source.values():
+        for key in (
+            "discovered",
+            "new",
+            "updated",
+            "retranslated",
+            "unchanged",
+            "emitted",
+            "translated",
+            "translation_failed",
+            "http_errors",
+        ):
+            totals[key] = totals.get(key, 0) + summary[key]
+        totals["not_emitted"] = totals.get("not_emitted", 0) + sum(summary["not_emitted"].values())
+    return {
+        "run_id": run_id,
+        "started": _iso(started),
+        "finished": _iso(finished),
+        "seconds": round(finished - started, 1),
+        "finish_reason": finish_reason,
+        "full": full,
+        "outputs": outputs,
+        "state_committed": committed,
+        "totals": totals,
+        "failed_sources": [name for name, summary in per_source.items() if summary["status"] == "failed"],
+        "sources": per_source,
+    }
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    header = [
+        "source",
+        "discovered",
+        "new",
+        "updated",
+        "unchanged",
+        "not emitted",
+        "translated",
+        "tr. failed",
+        "HTTP errors",
+        "status",
+    ]
+    rows = [header]
+    for name, s in summary["sources"].items():
+        reasons = ", ".join(f"{reason} {count}" for reason, count in s["not_emitted"].items())
+        not_emitted = str(sum(s["not_emitted"].values())) + (f" ({reasons})" if reasons else "")
+        updated = str(s["updated"]) + (f" (+{s['retranslated']} retranslated)" if s["retranslated"] else "")
+        rows.append(
+            [
+                name,
+                s["discovered"],
+                s["new"],
+                updated,
+                s["unchanged"],
+                not_emitted,
+                s["translated"],
+                s["translation_failed"],
+                s["http_errors"],
+                s["status"],
+            ]
+        )
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def summary_path(output: Path) -> Path:
+    return output.with_name(output.name + ".summary.json")
+
+
+def write_summary(output: Path, summary: dict[str, Any]) -> Path:
+    target = summary_path(output)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    temp.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(temp, target)
+    return target

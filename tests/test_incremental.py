@@ -1,0 +1,293 @@
+"""Cron-style runs over a live site: only new or changed articles, crash safety, no overlap, summaries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
+from crawler.state import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError, cache_key
+from tests.conftest import FAST, ROOT, CrawlRun, run_crawl
+from tests.site.newsroom import Newsroom
+from tests.site.server import Site
+from tests.site.translators import FakeTranslator
+
+
+@pytest.fixture
+def newsroom() -> Iterator[Newsroom]:
+    with Site() as site:
+        yield Newsroom(site, 12)
+
+
+def crawl(tmp_path: Path, newsroom: Newsroom, *extra: str, output: str = "out.jsonl") -> CrawlRun:
+    return run_crawl(tmp_path, newsroom.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none", *extra, output=output)
+
+
+def test_unchanged_site_changes_and_additions(tmp_path: Path, newsroom: Newsroom) -> None:
+    first = crawl(tmp_path, newsroom)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert len(first.records) == 12 and {r["revision"] for r in first.records} == {1}
+    assert newsroom.article_hits() == 12
+
+    newsroom.site.reset_hits()
+    second = crawl(tmp_path, newsroom)
+    assert second.returncode == 0
+    assert second.records == [], "nothing new"
+    assert newsroom.article_hits() == 0, "no article page downloaded"
+    feeds = [hit for hit in newsroom.site.hits if hit.path in ("/rss.xml", "/atom.xml", "/sitemap.xml")]
+    assert feeds and all("If-None-Match" in hit.headers for hit in feeds), "feeds are requested conditionally"
+    assert second.stats["sources/feeds/discovery/not_modified"] == 2
+
+    newsroom.edit(3)  # in the Atom feed (<updated>) and the sitemap (lastmod)
+    newsroom.add(40)
+    newsroom.site.reset_hits()
+    third = crawl(tmp_path, newsroom)
+    by_url = {r["url"].rsplit("/", 1)[1]: r for r in third.records}
+    assert sorted(by_url) == ["0003.html", "0040.html"]
+    assert by_url["0003.html"]["revision"] == 2 and "редакція 2" in by_url["0003.html"]["text"]
+    assert by_url["0040.html"]["revision"] == 1
+    assert sorted(hit.path for hit in newsroom.site.requests_for("/news/")) == ["/news/0003.html", "/news/0040.html"]
+
+    fourth = crawl(tmp_path, newsroom)
+    assert fourth.records == [], "changes come through exactly once"
+
+    everything = crawl(tmp_path, newsroom, "-a", "full=1")
+    assert len(everything.records) == 13
+    revisions = {r["url"].rsplit("/", 1)[1]: r["revision"] for r in everything.records}
+    assert revisions["0003.html"] == 2 and revisions["0000.html"] == 1
+
+
+def test_summary_file_and_exit_status(tmp_path: Path, newsroom: Newsroom) -> None:
+    yaml = newsroom.sources_yaml() + f"  - name: broken\n    feeds: [{newsroom.site.url('/missing.xml')}]\n"
+    run = run_crawl(tmp_path, yaml, "-s", "TRANSLATION_PROVIDER=none")
+    assert run.returncode == EXIT_SOURCE_FAILED, "a source that produced nothing because of errors fails the run"
+    summary = json.loads((tmp_path / "out.jsonl.summary.json").read_text(encoding="utf-8"))
+    assert summary["failed_sources"] == ["broken"]
+    assert summary["outputs"] == [str(tmp_path / "out.jsonl")] and summary["state_committed"]
+    feeds, sitemap = summary["sources"]["feeds"], summary["sources"]["sitemap"]
+    assert feeds["new"] + sitemap["new"] == 12 and feeds["status"] == "ok"
+    assert sitemap["not_emitted"].get("duplicate", 0) + sitemap["discovered"] >= 12
+    assert summary["sources"]["broken"]["discovery"]["failed"] == {"http_404": 1}
+    assert "Run summary:" in run.stderr and "broken" in run.stderr.split("Run summary:")[1]
+
+    healthy = crawl(tmp_path, newsroom)
+    assert healthy.returncode == 0
+    again = json.loads((tmp_path / "out.jsonl.summary.json").read_text(encoding="utf-8"))
+    assert again["totals"]["new"] == again["totals"]["emitted"] == 0
+    assert again["sources"]["feeds"]["discovery"]["not_modified"] == 2, "unchanged feeds answered 304"
+    assert again["failed_sources"] == []
+
+
+def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
+    outdir = tmp_path / "feeds"
+    args = [
+        "-s",
+        f"SOURCES_FILE={sources}",
+        "-s",
+        f"STATE_DB={tmp_path / 'state.sqlite3'}",
+        "-s",
+        "TRANSLATION_PROVIDER=none",
+        *FAST,
+    ]
+    args += [
+        "-s",
+        'DEFAULT_FEEDS={"'
+        + str(outdir)
+        + '/sources-%(run_time)s.jsonl": {"format": "jsonlines", "store_empty": true}}',
+    ]
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "sources", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        time.sleep(1.1)
+    files = sorted(outdir.glob("sources-*.jsonl"))
+    assert len(files) == 2 and all(f.name.endswith("Z.jsonl") for f in files)
+    assert len(files[0].read_text().splitlines()) == 12 and files[1].read_text() == "", (
+        "an empty run writes an empty file"
+    )
+    assert all((f.parent / (f.name + ".summary.json")).exists() for f in files)
+
+
+def _start(tmp_path: Path, newsroom: Newsroom, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
+    args = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "sources",
+        "-s",
+        f"SOURCES_FILE={sources}",
+        "-s",
+        f"STATE_DB={tmp_path / 'state.sqlite3'}",
+    ]
+    args += [*FAST, "-s", "TRANSLATION_PROVIDER=none", "-o", str(tmp_path / "out" / f"{name}-%(run_id)s.jsonl")]
+    return subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
+
+
+def _delivered(tmp_path: Path) -> Counter:
+    counts: Counter = Counter()
+    for path in (tmp_path / "out").glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            counts[json.loads(line)["id"]] += 1
+    return counts
+
+
+def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    with Site() as site:
+        # Slow pages keep each run busy long enough to be killed at different stages.
+        newsroom = Newsroom(site, 16, slow={n: 0.4 for n in range(0, 16, 3)})
+        for delay in (0.3, 0.8, 1.3, 1.9, 2.6):
+            process = _start(tmp_path, newsroom, f"killed{delay}")
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            if delay == 1.3:
+                newsroom.edit(1)  # a real change between runs: revision 2 may appear beside revision 1
+        final = _start(tmp_path, newsroom, "final")
+        assert final.wait(timeout=120) == 0, final.stderr.read().decode()[-2000:] if final.stderr else ""
+        delivered = _delivered(tmp_path)
+        ids = {i for i in delivered}
+        assert len(ids) == 16, "every article reached a completed file"
+        revisions = Counter()
+        for path in (tmp_path / "out").glob("*.jsonl"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                revisions[(record["id"], record["revision"])] += 1
+        assert all(count == 1 for count in revisions.values()), "no article twice unless its content changed"
+        assert not list((tmp_path / "out").glob(".*.part")), "temporary files of killed runs are cleaned up"
+
+
+@pytest.mark.parametrize("window", ["before_rename", "after_rename"])
+def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str) -> None:
+    process = _start(tmp_path, newsroom, "first", env={"SOURCES_CRAWLER_PUBLISH_PAUSE": "3"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        published = list((tmp_path / "out").glob("first-*.jsonl"))
+        pending = 0
+        if (tmp_path / "state.sqlite3").exists():
+            with sqlite3.connect(tmp_path / "state.sqlite3", timeout=5) as db:
+                try:
+                    pending = db.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
+                except sqlite3.OperationalError:
+                    pending = 0
+        if (window == "before_rename" and pending and not published) or (window == "after_rename" and published):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    published = list((tmp_path / "out").glob("first-*.jsonl"))
+    assert bool(published) == (window == "after_rename")
+    second = _start(tmp_path, newsroom, "second")
+    assert second.wait(timeout=120) == 0
+    delivered = _delivered(tmp_path)
+    assert len(delivered) == 12 and set(delivered.values()) == {1}
+    message = second.stderr.read().decode() if second.stderr else ""
+    assert ("kept (the file is complete)" in message) == (window == "after_rename")
+
+
+def test_overlapping_run_is_refused_and_a_killed_run_does_not_block(tmp_path: Path) -> None:
+    with Site() as site:
+        newsroom = Newsroom(site, 4, slow={0: 8.0})
+        first = _start(tmp_path, newsroom, "first")
+        time.sleep(2.0)
+        started = time.monotonic()
+        second = crawl(tmp_path, newsroom, output="second.jsonl")
+        assert second.returncode == EXIT_LOCKED
+        assert "another run holds" in second.stderr and "Traceback" not in second.stderr
+        assert time.monotonic() - started < 10
+        assert not (tmp_path / "second.jsonl").exists() and not (tmp_path / "second.jsonl.summary.json").exists()
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        third = crawl(tmp_path, newsroom, output="third.jsonl")
+        assert third.returncode == 0, "the lock of a killed run is gone with it"
+        assert len(third.records) == 4
+
+
+def test_failed_translations_are_retried_on_the_next_run(tmp_path: Path, newsroom: Newsroom) -> None:
+    with FakeTranslator() as fake:
+        settings = [
+            "-s",
+            f"TRANSLATION_URL={fake.url('/m')}",
+            "-s",
+            "TRANSLATION_TIMEOUT=2",
+            "-s",
+            "TRANSLATION_BACKOFF=0.05",
+        ]
+        fake.mode = ("status", 500)
+        first = run_crawl(tmp_path, newsroom.sources_yaml(), *settings)
+        assert len(first.records) == 12 and {r["translation"]["status"] for r in first.records} == {"failed"}
+        fake.mode = ("ok",)
+        newsroom.site.reset_hits()
+        second = run_crawl(tmp_path, newsroom.sources_yaml(), *settings)
+        assert len(second.records) == 12
+        assert {r["translation"]["status"] for r in second.records} == {"translated"}
+        assert {r["revision"] for r in second.records} == {1}, "same revision: only the translation is new"
+        assert newsroom.article_hits() == 0, "retried from the stored record, no page download"
+        third = run_crawl(tmp_path, newsroom.sources_yaml(), *settings)
+        assert third.records == []
+
+
+def test_schema_migrations_and_newer_schema_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version=1")
+    key = cache_key("google", "uk", "en", "Привіт")
+    db.execute("INSERT INTO translation_cache VALUES (?, ?, 1, 1)", (key, "Hello"))
+    db.close()
+    state = StateDB(path)
+    assert state.schema_version == SCHEMA_VERSION
+    assert state.cached_translations([key]) == {key: "Hello"}, "older data survives the upgrade"
+    state.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StateError, match="newer sources-crawler"):
+        StateDB(path)
+
+
+def test_prune_forgets_old_entries(tmp_path: Path) -> None:
+    state = StateDB(tmp_path / "state.sqlite3")
+    article = {
+        "id": "a" * 20,
+        "source": "s",
+        "canonical_url": "https://x.org/a",
+        "content_hash": "0" * 64,
+        "revision": 1,
+        "translation_status": "skipped",
+        "retry_record": None,
+    }
+    state.apply(
+        {
+            "now": 1_000,
+            "articles": [article],
+            "touched": [],
+            "urls": [("x.org/a", "a" * 20, None)],
+            "validators": [("https://x.org/rss", '"e"', None)],
+        }
+    )
+    state.apply({"now": 5_000, "articles": [{**article, "id": "b" * 20}], "touched": [], "urls": [], "validators": []})
+    pruned = state.prune(older_than=2_000)
+    assert pruned["articles"] == 1 and pruned["urls"] == 1 and pruned["discovery"] == 1
+    assert state.article("b" * 20) is not None and state.article("a" * 20) is None
