@@ -7,6 +7,7 @@ touches the network and recovers what it can from broken documents.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zlib
@@ -107,8 +108,9 @@ _XML_PARSER_OPTIONS = {
 }
 
 
-def _xml_parser() -> etree.XMLParser:
-    return etree.XMLParser(**_XML_PARSER_OPTIONS)
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+# Work done for one document is bounded: a sitemap may list 50,000 URLs.
+MAX_ENTRIES = 100_000
 
 
 def _local(tag: object) -> str:
@@ -118,9 +120,15 @@ def _local(tag: object) -> str:
 
 
 def _text(element: etree._Element | None) -> str | None:
+    """Text content; references to undefined entities (their DTD was dropped) are left out."""
     if element is None:
         return None
-    text = "".join(element.itertext()).strip()
+    parts = [element.text or ""]
+    for node in element.iterdescendants():
+        if not isinstance(node, etree._Entity):
+            parts.append(node.text or "")
+        parts.append(node.tail or "")
+    text = "".join(parts).strip()
     return text or None
 
 
@@ -173,6 +181,24 @@ def _child_text(element: etree._Element, *names: str) -> str | None:
     return None
 
 
+def _base_of(element: etree._Element, document_url: str) -> str:
+    """The base URL in effect at ``element``: the document's, adjusted by xml:base."""
+    bases = []
+    node: etree._Element | None = element
+    while node is not None:
+        value = node.get(_XML_BASE)
+        if value:
+            bases.append(value.strip())
+        node = node.getparent()
+    base = document_url
+    for value in reversed(bases):
+        try:
+            base = urljoin(base, value)
+        except ValueError:
+            break
+    return base
+
+
 def _entry_link(item: etree._Element, base: str) -> str | None:
     # FeedBurner and similar proxies keep the publisher's URL here.
     orig = _child_text(item, "origlink")
@@ -184,13 +210,13 @@ def _entry_link(item: etree._Element, base: str) -> str | None:
             rel = (link.get("rel") or "alternate").lower()
             kind = (link.get("type") or "text/html").lower()
             if rel == "alternate" and ("html" in kind or kind == ""):
-                return _absolute(href, link.base or base)
+                return _absolute(href, _base_of(link, base))
             continue
         if _text(link):
-            return _absolute(_text(link), link.base or base)
+            return _absolute(_text(link), _base_of(link, base))
     for link in _children(item, "link"):
         if link.get("href") and (link.get("rel") or "alternate").lower() == "alternate":
-            return _absolute(link.get("href"), link.base or base)
+            return _absolute(link.get("href"), _base_of(link, base))
     about = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
     if about:
         return _absolute(about, base)
@@ -235,51 +261,123 @@ def _entry_author(item: etree._Element) -> str | None:
     return None
 
 
-def _xml_entries(root: etree._Element, base: str, doc: ParsedDocument) -> None:
-    for item in root.iter():
-        if _local(item.tag) not in ("item", "entry"):
-            continue
-        url = _entry_link(item, base)
-        if url is None:
-            doc.skipped_links += 1
-            continue
-        summary = _child_text(item, "description", "summary") or _child_text(item, "encoded", "content")
-        doc.entries.append(
-            FeedEntry(
-                url=url,
-                title=_strip_html(_child_text(item, "title"), 500),
-                published=_date(_child_text(item, "pubdate", "published", "issued", "date", "created")),
-                updated=_date(_child_text(item, "updated", "modified")),
-                summary=_strip_html(summary, MAX_SUMMARY_CHARS),
-                author=_strip_html(_entry_author(item), 200),
-                tags=_entry_tags(item),
-            )
+def _feed_entry(item: etree._Element, base: str, doc: ParsedDocument) -> None:
+    url = _entry_link(item, base)
+    if url is None:
+        doc.skipped_links += 1
+        return
+    summary = _child_text(item, "description", "summary") or _child_text(item, "encoded", "content")
+    doc.entries.append(
+        FeedEntry(
+            url=url,
+            title=_strip_html(_child_text(item, "title"), 500),
+            published=_date(_child_text(item, "pubdate", "published", "issued", "date", "created")),
+            updated=_date(_child_text(item, "updated", "modified")),
+            summary=_strip_html(summary, MAX_SUMMARY_CHARS),
+            author=_strip_html(_entry_author(item), 200),
+            tags=_entry_tags(item),
         )
+    )
 
 
-def _sitemap(root: etree._Element, base: str, doc: ParsedDocument) -> None:
-    for node in root:
-        name = _local(node.tag)
-        if name not in ("url", "sitemap"):
-            continue
-        url = _absolute(_child_text(node, "loc"), base)
-        if url is None:
-            doc.skipped_links += 1
-            continue
-        lastmod = _date(_child_text(node, "lastmod"))
-        if name == "sitemap":
-            doc.sitemaps.append(SitemapLink(url, lastmod))
-            continue
-        news = next((child for child in node if _local(child.tag) == "news"), None)
-        title = published = None
-        tags: tuple[str, ...] = ()
-        if news is not None:
-            title = _strip_html(_child_text(news, "title"), 500)
-            published = _date(_child_text(news, "publication_date"))
-            keywords = _child_text(news, "keywords")
-            if keywords:
-                tags = tuple(dict.fromkeys(k.strip() for k in keywords.split(",") if k.strip()))[:MAX_TAGS]
-        doc.entries.append(FeedEntry(url=url, title=title, published=published, updated=lastmod, tags=tags))
+def _sitemap_entry(node: etree._Element, base: str, doc: ParsedDocument) -> None:
+    name = _local(node.tag)
+    url = _absolute(_child_text(node, "loc"), base)
+    if url is None:
+        doc.skipped_links += 1
+        return
+    lastmod = _date(_child_text(node, "lastmod"))
+    if name == "sitemap":
+        doc.sitemaps.append(SitemapLink(url, lastmod))
+        return
+    news = next((child for child in node if _local(child.tag) == "news"), None)
+    title = published = None
+    tags: tuple[str, ...] = ()
+    if news is not None:
+        title = _strip_html(_child_text(news, "title"), 500)
+        published = _date(_child_text(news, "publication_date"))
+        keywords = _child_text(news, "keywords")
+        if keywords:
+            tags = tuple(dict.fromkeys(k.strip() for k in keywords.split(",") if k.strip()))[:MAX_TAGS]
+    doc.entries.append(FeedEntry(url=url, title=title, published=published, updated=lastmod, tags=tags))
+
+
+_FEED_ROOTS = {"rss": "rss", "rdf": "rdf", "feed": "atom", "channel": "rss"}
+_SITEMAP_ROOTS = {"urlset": "sitemap", "sitemapindex": "sitemapindex"}
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+
+def _drop_doctype(body: bytes) -> bytes:
+    """Remove the DOCTYPE declaration and its internal subset.
+
+    Feeds and sitemaps need no DTD; the internal subset is where entity bombs
+    ("billion laughs", quadratic blowup) and external entities (XXE) live. Without
+    it their references are undefined and the parser skips them, keeping the rest."""
+    match = _DOCTYPE.search(body, 0, 4096)
+    if match is None:
+        return body
+    start = match.start()
+    close = body.find(b">", start)
+    bracket = body.find(b"[", start)
+    if bracket != -1 and (close == -1 or bracket < close):
+        end = body.find(b"]>", bracket)
+        end = -1 if end == -1 else end + 2
+        if end == -1:
+            end = body.find(b"]", bracket)
+            end = -1 if end == -1 else body.find(b">", end) + 1
+    else:
+        end = close + 1 if close != -1 else -1
+    if end <= 0:
+        return body[:start]
+    return body[:start] + body[end:]
+
+
+def _parse_xml(body: bytes, url: str) -> ParsedDocument:
+    """Stream the document: each entry is handled, then freed, so memory stays flat."""
+    events = etree.iterparse(io.BytesIO(body), events=("start", "end"), **_XML_PARSER_OPTIONS)
+    doc: ParsedDocument | None = None
+    depth = 0
+    entry_tags: tuple[str, ...] = ()
+    try:
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                if doc is None:
+                    kind = _local(element.tag)
+                    if kind in _SITEMAP_ROOTS:
+                        doc, entry_tags = ParsedDocument(kind=_SITEMAP_ROOTS[kind]), ("url", "sitemap")
+                    elif kind in _FEED_ROOTS:
+                        doc, entry_tags = ParsedDocument(kind=_FEED_ROOTS[kind]), ("item", "entry")
+                    elif kind in ("html", "head", "body"):
+                        raise DiscoveryError("not_a_feed", "an HTML page, not a feed or sitemap")
+                    else:
+                        raise DiscoveryError("not_a_feed", f"unknown XML document <{kind}>")
+                continue
+            depth -= 1
+            if doc is None or _local(element.tag) not in entry_tags:
+                continue
+            if doc.kind.startswith("sitemap"):
+                # Only direct children of the root are sitemap entries.
+                if depth == 1:
+                    _sitemap_entry(element, url, doc)
+            elif not any(_local(a.tag) in ("item", "entry") for a in element.iterancestors()):
+                _feed_entry(element, _base_of(element, url), doc)
+            else:
+                continue
+            if len(doc.entries) + len(doc.sitemaps) + doc.skipped_links >= MAX_ENTRIES:
+                break
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError as exc:
+        if doc is None:
+            raise DiscoveryError("malformed", f"unreadable XML: {exc}") from None
+        # A truncated or broken document: keep what was read before the damage.
+    if doc is None:
+        raise DiscoveryError("malformed", "unreadable XML: no root element")
+    return doc
 
 
 def _json_feed(data: object, base: str) -> ParsedDocument:
@@ -359,19 +457,4 @@ def parse_discovery_document(body: bytes, url: str) -> ParsedDocument:
         raise DiscoveryError("not_a_feed", "neither XML nor JSON nor a list of URLs")
     if b"<html" in head or b"<!doctype html" in head:
         raise DiscoveryError("not_a_feed", "an HTML page, not a feed or sitemap")
-    try:
-        root = etree.fromstring(stripped, parser=_xml_parser(), base_url=url)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise DiscoveryError("malformed", f"unreadable XML: {exc}") from None
-    if root is None:
-        raise DiscoveryError("malformed", "unreadable XML: no root element")
-    kind = _local(root.tag)
-    if kind in ("urlset", "sitemapindex"):
-        doc = ParsedDocument(kind="sitemap" if kind == "urlset" else "sitemapindex")
-        _sitemap(root, url, doc)
-        return doc
-    if kind in ("rss", "rdf", "feed", "channel"):
-        doc = ParsedDocument(kind={"feed": "atom", "rdf": "rdf"}.get(kind, "rss"))
-        _xml_entries(root, url, doc)
-        return doc
-    raise DiscoveryError("not_a_feed", f"unknown XML document <{kind}>")
+    return _parse_xml(_drop_doctype(stripped), url)

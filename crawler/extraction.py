@@ -95,6 +95,27 @@ class Rejected:
     detail: str
 
 
+_RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _bad_reference(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code in (9, 10, 13) or (0x20 <= code < 0xD800) or (0xE000 <= code <= 0x10FFFF and code not in (0xFFFE, 0xFFFF)):
+        return match.group(0)
+    return ""
+
+
+def _strip_controls(html: str) -> str:
+    """Drop C0 control characters, raw or as references, and references to surrogates:
+    a NUL ends the document for libxml2 and a control character makes trafilatura's
+    internal XML invalid, losing the whole article over one stray byte."""
+    html = _RAW_CONTROLS.sub("", html)
+    if "&#" in html:
+        html = _CHAR_REFERENCE.sub(_bad_reference, html)
+    return html
+
+
 def sanitize_text(value: str) -> str:
     """Remove characters that cannot travel in UTF-8 JSON (NUL, lone surrogates, C0 controls)."""
     return _CONTROL.sub("", value)
@@ -355,6 +376,7 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
     """Extract one article; never raises for bad input, returns Rejected instead."""
     if isinstance(html, bytes):
         html, _ = decode_html(html, options.content_type)
+    html = _strip_controls(html)
     if not html or not html.strip():
         return Rejected("empty", "empty response body")
     tree = load_html(html)

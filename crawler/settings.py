@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import scrapy
+
 from crawler import __version__
+
+_SCRAPY_VERSION = tuple(int(part) for part in scrapy.__version__.split(".")[:2])
 
 BOT_NAME = "sources-crawler"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -57,6 +61,20 @@ EXTENSIONS = {
 }
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+
+# --- network reach (crawler/network.py) -------------------------------------------
+# Only public addresses, plus the hosts of the sources file's URLs and these.
+NETWORK_ALLOW_HOSTS: list[str] = []
+# True turns the guard off (a crawler inside an intranet, on purpose).
+NETWORK_ALLOW_PRIVATE = False
+# The setting was renamed in Scrapy 2.19; the old name still works before it.
+if _SCRAPY_VERSION >= (2, 19):
+    TWISTED_DNS_RESOLVER = "crawler.network.GuardedResolver"
+else:
+    DNS_RESOLVER = "crawler.network.GuardedResolver"
+DOWNLOADER_MIDDLEWARES = {"crawler.network.NetworkGuardMiddleware": 50}
+# http and https only: no file://, ftp://, s3:// or data: downloads.
+DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 
 # --- limits: nothing may hang a cron run or exhaust memory ---------------------
 DOWNLOAD_TIMEOUT = 30

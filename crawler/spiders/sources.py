@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import DiscoveryError, FeedEntry, parse_discovery_document
 from crawler.extraction import Article, ExtractionOptions, Rejected, extract_article
 from crawler.items import ArticleItem
+from crawler.network import BlockedAddressError, GuardedResolver
 from crawler.runstate import RunState, run_state
 from crawler.sources import Source, SourcesError, load_sources, select_sources
 from crawler.stats import SourceStats
@@ -280,6 +282,9 @@ class SourcesSpider(scrapy.Spider):
             errback=self.on_article_error,
             cb_kwargs={"source": source.name, "via": via, "key": key, "marker": marker},
             meta={"source": source.name},
+            # Articles are de-duplicated above; the dupefilter would also swallow a
+            # redirect loop silently instead of letting REDIRECT_MAX_TIMES report it.
+            dont_filter=True,
         )
 
     # --- articles ------------------------------------------------------------
@@ -355,7 +360,9 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.inc(source, "http_errors")
         via = request.cb_kwargs.get("via") or {}
         self.state.note_rejected(request.cb_kwargs.get("key"), reason, via.get("url"))
-        logger.info("%s: cannot fetch article %s: %s", source, request.url, _failure_text(failure))
+        redirects = request.meta.get("redirect_urls") or []
+        where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
+        logger.info("%s: cannot fetch article %s: %s", source, where, _failure_text(failure))
 
 
 def _richer(new: FeedEntry, old: FeedEntry) -> bool:
@@ -380,23 +387,54 @@ def _not_html(response: Response) -> str | None:
     return f"does not look like HTML ({content_type or 'no Content-Type'})"
 
 
+_REFUSED = re.compile(r"refused \((\w+)\)")
+
+
 def _failure_reason(failure: Failure) -> str:
+    """A short, stable name for why a request failed (a stats key)."""
     if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"  # type: ignore[union-attr]
+        response = failure.value.response  # type: ignore[union-attr]
+        location = (response.headers.get("Location") or b"").decode("latin-1").lower()
+        if 300 <= response.status < 400 and location and not location.startswith(("http:", "https:", "/")):
+            return "scheme"  # Scrapy does not follow redirects to file:, ftp:, data: ...
+        return f"http_{response.status}"
+    if failure.check(BlockedAddressError):
+        return "private_address"
+    message = str(failure.value)
     if failure.check(IgnoreRequest):
-        message = str(failure.value).lower()
-        if "robots.txt" in message:
+        lowered = message.lower()
+        refused = _REFUSED.search(message)
+        if refused:
+            return refused.group(1)
+        if "robots.txt" in lowered:
             return "robots_txt"
+        if "offsite" in lowered:
+            return "offsite"
+        if "max redirections" in lowered:
+            return "redirect_loop"
+        if "maxsize" in lowered:
+            return "too_large"
         return "ignored"
-    name = type(failure.value).__name__
-    lowered = name.lower()
-    if "timeout" in lowered:
+    name = type(failure.value).__name__.lower()
+    if "cancel" in name:
+        # Scrapy cancels downloads that pass DOWNLOAD_MAXSIZE.
+        return "too_large"
+    if "timeout" in name or "timedout" in name:
         return "timeout"
-    if "dns" in lowered or "resolve" in lowered:
+    if "dns" in name or "resolve" in name:
+        request = getattr(failure, "request", None)
+        if request is not None and host_of(request.url) in GuardedResolver.refused:
+            return "private_address"
         return "dns"
-    if "connection" in lowered or "refused" in lowered:
+    if (
+        "connection" in name
+        or "refused" in name
+        or "responsenever" in name
+        or "lost" in name
+        or "downloadfailed" in name
+    ):
         return "connection"
-    return lowered
+    return name
 
 
 def _failure_text(failure: Failure) -> str:
