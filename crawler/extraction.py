@@ -31,7 +31,7 @@ from crawler.encoding import decode_html
 from crawler.language import detect_language
 from crawler.urls import host_of, is_public_http_url_syntax
 
-__all__ = ["Article", "ExtractionOptions", "Rejected", "content_hash", "extract_article", "sanitize_text"]
+__all__ = ["Article", "ExtractionOptions", "Rejected", "content_hash", "extract_article", "sanitize_text", "warm_up"]
 
 # trafilatura logs a warning per discarded page; we log one line per refusal ourselves.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -39,6 +39,9 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 # Shorter main text is a teaser, an app shell or a cookie wall, not an article.
 MIN_TEXT_CHARS = 200
+# Language is decided on the title and the first ~1,000 characters: on the corpus's
+# long texts that is as accurate as 3,000 and takes half the time.
+LANGUAGE_SAMPLE_CHARS = 1000
 MAX_TAGS = 30
 
 _BLOCK_TITLES = re.compile(
@@ -145,11 +148,16 @@ def content_hash(text: str) -> str:
 _EXTRACTOR: Extractor | None = None
 
 
+def warm_up() -> None:
+    """Build the trafilatura configuration now rather than on the first page."""
+    _extractor()
+
+
 def _extractor() -> Extractor:
     """One trafilatura configuration for the whole process."""
     global _EXTRACTOR
     if _EXTRACTOR is None:
-        _EXTRACTOR = Extractor(output_format="python", with_metadata=True, comments=False, tables=True)
+        _EXTRACTOR = Extractor(output_format="python", with_metadata=True, comments=False, tables=True, fast=True)
     return _EXTRACTOR
 
 
@@ -440,7 +448,7 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
     tags = [t for t in (_clean_inline(tag, 100) for tag in dict.fromkeys(tags)) if t][:MAX_TAGS]
 
     canonical = _canonical_url(tree, url)
-    detected = detect_language(f"{title}\n{text}", options.language_hint)
+    detected = detect_language(f"{title}\n{text}", options.language_hint, max_chars=LANGUAGE_SAMPLE_CHARS)
     return Article(
         title=title,
         text=text,

@@ -62,6 +62,16 @@ EXTENSIONS = {
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# --- CPU work -----------------------------------------------------------------------
+# Extraction and language detection run in this many worker processes (-1: one per
+# core; 0: inline in the crawler process, for debugging).
+EXTRACTION_WORKERS = -1
+# A page whose extraction takes longer is refused and its worker replaced.
+EXTRACTION_TIMEOUT = 60
+# A worker whose private memory passes this (MiB) after a page is replaced by a
+# fresh one, which keeps a long crawl's memory flat.
+EXTRACTION_WORKER_MAX_MB = 80
+
 # --- network reach (crawler/network.py) -------------------------------------------
 # Only public addresses, plus the hosts of the sources file's URLs and these.
 NETWORK_ALLOW_HOSTS: list[str] = []
@@ -115,9 +125,13 @@ ITEM_PIPELINES = {
     "crawler.pipelines.EmittedPipeline": 900,
 }
 
-# Items wait in the translation stage without holding up downloads until this
-# much response data is pending (Scrapy's default of 5 MB stalls the crawl early).
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 32 * 1024 * 1024
+# Response data waiting for extraction or translation before Scrapy pauses
+# downloads (Scrapy's default): ~20 pages, enough to keep the workers and
+# TRANSLATION_CONCURRENCY calls busy; each pending megabyte costs ~3 MB of memory.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5 * 1024 * 1024
+# Scrapy starts this many asyncio tasks per response to process its output; an
+# article page yields one item, so 100 (the default) is pure overhead.
+CONCURRENT_ITEMS = 8
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 LOG_LEVEL = "INFO"

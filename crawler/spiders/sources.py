@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
@@ -23,15 +24,18 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.discovery import DiscoveryError, FeedEntry, parse_discovery_document
-from crawler.extraction import Article, ExtractionOptions, Rejected, extract_article
+from crawler.extraction import Article, ExtractionOptions, Rejected
 from crawler.items import ArticleItem
+from crawler.memory import tune_malloc
 from crawler.network import BlockedAddressError, GuardedResolver
 from crawler.runstate import RunState, run_state
 from crawler.sources import Source, SourcesError, load_sources, select_sources
 from crawler.stats import SourceStats
 from crawler.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
+from crawler.workers import ExtractionPool, default_workers
 
 logger = logging.getLogger(__name__)
+tune_malloc()
 
 # Feeds and sitemaps go first so article requests never starve discovery.
 DISCOVERY_PRIORITY = 10
@@ -102,6 +106,15 @@ class SourcesSpider(scrapy.Spider):
         spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
         spider.state = run_state(crawler)
         spider.state.full = spider.full
+        workers = crawler.settings.getint("EXTRACTION_WORKERS", -1)
+        spider.extractor = ExtractionPool(
+            default_workers() if workers < 0 else workers,
+            timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", 60),
+            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 80),
+            stats=lambda: crawler.stats,
+        )
+        crawler.signals.connect(spider.extractor.start, signal=signals.spider_opened)
+        crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
     def source(self, name: str) -> Source | None:
@@ -289,15 +302,15 @@ class SourcesSpider(scrapy.Spider):
 
     # --- articles ------------------------------------------------------------
 
-    def parse_article(
+    async def parse_article(
         self, response: Response, source: str, via: dict[str, str], key: str, marker: str | None = None
-    ) -> Iterator[ArticleItem]:
+    ) -> list[ArticleItem]:
         src = self._by_name[source]
         problem = _not_html(response)
         if problem:
             self.reject(source, response.url, Rejected("not_html", problem))
             self.state.note_rejected(key, "not_html", via.get("url"))
-            return
+            return []
         content_type = response.headers.get("Content-Type")
         options = ExtractionOptions(
             url=response.url,
@@ -306,14 +319,15 @@ class SourcesSpider(scrapy.Spider):
             entry=self._entries.get(key),
             content_type=content_type.decode("latin-1") if content_type else None,
         )
-        result = extract_article(response.body, options)
+        # In a worker process: the reactor keeps downloading meanwhile.
+        result = await self.extractor.extract(response.body, options)
         if isinstance(result, Rejected):
             self.reject(source, response.url, result)
             self.state.note_rejected(key, result.reason, via.get("url"))
-            return
+            return []
         item = self.build_item(src, response.url, via, result)
         self.state.note_fetch(item.id, key)
-        yield item
+        return [item]
 
     @staticmethod
     def build_item(source: Source, url: str, via: dict[str, str], article: Article) -> ArticleItem:

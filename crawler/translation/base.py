@@ -8,11 +8,14 @@ report failures as ``TranslationError`` with a kind the stage can act on.
 from __future__ import annotations
 
 import os
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = ["LANGUAGE_NAMES", "Provider", "ProviderOptions", "TranslationError"]
+
+_QUERY = re.compile(r"\?[^\s'\")>]+")
 
 LANGUAGE_NAMES = {
     "uk": "Ukrainian",
@@ -37,6 +40,10 @@ class TranslationError(Exception):
     FATAL = frozenset({"quota", "auth", "unavailable"})
 
     def __init__(self, kind: str, message: str, retry_after: float | None = None):
+        # Query strings can hold the whole text (Google's GET endpoint) or a key.
+        message = _QUERY.sub("?…", message)
+        if len(message) > 300:
+            message = message[:299] + "…"
         super().__init__(message)
         self.kind = kind
         self.retry_after = retry_after

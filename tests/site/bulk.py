@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from tests.site.corpus import corpus_dir
 from tests.site.server import Site
@@ -83,10 +82,19 @@ class BulkSite:
         return f"sources:\n  - name: bulk\n    max_articles: {self.count + 10}\n    {key}: [{self.site.url(path)}]\n"
 
 
-def _serve(count: int, pool_limit: int, pipe: multiprocessing.connection.Connection) -> None:  # type: ignore[name-defined]
-    with Site() as site:
+def _serve(count: int, pool_limit: int, pipe: multiprocessing.connection.Connection, port: int) -> None:  # type: ignore[name-defined]
+    try:
+        site = Site(port=port)
+        site.start()
+    except OSError:
+        # Port 80 needs privileges; any port will do for everything but trafilatura's
+        # feed reader, which refuses URLs with an explicit port on an IP host.
+        site = Site()
+        site.start()
+    try:
         bulk = BulkSite(site, count, corpus_pool(pool_limit))
-        pipe.send({"sitemap": bulk.sources_yaml("sitemap"), "feed": bulk.sources_yaml("feed"), "base": site.base})
+        info = {"sitemap": bulk.sources_yaml("sitemap"), "feed": bulk.sources_yaml("feed"), "base": site.base}
+        pipe.send({**info, "feed_url": site.url("/feed.xml")})
         while True:
             command = pipe.recv()
             if command == "hits":
@@ -98,19 +106,16 @@ def _serve(count: int, pool_limit: int, pipe: multiprocessing.connection.Connect
                 pipe.send(True)
             else:
                 break
+    finally:
+        site.stop()
 
 
 def serve_bulk_site(
-    count: int, pool_limit: int = 400
+    count: int, pool_limit: int = 300, port: int = 0
 ) -> tuple[multiprocessing.Process, multiprocessing.connection.Connection, dict]:  # type: ignore[name-defined]
-    """Start a BulkSite in a child process; returns (process, control pipe, info)."""
+    """Start a BulkSite in a child process (on ``port``, 0 for any); returns (process, control pipe, info)."""
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.Process(target=_serve, args=(count, pool_limit, child), daemon=True)
+    process = multiprocessing.Process(target=_serve, args=(count, pool_limit, child, port), daemon=True)
     process.start()
     info = parent.recv()
     return process, parent, info
-
-
-def write_sources(path: Path, yaml: str) -> Path:
-    path.write_text(yaml, encoding="utf-8")
-    return path

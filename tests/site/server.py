@@ -50,8 +50,9 @@ class Hit:
 class Site:
     """Start with ``with Site() as site:``; ``site.url(path)`` gives absolute URLs."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host = host
+        self.port = port
         self.routes: dict[str, Route] = {}
         self.handlers: dict[str, Handler] = {}
         self.hits: list[Hit] = []
@@ -73,7 +74,8 @@ class Site:
 
     def url(self, path: str) -> str:
         assert self._server is not None, "start the site first"
-        return f"http://{self.host}:{self._server.server_port}{path}"
+        port = self._server.server_port
+        return f"http://{self.host}{'' if port == 80 else f':{port}'}{path}"
 
     @property
     def base(self) -> str:
@@ -127,7 +129,7 @@ class Site:
                     site.hits.append(Hit(self.command, path, dict(self.headers.items()), time.monotonic()))
                 site._serve(self, path, head)
 
-        self._server = ThreadingHTTPServer((self.host, 0), RequestHandler)
+        self._server = ThreadingHTTPServer((self.host, self.port), RequestHandler)
         self._server.daemon_threads = True
         # Stalling handlers must not hold up the end of a test.
         self._server.block_on_close = False

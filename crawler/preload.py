@@ -1,0 +1,58 @@
+"""Imported once in the extraction forkserver: everything a worker needs, warm.
+
+Workers fork from that process, so the imports, trafilatura's configuration,
+langdetect's profiles and the modules and caches trafilatura and htmldate only
+load on first use are there once and shared (copy-on-write) by all workers,
+instead of being loaded again by each.
+"""
+
+import gc
+
+from crawler import extraction, language
+from crawler.memory import tune_malloc
+
+tune_malloc()
+
+_SAMPLES = (
+    (
+        "uk",
+        "Уряд ухвалив рішення",
+        "12 березня 2024, 10:15",
+        "Уряд України оголосив про нові заходи підтримки економіки після засідання.",
+    ),
+    (
+        "ru",
+        "Правительство приняло решение",
+        "12 марта 2024 года",
+        "Правительство России объявило о новых мерах поддержки экономики страны.",
+    ),
+    (
+        "en",
+        "Government takes a decision",
+        "March 12, 2024 10:15 AM",
+        "The government announced new measures to support the economy on Tuesday.",
+    ),
+)
+
+
+def _warm() -> None:
+    extraction.warm_up()
+    language.warm_up()
+    for lang, title, date, sentence in _SAMPLES:
+        paragraphs = "".join(f"<p>{sentence} ({n})</p>" for n in range(8))
+        html = (
+            f"<html lang='{lang}'><head><title>{title} | Site</title>"
+            "<meta property='og:title' content='x'><meta name='author' content='A B'>"
+            f'<script type=\'application/ld+json\'>{{"@type": "NewsArticle", "headline": "{title}"}}</script>'
+            f"</head><body><nav><a href='/'>Home</a></nav><article><h1>{title}</h1>"
+            f"<time>{date}</time>{paragraphs}<table><tr><td>1</td></tr></table></article>"
+            "<footer>© 2024</footer></body></html>"
+        )
+        extraction.extract_article(
+            html.encode(), extraction.ExtractionOptions(url="https://warm.example.org/news/1.html")
+        )
+
+
+_warm()
+# Keep the garbage collector from touching (and so un-sharing) what was loaded.
+gc.freeze()
