@@ -59,7 +59,7 @@ def measure(command: list[str], cwd: Path = ROOT) -> tuple[float, float, float, 
 
 
 def bare_loop(count: int, pages: Path) -> tuple[float, float, float]:
-    wall, cpu, pss, stdout = measure([sys.executable, "-c", BARE_LOOP.format(pages=str(pages), count=count)])
+    _, cpu, pss, stdout = measure([sys.executable, "-c", BARE_LOOP.format(pages=str(pages), count=count)])
     loop_seconds = float(stdout.strip().splitlines()[-1])
     return loop_seconds, cpu, pss
 
@@ -129,7 +129,7 @@ def main() -> int:
     skip = set(args.skip.split(","))
     pages = Path(tempfile.mkdtemp()) / "pages.pickle"
     pages.write_bytes(pickle.dumps(corpus_pool(args.pool)))  # the same pages the site serves
-    (translator, stop), translation_url = serve_translator() if "b" not in skip else ((None, None), None)
+    (_, stop), translation_url = serve_translator() if "b" not in skip else ((None, None), None)
     results: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
     try:
         for repeat in range(1, args.repeat + 1):
@@ -163,38 +163,49 @@ def main() -> int:
         if stop is not None:
             stop.set()  # type: ignore[attr-defined]
     print()
-    print(
-        "| N | run | (a) crawl p/s | (b) +translation p/s | (c) trafilatura --feed p/s | (d) bare loop p/s (before/after) | (a)/(c) | (a)/(d best) | CPU s a / c / d | peak PSS MiB a / b / c / d |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    header = ["N", "run", "(a) crawl p/s", "(b) +translation p/s", "(c) trafilatura --feed p/s"]
+    header += [
+        "(d) bare loop p/s (before/after)",
+        "(a)/(c)",
+        "(a)/(d best)",
+        "CPU s a / c / d",
+        "peak PSS MiB a / b / c / d",
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
     for count in sizes:
         for index, row in enumerate(results[count], 1):
-            best_d = max(row.get("d1", 0), row.get("d2", 0))
-            ratio_c = row["a"] / row["c"] if row.get("c") else float("nan")
-            ratio_d = row["a"] / best_d if best_d else float("nan")
-            print(
-                f"| {count} | {index} | {row.get('a', 0):.1f} ({row.get('a_items', 0):.0f} items) | {row.get('b', 0):.1f} | {row.get('c', 0):.1f} ({row.get('c_items', 0):.0f}) "
-                f"| {row.get('d1', 0):.1f} / {row.get('d2', 0):.1f} | {ratio_c:.2f} | {ratio_d:.2f} "
-                f"| {row.get('a_cpu', 0):.1f} / {row.get('c_cpu', 0):.1f} / {row.get('d1_cpu', 0):.1f} "
-                f"| {row.get('a_pss', 0):.0f} / {row.get('b_pss', 0):.0f} / {row.get('c_pss', 0):.0f} / {row.get('d1_pss', 0):.0f} |"
-            )
+            get = row.get
+            best_d = max(get("d1", 0), get("d2", 0))
+            ratio_c = get("a", 0) / get("c", 0) if get("c") else float("nan")
+            ratio_d = get("a", 0) / best_d if best_d else float("nan")
+            cells = [
+                str(count),
+                str(index),
+                f"{get('a', 0):.1f} ({get('a_items', 0):.0f} items)",
+                f"{get('b', 0):.1f}",
+                f"{get('c', 0):.1f} ({get('c_items', 0):.0f})",
+                f"{get('d1', 0):.1f} / {get('d2', 0):.1f}",
+                f"{ratio_c:.2f}",
+                f"{ratio_d:.2f}",
+                f"{get('a_cpu', 0):.1f} / {get('c_cpu', 0):.1f} / {get('d1_cpu', 0):.1f}",
+                f"{get('a_pss', 0):.0f} / {get('b_pss', 0):.0f} / {get('c_pss', 0):.0f} / {get('d1_pss', 0):.0f}",
+            ]
+            print("| " + " | ".join(cells) + " |")
     if len(sizes) > 1 and all(results[n] for n in sizes):
         print()
-        print(
-            "pages/s of (a) by N: "
-            + ", ".join(f"{n}: {statistics.mean(r['a'] for r in results[n]):.1f}" for n in sizes)
-        )
-        if 1000 in sizes and 3000 in sizes:
-            change = statistics.mean(r["a"] for r in results[3000]) / statistics.mean(r["a"] for r in results[1000]) - 1
-            print(f"N=3000 vs N=1000: {100 * change:+.1f} %")
+        rates = {n: statistics.mean(r["a"] for r in results[n]) for n in sizes}
+        print("pages/s of (a) by N: " + ", ".join(f"{n}: {rate:.1f}" for n, rate in rates.items()))
+        if 1000 in rates and 3000 in rates:
+            print(f"N=3000 vs N=1000: {100 * (rates[3000] / rates[1000] - 1):+.1f} %")
     if args.repeat > 1:
         for count in sizes:
             for key in ("a", "c", "d1"):
                 values = [r[key] for r in results[count] if key in r]
                 if len(values) > 1:
-                    print(
-                        f"spread N={count} ({key}): min {min(values):.1f}, max {max(values):.1f}, {100 * (max(values) - min(values)) / statistics.mean(values):.0f} % of the mean"
-                    )
+                    spread = 100 * (max(values) - min(values)) / statistics.mean(values)
+                    low, high = min(values), max(values)
+                    print(f"spread N={count} ({key}): min {low:.1f}, max {high:.1f}, {spread:.0f} % of the mean")
     return 0
 
 

@@ -46,7 +46,7 @@ def pages() -> list[bytes]:
     return [page.html for page in news_pages()[:6]]
 
 
-def run_pool(coroutine_factory) -> object:  # noqa: ANN001 - a small helper for the tests below
+def run_pool(coroutine_factory) -> object:
     return asyncio.run(coroutine_factory())
 
 
