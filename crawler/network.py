@@ -30,6 +30,38 @@ __all__ = ["BlockedAddressError", "GuardedResolver", "NetworkGuardMiddleware", "
 
 logger = logging.getLogger(__name__)
 
+ROBOTSTXT_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
+
+
+class RobotsTxtErrorFilter(logging.Filter):
+    """One warning line instead of an ERROR with a traceback when robots.txt cannot be fetched.
+
+    A site that is down is not a bug in the crawler; cron mail should say which
+    site and why, not print forty lines of Twisted frames. The failed request
+    itself is then reported once by the spider with its reason.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "robots.txt not fetched before %(request)s: %(f_exception)s"
+            record.args = {"request": getattr(record, "args", {}).get("request", "?"), "f_exception": _brief(error)}
+        return True
+
+
+def _brief(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    return f"{type(cause).__name__}: {str(cause)[:200]}"
+
+
+def quiet_robotstxt_errors() -> None:
+    robots = logging.getLogger(ROBOTSTXT_LOGGER)
+    if not any(isinstance(f, RobotsTxtErrorFilter) for f in robots.filters):
+        robots.addFilter(RobotsTxtErrorFilter())
+
 
 class BlockedAddressError(Exception):
     """A connection to a non-public address that the sources file does not name."""
@@ -100,6 +132,7 @@ class NetworkGuardMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.allowed = allowed_hosts(crawler.settings)
+        quiet_robotstxt_errors()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NetworkGuardMiddleware:

@@ -112,10 +112,16 @@ FEED_STORAGES = {
     "file": "crawler.exporters.AtomicFileFeedStorage",
 }
 FEED_EXPORTERS = {
+    "digest": "crawler.digest.DigestItemExporter",
+    "markdown": "crawler.digest.MarkdownDigestItemExporter",
     "jsonlines": "crawler.exporters.SafeJsonLinesItemExporter",
     "jsonl": "crawler.exporters.SafeJsonLinesItemExporter",
     "jl": "crawler.exporters.SafeJsonLinesItemExporter",
 }
+
+# The digest formats (-o today.txt:digest, -o today.md:markdown) add each
+# article's original-language text when this is True.
+DIGEST_ORIGINAL = False
 
 ITEM_PIPELINES = {
     "crawler.pipelines.DuplicatePipeline": 100,

@@ -55,10 +55,23 @@ class SourcesSpider(scrapy.Spider):
     name = "sources"
     state: RunState
 
-    def __init__(self, *args: Any, sources: str | None = None, full: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        sources: str | None = None,
+        full: str | None = None,
+        limit: str | None = None,
+        report: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.source_names = sources
         self.full = _is_true(full) if full is not None else False
+        # -a limit=N: at most N articles per source this run (trying a source out).
+        self.limit = int(limit) if limit else None
+        # -a report=1: keep a step-by-step account (scrapy sources check prints it).
+        self.collect_report = _is_true(report) if report is not None else False
+        self.report: list[dict[str, Any]] = []
         self.sources: tuple[Source, ...] = ()
         self._by_name: dict[str, Source] = {}
         self._seen: set[str] = set()
@@ -163,6 +176,13 @@ class SourcesSpider(scrapy.Spider):
         if response.status == 304:
             self.state.document_unchanged(response.request.url, parent)
             self.source_stats.inc(source, "discovery/not_modified")
+            self._report(
+                source,
+                response.meta.get("discovery", "feed"),
+                response.request.url,
+                True,
+                "HTTP 304: unchanged since the last run",
+            )
             return True
         headers = response.headers
         etag, modified = headers.get("ETag"), headers.get("Last-Modified")
@@ -185,8 +205,15 @@ class SourcesSpider(scrapy.Spider):
         except DiscoveryError as exc:
             self.source_stats.discovery_failed(source, exc.reason)
             logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
+            self._report(source, kind, response.request.url, False, f"HTTP {response.status}, but unusable: {exc}")
             return
         self.source_stats.discovery_ok(source)
+        if self.collect_report:
+            newest = max((e.published or e.updated or "" for e in document.entries), default="") or "no dates"
+            skipped = f", {document.skipped_links} unusable links skipped" if document.skipped_links else ""
+            counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
+            detail = f"HTTP {response.status}, {document.kind}: {counts} (newest {newest}){skipped}"
+            self._report(source, kind, response.request.url, True, detail)
         if document.skipped_links:
             self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
         if document.sitemaps:
@@ -226,8 +253,10 @@ class SourcesSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
+            self._report(source, "listing", response.request.url, False, f"HTTP {response.status}, not an HTML page")
             return
         self.source_stats.discovery_ok(source)
+        self._report(source, "listing", response.request.url, True, f"HTTP {response.status}, HTML listing page")
         patterns = [listing.follow for listing in src.listings if listing.url == response.request.url] or [
             listing.follow for listing in src.listings
         ]
@@ -245,9 +274,15 @@ class SourcesSpider(scrapy.Spider):
 
     def _quota_left(self, source: Source) -> int:
         limit = source.max_articles or self.default_max_articles
+        if self.limit:
+            limit = min(limit or self.limit, self.limit)
         if not limit:
             return 1 << 30
         return limit - self._requested.get(source.name, 0)
+
+    def _report(self, source: str, step: str, url: str, ok: bool, detail: str) -> None:
+        if self.collect_report and len(self.report) < 1000:
+            self.report.append({"source": source, "step": step, "url": url, "ok": ok, "detail": detail})
 
     def _article_request(
         self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None
@@ -327,6 +362,7 @@ class SourcesSpider(scrapy.Spider):
             return []
         item = self.build_item(src, response.url, via, result)
         self.state.note_fetch(item.id, key)
+        self._report(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
         return [item]
 
     @staticmethod
@@ -352,6 +388,7 @@ class SourcesSpider(scrapy.Spider):
     def reject(self, source: str, url: str, rejected: Rejected) -> None:
         self.source_stats.not_emitted(source, rejected.reason)
         logger.info("%s: no article at %s: %s", source, url, rejected.detail)
+        self._report(source, "article", url, False, f"no article ({rejected.reason}): {rejected.detail}")
 
     # --- errors --------------------------------------------------------------
 
@@ -361,6 +398,9 @@ class SourcesSpider(scrapy.Spider):
         reason = _failure_reason(failure)
         self.source_stats.discovery_failed(source, reason)
         self.state.document_incomplete(request.cb_kwargs.get("parent"))
+        self._report(
+            source, request.cb_kwargs.get("kind", "feed"), request.url, False, f"cannot fetch: {_failure_text(failure)}"
+        )
         logger.warning(
             "%s: cannot fetch %s %s: %s", source, request.cb_kwargs.get("kind"), request.url, _failure_text(failure)
         )
@@ -377,6 +417,7 @@ class SourcesSpider(scrapy.Spider):
         redirects = request.meta.get("redirect_urls") or []
         where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
         logger.info("%s: cannot fetch article %s: %s", source, where, _failure_text(failure))
+        self._report(source, "article", where, False, f"cannot fetch: {_failure_text(failure)}")
 
 
 def _richer(new: FeedEntry, old: FeedEntry) -> bool:

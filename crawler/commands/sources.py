@@ -1,0 +1,331 @@
+"""`scrapy sources list | check [NAME ...] | discover URL | digest FILE`: tools for the sources file.
+
+* ``list``: the configured sources and, once runs have happened, their last figures.
+* ``check``: without names, validate the sources file; with names, crawl those
+  sources for real (two articles each, a throw-away state database, no
+  translation calls) and report every step: what each feed or sitemap gave,
+  what was extracted from the articles, what translation would do.
+* ``discover URL``: find a site's feeds and sitemaps and print an entry to paste.
+* ``digest FILE``: render a JSON lines output file for reading (``--markdown``,
+  ``--original``), the latest record per article winning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.sources import Source, SourcesConfig, SourcesError, load_sources, select_sources
+from crawler.translation.base import LANGUAGE_NAMES
+
+USAGE = "list | check [NAME ...] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+
+    def syntax(self) -> str:
+        return USAGE
+
+    def short_desc(self) -> str:
+        return "List, check and discover sources; render a digest of an output file"
+
+    def long_desc(self) -> str:
+        return (__doc__ or "").strip()
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--markdown", action="store_true", help="digest: Markdown instead of plain text")
+        parser.add_argument("--original", action="store_true", help="digest: add the original-language text")
+        parser.add_argument("--output", metavar="FILE", help="digest: write here instead of standard output")
+        parser.add_argument("--articles", type=int, default=2, help="check: articles to try per source (default 2)")
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        # These commands print a report; Scrapy's log would bury it. -L INFO brings it back.
+        if (self.settings.getpriority("LOG_LEVEL") or 0) < 40:
+            self.settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if not args:
+            raise UsageError(f"say what to do: {USAGE}")
+        action, rest = args[0], args[1:]
+        handlers = {"list": self._list, "check": self._check, "discover": self._discover, "digest": self._digest}
+        if action not in handlers:
+            raise UsageError(f"unknown action {action!r}: {USAGE}")
+        self.exitcode = handlers[action](rest, opts)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _config(self) -> SourcesConfig | None:
+        assert self.settings is not None
+        try:
+            return load_sources(self.settings.get("SOURCES_FILE"))
+        except SourcesError as exc:
+            print(f"sources-crawler: the sources file needs fixing:\n{exc}", file=sys.stderr)
+            return None
+
+    # --- list ----------------------------------------------------------------------------
+
+    def _list(self, args: list[str], opts: argparse.Namespace) -> int:
+        config = self._config()
+        if config is None:
+            return EXIT_CONFIG_ERROR
+        assert self.settings is not None
+        last = _last_run(Path(self.settings.get("STATE_DB")))
+        figures = (last or {}).get("sources", {})
+        when = f"last run {last['finished']}" if last else "no run recorded yet"
+        print(f"{config.path}: {len(config.sources)} sources, {len(config.enabled)} enabled; {when}\n")
+        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "STATUS", "DISCOVERY"]
+        rows = [header]
+        for source in config.sources:
+            stats = figures.get(source.name)
+            cells = [source.name, source.language or "-", "yes" if source.enabled else "no"]
+            if stats:
+                cells += [
+                    str(stats["new"]),
+                    str(stats["updated"]),
+                    str(stats["unchanged"]),
+                    str(sum(stats["not_emitted"].values())),
+                    stats["status"],
+                ]
+            else:
+                cells += ["-", "-", "-", "-", "-"]
+            urls = (
+                [("feed", u) for u in source.feeds]
+                + [("sitemap", u) for u in source.sitemaps]
+                + [("listing", listing.url) for listing in source.listings]
+            )
+            rows.append([*cells, f"{urls[0][0]:8} {urls[0][1]}"])
+            rows.extend(["", "", "", "", "", "", "", "", f"{kind:8} {url}"] for kind, url in urls[1:])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+        return EXIT_OK
+
+    # --- check ---------------------------------------------------------------------------
+
+    def _check(self, names: list[str], opts: argparse.Namespace) -> int:
+        config = self._config()
+        if config is None:
+            return EXIT_CONFIG_ERROR
+        if not names:
+            print(f"{config.path}: valid; {len(config.sources)} sources, {len(config.enabled)} enabled")
+            print("Name sources to try them: scrapy sources check NAME [NAME ...]")
+            return EXIT_OK
+        try:
+            sources = select_sources(config, names)
+        except SourcesError as exc:
+            print(f"sources-crawler: {exc}", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        assert self.settings is not None and self.crawler_process is not None
+        workdir = Path(tempfile.mkdtemp(prefix="sources-check-"))
+        output = workdir / "articles.jsonl"
+        provider = str(self.settings.get("TRANSLATION_PROVIDER", "google")).lower()
+        languages = {
+            c.strip() for c in str(self.settings.get("TRANSLATION_LANGUAGES", "uk,ru")).split(",") if c.strip()
+        }
+        target = str(self.settings.get("TRANSLATION_TARGET", "en"))
+        # A real crawl of these sources, but with its own state and no provider calls.
+        self.settings.set("STATE_DB", str(workdir / "state.sqlite3"), priority="cmdline")
+        self.settings.set("FEEDS", {str(output): {"format": "jsonlines", "store_empty": True}}, priority="cmdline")
+        self.settings.set("TRANSLATION_PROVIDER", "none", priority="cmdline")
+        crawler = self.crawler_process.create_crawler("sources")
+        self.crawler_process.crawl(
+            crawler, sources=",".join(s.name for s in sources), full="1", limit=str(opts.articles), report="1"
+        )
+        self.crawler_process.start()
+        report: list[dict[str, Any]] = getattr(crawler.spider, "report", [])
+        records = (
+            [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()] if output.exists() else []
+        )
+        worked = True
+        for source in sources:
+            worked &= _print_check(source, report, records, provider, languages, target)
+        return EXIT_OK if worked else EXIT_SOURCE_FAILED
+
+    # --- discover ------------------------------------------------------------------------
+
+    def _discover(self, args: list[str], opts: argparse.Namespace) -> int:
+        from crawler.finder import discover_site, source_entry
+
+        if len(args) != 1:
+            raise UsageError("discover takes one URL: scrapy sources discover https://example.com/")
+        url = args[0] if "://" in args[0] else f"https://{args[0]}"
+        assert self.settings is not None
+        fetch = _fetcher(self.settings, {(urlsplit(url).hostname or "").lower()})
+        result = discover_site(url, fetch)
+        if result.problem:
+            print(f"sources-crawler: {result.problem}", file=sys.stderr)
+            return EXIT_SOURCE_FAILED
+        for candidate in result.feeds + result.sitemaps:
+            mark = "ok " if candidate.usable else "-- "
+            print(f"{mark} {candidate.kind:8} {candidate.url}  ({candidate.found_by}: {candidate.detail})")
+        if result.language:
+            basis = f"of {result.sample_article}" if result.sample_article else "of the titles"
+            print(f"language {basis}: {result.language} ({result.language_confidence:.2f})")
+        print("\nPaste under 'sources:' in config/sources.yaml, then try it: scrapy sources check NAME\n")
+        print(source_entry(result), end="")
+        return EXIT_OK if result.usable_feeds or result.usable_sitemaps else EXIT_SOURCE_FAILED
+
+    # --- digest --------------------------------------------------------------------------
+
+    def _digest(self, args: list[str], opts: argparse.Namespace) -> int:
+        from crawler.digest import latest_records, render_all
+
+        if len(args) != 1:
+            raise UsageError("digest takes one JSON lines file: scrapy sources digest output/FILE.jsonl")
+        path = Path(args[0])
+        try:
+            with path.open(encoding="utf-8") as lines:
+                records = latest_records(lines)
+        except OSError as exc:
+            print(f"sources-crawler: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        text = "".join(render_all(records, markdown=opts.markdown, original=opts.original))
+        if opts.output:
+            target = Path(opts.output)
+            temp = target.with_name(f".{target.name}.{os.getpid()}.part")
+            temp.write_text(text, encoding="utf-8")
+            os.replace(temp, target)
+            print(f"{len(records)} articles written to {target}")
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+
+
+def _last_run(state_db: Path) -> dict[str, Any] | None:
+    """The last run's summary, read without creating or changing the database."""
+    if not state_db.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
+        try:
+            row = db.execute(
+                "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def _translation_plan(record: dict[str, Any], source: Source, provider: str, languages: set[str], target: str) -> str:
+    language = record.get("language")
+    name = LANGUAGE_NAMES.get(language or "", language or "unknown")
+    if language == target:
+        return f"{name}: no translation needed"
+    if not source.translate:
+        return f"{name}: kept as it is (translate: false for this source)"
+    if language not in languages:
+        return f"{name}: kept as it is (not in TRANSLATION_LANGUAGES={','.join(sorted(languages))})"
+    if provider == "none":
+        return f"{name}: would not be translated (TRANSLATION_PROVIDER=none)"
+    return f"{name}: would be translated to {LANGUAGE_NAMES.get(target, target)} via {provider}"
+
+
+def _print_check(
+    source: Source,
+    report: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    provider: str,
+    languages: set[str],
+    target: str,
+) -> bool:
+    print(f"\n== {source.name} ({source.language or 'no language hint'}) ==")
+    events = [event for event in report if event.get("source") == source.name]
+    for event in events:
+        mark = "ok " if event["ok"] else "!! "
+        print(f"{mark} {event['step']:8} {event['url']}")
+        print(f"             {event['detail']}")
+        if event["step"] == "article" and event["ok"]:
+            record = next((r for r in records if r.get("url") == event["url"]), None)
+            if record:
+                pad = " " * 13
+                published = record["published"] or "(none found)"
+                tags = ", ".join(record["tags"][:5]) or "(none)"
+                print(f"{pad}title:     {record['title'][:100]}")
+                print(f"{pad}published: {published}   author: {record['author'] or '(none)'}")
+                print(f"{pad}language:  {record['language']} ({record['language_confidence']:.2f})   tags: {tags}")
+                for line in record["text"].split("\n")[:3]:
+                    print(f"             | {line[:110]}")
+                print(f"             translation: {_translation_plan(record, source, provider, languages, target)}")
+    got = [r for r in records if r.get("source") == source.name]
+    if not events:
+        print("!!  nothing was fetched (robots.txt or network?)")
+    if got:
+        print(f"result: works — {len(got)} article(s) extracted")
+        return True
+    print("result: NO article came out; see the steps above")
+    return False
+
+
+def _fetcher(settings: Any, named_hosts: set[str]) -> Any:
+    """A plain HTTP fetch for discover: limits, our User-Agent, the network guard."""
+    import requests
+
+    from crawler.finder import FetchError
+    from crawler.network import allowed_hosts, is_public_address
+
+    allowed = allowed_hosts(settings)
+    session = requests.Session()
+    session.headers["User-Agent"] = settings.get("USER_AGENT")
+    session.max_redirects = settings.getint("REDIRECT_MAX_TIMES", 5)
+    timeout = min(settings.getfloat("DOWNLOAD_TIMEOUT", 30), 30)
+    limit = settings.getint("DOWNLOAD_MAXSIZE", 8 * 2**20)
+
+    def check_host(url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(f"only http and https URLs are fetched: {url}")
+        host = (parts.hostname or "").lower()
+        if allowed is None or host in named_hosts or host in allowed:
+            return
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
+        except OSError as exc:
+            raise FetchError(f"DNS lookup failed for {host}: {exc.strerror or exc}") from None
+        if not all(is_public_address(address) for address in addresses):
+            raise FetchError(f"{host} resolves to a non-public address; refused")
+
+    def fetch(url: str) -> tuple[str, int, str, bytes]:
+        # Redirects are followed by hand so that every hop passes the network guard.
+        for _ in range(session.max_redirects + 1):
+            check_host(url)
+            try:
+                response = session.get(url, timeout=timeout, stream=True, allow_redirects=False)
+            except requests.RequestException as exc:
+                detail = str(exc.args[0]) if exc.args else ""
+                raise FetchError(f"{exc.__class__.__name__}: {detail[:200]}") from None
+            if response.is_redirect and response.headers.get("Location"):
+                url = urljoin(url, response.headers["Location"])
+                response.close()
+                continue
+            try:
+                body = b""
+                for chunk in response.iter_content(65536):
+                    body += chunk
+                    if len(body) > limit:
+                        raise FetchError(f"larger than {limit} bytes")
+            except requests.RequestException as exc:
+                raise FetchError(f"{exc.__class__.__name__}: {str(exc)[:200]}") from None
+            finally:
+                response.close()
+            return url, response.status_code, response.headers.get("Content-Type", ""), body
+        raise FetchError(f"more than {session.max_redirects} redirects")
+
+    return fetch

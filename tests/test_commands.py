@@ -1,0 +1,241 @@
+"""`scrapy sources list | check | discover | digest`, and the digest feed formats, as a new user meets them."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from crawler.digest import latest_records, provenance, render_markdown, render_text
+from crawler.sources import load_sources
+from tests.conftest import FAST, ROOT, run_crawl, scrapy_command
+from tests.site.corpus import NewsSite, news_sources_yaml
+from tests.site.server import Site
+from tests.site.translators import FakeTranslator
+
+UK_PARAGRAPHS = [
+    "Верховна Рада ухвалила закон про державний бюджет на наступний рік після тривалих дебатів у сесійній залі.",
+    "Згідно з документом, видатки на оборону зростуть, а соціальні програми збережуть попереднє фінансування.",
+    "Опозиція критикувала окремі положення, однак більшість депутатів підтримала законопроєкт у цілому.",
+]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_list_shows_every_configured_source() -> None:
+    result = scrapy_command("sources", "list", "-s", "STATE_DB=/nonexistent/state.sqlite3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = load_sources(ROOT / "config" / "sources.yaml")
+    for source in config.sources:
+        assert re.search(rf"^{re.escape(source.name)}\s", result.stdout, re.MULTILINE), source.name
+        for url in source.discovery_urls:
+            assert url in result.stdout
+    assert "no run recorded yet" in result.stdout
+
+
+def test_list_shows_last_run_figures(tmp_path: Path, news_site: NewsSite) -> None:
+    run = run_crawl(tmp_path, news_sources_yaml(news_site), "-s", "TRANSLATION_PROVIDER=none")
+    assert run.returncode == 0
+    result = scrapy_command(
+        "sources",
+        "list",
+        "-s",
+        f"SOURCES_FILE={tmp_path / 'sources.yaml'}",
+        "-s",
+        f"STATE_DB={tmp_path / 'state.sqlite3'}",
+    )
+    assert result.returncode == 0
+    assert "last run 20" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("feeds "))
+    assert re.search(r"feeds\s+uk\s+yes\s+\d+\s+0\s+0\s+\d+\s+ok", row), row
+
+
+def test_check_without_names_validates_the_file() -> None:
+    result = scrapy_command("sources", "check")
+    assert result.returncode == 0 and "valid;" in result.stdout
+    bad = scrapy_command("sources", "check", "-s", "SOURCES_FILE=/nonexistent.yaml")
+    assert bad.returncode == 2 and "file not found" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_check_reports_each_step_of_a_working_source(tmp_path: Path, news_site: NewsSite) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(news_sources_yaml(news_site), encoding="utf-8")
+    state = tmp_path / "untouched.sqlite3"
+    result = scrapy_command(
+        "sources", "check", "feeds", "sitemaps", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={state}", *FAST
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "== feeds (uk) ==" in out and "== sitemaps (ru) ==" in out
+    assert re.search(r"ok\s+feed\s+http://127\.0\.0\.1:\d+/feeds/rss\.xml\n\s+HTTP 200, rss: \d+ links", out)
+    assert re.search(r"ok\s+sitemap\s+.*/sitemap_index\.xml\n\s+HTTP 200, sitemapindex: 0 links, 3 sitemaps", out)
+    assert out.count("ok  article") >= 4 and "title:" in out and "language:" in out and "| " in out
+    assert re.search(r"translation: (Ukrainian|Russian): would be translated to English via google", out)
+    assert out.count("result: works") == 2
+    assert not state.exists(), "check never touches the real state database"
+
+
+def test_check_says_clearly_when_a_source_cannot_be_reached(tmp_path: Path) -> None:
+    port = closed_port()
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n  - name: gone\n    language: uk\n    feeds: [http://127.0.0.1:{port}/rss.xml]\n", encoding="utf-8"
+    )
+    result = scrapy_command("sources", "check", "gone", "-s", f"SOURCES_FILE={sources}", *FAST, "-s", "RETRY_TIMES=0")
+    assert result.returncode == 1
+    assert re.search(
+        r"!!\s+feed\s+http://127\.0\.0\.1:\d+/rss\.xml\n\s+cannot fetch: \w*ConnectionRefusedError", result.stdout
+    ), result.stdout
+    assert "result: NO article came out" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    unknown = scrapy_command("sources", "check", "nope", "-s", f"SOURCES_FILE={sources}")
+    assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
+
+
+def build_new_site(site: Site) -> None:
+    """A small Ukrainian site as a new user would meet it: a home page announcing its feed."""
+    site.add(
+        "/",
+        "<html><head><title>Новини</title>"
+        "<link rel='alternate' type='application/rss+xml' title='Усі новини' href='/rss/all.xml'>"
+        "</head><body><h1>Новини</h1><a href='/news/1.html'>Перша</a></body></html>",
+    )
+    items = ""
+    for n in range(1, 4):
+        paragraphs = "".join(f"<p>{p} ({n})</p>" for p in UK_PARAGRAPHS)
+        site.add(
+            f"/news/{n}.html",
+            f"<html lang='uk'><head><title>Бюджет {n}</title><meta property='article:published_time' content='2023-10-0{n}T09:00:00+03:00'>"
+            f"</head><body><article><h1>Рада ухвалила бюджет, новина {n}</h1>{paragraphs}</article></body></html>",
+        )
+        items += f"<item><title>Рада ухвалила бюджет, новина {n}</title><link>{site.url(f'/news/{n}.html')}</link><pubDate>Wed, 0{n} Oct 2023 06:00:00 GMT</pubDate></item>"
+    site.add(
+        "/rss/all.xml",
+        f"<rss version='2.0'><channel><title>Новини</title>{items}</channel></rss>",
+        content_type="application/rss+xml",
+    )
+    sitemap = "".join(
+        f"<url><loc>{site.url(f'/news/{n}.html')}</loc><lastmod>2023-10-0{n}</lastmod></url>" for n in range(1, 4)
+    )
+    site.add(
+        "/sitemaps/news.xml",
+        f"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{sitemap}</urlset>",
+        content_type="application/xml",
+    )
+    site.add(
+        "/robots.txt",
+        f"User-agent: *\nAllow: /\nSitemap: {site.url('/sitemaps/news.xml')}\n",
+        content_type="text/plain",
+    )
+
+
+def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Site) -> None:
+    build_new_site(site)
+    discovered = scrapy_command("sources", "discover", site.url("/"))
+    assert discovered.returncode == 0, discovered.stderr[-2000:]
+    entry = discovered.stdout.split("\n\n", 1)[-1] if "Paste under" in discovered.stdout else ""
+    entry = discovered.stdout[discovered.stdout.index("  - name:") :]
+    assert "language: uk" in entry and site.url("/rss/all.xml") in entry and site.url("/sitemaps/news.xml") in entry
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + entry, encoding="utf-8")
+    name = load_sources(sources).sources[0].name
+
+    checked = scrapy_command("sources", "check", name, "-s", f"SOURCES_FILE={sources}", *FAST)
+    assert checked.returncode == 0 and "result: works" in checked.stdout, checked.stdout
+
+    with FakeTranslator() as fake:
+        digest = tmp_path / "today.txt"
+        markdown = tmp_path / "today.md"
+        crawl = run_crawl(
+            tmp_path, sources.read_text(encoding="utf-8"), "-s", f"TRANSLATION_URL={fake.url('/m')}",
+            "-O", f"{digest}:digest", "-O", f"{markdown}:markdown",
+        )  # fmt: skip
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    text = digest.read_text(encoding="utf-8")
+    assert text.count("Translated from Ukrainian via Google") == 3
+    assert re.search(
+        r"^Rada ukhvalyla byudzhet, novyna 3\n3\.10\.2023 – Translated from Ukrainian via Google\n\n", text, re.M
+    ), text[:500]
+    assert f"Source: {site.url('/news/1.html')}" in text
+    assert "Верховна Рада" not in text, "no original text unless asked"
+    md = markdown.read_text(encoding="utf-8")
+    assert md.count("## ") == 3 and "*1.10.2023 – Translated from Ukrainian via Google*" in md
+
+    rendered = scrapy_command("sources", "digest", str(crawl.output), "--original")
+    assert rendered.returncode == 0
+    assert rendered.stdout.count("Original (Ukrainian):") == 3 and "Верховна Рада" in rendered.stdout
+
+
+def test_discover_explains_a_site_without_feeds(site: Site) -> None:
+    site.add("/", "<html><head><title>Home</title></head><body><p>Nothing to see.</p></body></html>")
+    result = scrapy_command("sources", "discover", site.url("/"))
+    assert result.returncode == 1
+    assert "listings:" in result.stdout and "follow:" in result.stdout
+    unreachable = scrapy_command("sources", "discover", f"http://127.0.0.1:{closed_port()}/")
+    assert (
+        unreachable.returncode == 1 and "cannot fetch" in unreachable.stderr and "Traceback" not in unreachable.stderr
+    )
+
+
+def record(**overrides: object) -> dict:
+    base = {
+        "id": "a" * 20, "url": "https://news.example.org/1", "canonical_url": "https://news.example.org/1",
+        "title": "Заголовок", "text": "Перший абзац.\nДругий абзац.", "language": "uk", "published": "2023-10-04T09:00:00+03:00",
+        "fetched_at": "2023-10-05T00:00:00Z", "title_en": "Headline", "text_en": "First paragraph.\nSecond paragraph.",
+        "translation": {"status": "translated", "provider": "Google", "from": "uk", "to": "en", "chars": 30, "error": None},
+    }  # fmt: skip
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        ({}, "4.10.2023 – Translated from Ukrainian via Google"),
+        ({"language": "en", "translation": {"status": "not_needed"}}, "4.10.2023 – Original in English"),
+        (
+            {"title_en": None, "text_en": None, "translation": {"status": "failed", "error": "timeout: no answer"}},
+            "4.10.2023 – Ukrainian original; the translation failed (timeout: no answer)",
+        ),
+        (
+            {"language": "de", "translation": {"status": "skipped"}, "published": None},
+            "5.10.2023 – German original, not translated",
+        ),
+    ],
+)
+def test_provenance_lines(overrides: dict, line: str) -> None:
+    assert provenance(record(**overrides)) == line
+
+
+def test_text_and_markdown_rendering() -> None:
+    text = render_text(record(), original=True)
+    assert text.startswith(
+        "Headline\n4.10.2023 – Translated from Ukrainian via Google\n\nFirst paragraph.\nSecond paragraph.\n"
+    )
+    assert "Source: https://news.example.org/1" in text and "Original (Ukrainian):\nЗаголовок\n\nПерший абзац." in text
+    failed = render_text(
+        record(title_en=None, text_en=None, translation={"status": "failed", "error": "x"}), original=True
+    )
+    assert "Заголовок" in failed and "Original (" not in failed, "an untranslated article shows its text once"
+    md = render_markdown(record(title_en="# not a heading", text_en="1. not a list\n<b>not bold</b> *nor this*"))
+    assert md.startswith("## \\# not a heading\n\n*4.10.2023 – Translated from Ukrainian via Google*\n")
+    assert "1\\. not a list\n\n&lt;b>not bold&lt;/b> \\*nor this\\*\n" in md
+    assert "[Source](https://news.example.org/1)" in md
+
+
+def test_latest_record_per_id_wins() -> None:
+    lines = [
+        json.dumps(record(revision=1, title_en="Old")),
+        json.dumps(record(id="b" * 20)),
+        json.dumps(record(revision=1, title_en="New")),
+        "not json",
+    ]
+    records = latest_records(lines)
+    assert [r["title_en"] for r in records] == ["Headline", "New"]
