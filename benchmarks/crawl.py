@@ -1,6 +1,6 @@
 """Crawl throughput on this machine, against trafilatura's own feed crawler and a bare loop.
 
-Usage: python benchmarks/crawl.py [--sizes 100,300,1000,3000] [--repeat 2] [--workers -1]
+Usage: python benchmarks/crawl.py [--sizes 100,300,1000,3000] [--repeat 2] [--workers -1] [--set NAME=VALUE]
 
 For each N, a loopback site (a child process) serves N real corpus pages under
 distinct URLs behind one RSS feed; then, in one run:
@@ -65,7 +65,7 @@ def bare_loop(count: int, pages: Path) -> tuple[float, float, float]:
 
 
 def scrapy_crawl(
-    tmp: Path, info: dict, count: int, workers: int, translation_url: str | None
+    tmp: Path, info: dict, count: int, workers: int, translation_url: str | None, extra: list[str]
 ) -> tuple[float, float, float, int]:
     sources = tmp / "sources.yaml"
     sources.write_text(info["feed"], encoding="utf-8")
@@ -88,6 +88,8 @@ def scrapy_crawl(
         command += ["-s", "TRANSLATION_PROVIDER=google", "-s", f"TRANSLATION_URL={translation_url}"]
     else:
         command += ["-s", "TRANSLATION_PROVIDER=none"]
+    for setting in extra:
+        command += ["-s", setting]
     wall, cpu, pss, _ = measure(command)
     items = len(output.read_text(encoding="utf-8").splitlines()) if output.exists() else 0
     return wall, cpu, pss, items
@@ -124,6 +126,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=-1, help="EXTRACTION_WORKERS for (a) and (b)")
     parser.add_argument("--pool", type=int, default=300, help="distinct corpus pages")
     parser.add_argument("--skip", default="", help="comma-separated of a,b,c,d to leave out")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for (a) and (b)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     skip = set(args.skip.split(","))
@@ -142,10 +145,10 @@ def main() -> int:
                         loop, cpu, pss = bare_loop(count, pages)
                         row.update(d1=count / loop, d1_cpu=cpu, d1_pss=pss)
                     if "a" not in skip:
-                        wall, cpu, pss, items = scrapy_crawl(tmp, info, count, args.workers, None)
+                        wall, cpu, pss, items = scrapy_crawl(tmp, info, count, args.workers, None, args.set)
                         row.update(a=count / wall, a_cpu=cpu, a_pss=pss, a_items=items, a_wall=wall)
                     if "b" not in skip:
-                        wall, cpu, pss, items = scrapy_crawl(tmp, info, count, args.workers, translation_url)
+                        wall, cpu, pss, items = scrapy_crawl(tmp, info, count, args.workers, translation_url, args.set)
                         row.update(b=count / wall, b_cpu=cpu, b_pss=pss, b_items=items)
                     if "c" not in skip:
                         measured = trafilatura_feed(tmp, info)

@@ -12,11 +12,13 @@ text. Two pieces of evidence fix most of that cheaply:
 
 from __future__ import annotations
 
+import bisect
 import math
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
@@ -86,28 +88,66 @@ class LanguageResult:
     confidence: float
 
 
-@lru_cache(maxsize=1)
-def _factory() -> DetectorFactory:
+def _profile_names() -> list[str]:
+    return sorted(os.listdir(PROFILES_DIRECTORY))
+
+
+# One langdetect model per script group. langdetect scores every loaded language
+# for every n-gram it samples, so a model holding only the languages a script can
+# be cuts the work (4 languages instead of 55 for Cyrillic) and the memory. Results
+# are those of the full model restricted to the group: languages outside it
+# would get a zero prior anyway.
+_GROUPS = {
+    "cyrillic": lambda: sorted(_CYRILLIC_LANGS),
+    "latin": lambda: [lang for lang in _profile_names() if lang not in _NON_LATIN_LANGS],
+    "arabic": lambda: ["ar", "fa", "ur"],
+    "devanagari": lambda: ["hi", "mr", "ne"],
+}
+
+# Other scripts: (first code point, last code point, language or langdetect group).
+# Most are written by one language langdetect knows, so the script decides and
+# the big CJK profiles never need loading. Han without kana is Chinese.
+_SCRIPTS = sorted(
+    [
+        (0x0370, 0x03FF, "el"), (0x1F00, 0x1FFF, "el"), (0x0590, 0x05FF, "he"),
+        (0x0600, 0x06FF, "arabic"), (0x0750, 0x077F, "arabic"), (0xFB50, 0xFDFF, "arabic"), (0xFE70, 0xFEFF, "arabic"),
+        (0x0900, 0x097F, "devanagari"), (0x0980, 0x09FF, "bn"), (0x0A00, 0x0A7F, "pa"), (0x0A80, 0x0AFF, "gu"),
+        (0x0B80, 0x0BFF, "ta"), (0x0C00, 0x0C7F, "te"), (0x0C80, 0x0CFF, "kn"), (0x0D00, 0x0D7F, "ml"),
+        (0x0E00, 0x0E7F, "th"), (0x1100, 0x11FF, "ko"), (0x3130, 0x318F, "ko"), (0xAC00, 0xD7AF, "ko"),
+        (0x3040, 0x30FF, "ja"), (0x31F0, 0x31FF, "ja"), (0x3400, 0x4DBF, "zh"), (0x4E00, 0x9FFF, "zh"),
+    ]
+)  # fmt: skip
+_SCRIPT_STARTS = [start for start, _, _ in _SCRIPTS]
+
+
+@cache
+def _factory(group: str) -> DetectorFactory:
     factory = DetectorFactory()
-    factory.load_profile(PROFILES_DIRECTORY)
+    profiles = []
+    for lang in _GROUPS[group]():
+        with open(os.path.join(PROFILES_DIRECTORY, lang), encoding="utf-8") as profile:
+            profiles.append(profile.read())
+    factory.load_json_profile(profiles)
     # A fixed seed makes langdetect's random n-gram sampling repeatable.
     factory.set_seed(0)
     return factory
 
 
 def warm_up() -> None:
-    """Load the language profiles now (they take ~0.5 s) rather than on first use."""
-    _factory()
+    """Load the Cyrillic and Latin language models now (~0.3 s) rather than on first use."""
+    _factory("cyrillic")
+    _factory("latin")
 
 
-def _langdetect(text: str, candidates: dict[str, float]) -> dict[str, float]:
-    """langdetect's posterior restricted to ``candidates`` (a prior map)."""
-    factory = _factory()
-    known = {lang: p for lang, p in candidates.items() if lang in factory.langlist}
-    if not known:
-        return {}
+def _langdetect(text: str, group: str, candidates: dict[str, float] | None = None) -> dict[str, float]:
+    """langdetect's posterior over the ``group`` model, restricted to ``candidates`` (a prior map) if given."""
+    factory = _factory(group)
     detector = factory.create()
-    detector.set_prior_map(known)
+    if candidates is not None:
+        known = {lang: p for lang, p in candidates.items() if lang in factory.langlist}
+        if not known:
+            return {}
+        detector.set_prior_map(known)
     detector.append(text)
     try:
         detector.get_probabilities()
@@ -198,7 +238,7 @@ def _cyrillic(text: str, cyrillic: int, hint: str | None) -> dict[str, float]:
         candidates.add(hint)
     if any(ch in _MACEDONIAN_LETTERS for word in words for ch in word):
         candidates.add("mk")
-    detected = _langdetect(text, dict.fromkeys(candidates, 1.0))
+    detected = _langdetect(text, "cyrillic", dict.fromkeys(candidates, 1.0))
     loglik = _uk_ru_loglik(words, cyrillic)
     # bg/mk lack the uk/ru-specific letters and words, as Russian without them does.
     evidence = {lang: loglik.get(lang, loglik["ru"]) for lang in candidates}
@@ -206,9 +246,29 @@ def _cyrillic(text: str, cyrillic: int, hint: str | None) -> dict[str, float]:
 
 
 def _latin(text: str, hint: str | None) -> dict[str, float]:
-    langs = {lang for lang in _factory().langlist if lang not in _NON_LATIN_LANGS}
-    detected = _langdetect(text, dict.fromkeys(langs, 1.0))
+    langs = set(_factory("latin").langlist)
+    detected = _langdetect(text, "latin")
     return _combine(detected, langs, hint, len(_WORD_RE.findall(text)))
+
+
+def _other_script(text: str, letters: int) -> dict[str, float]:
+    """Languages of the non-Latin, non-Cyrillic scripts, mostly told by the script alone."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        code = ord(ch)
+        index = bisect.bisect_right(_SCRIPT_STARTS, code) - 1
+        if index >= 0 and code <= _SCRIPTS[index][1] and ch.isalpha():
+            key = _SCRIPTS[index][2]
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return {}
+    if counts.get("ja") and counts.get("zh"):
+        # Japanese mixes kanji (Han) with kana.
+        counts["ja"] += counts.pop("zh")
+    key, count = max(counts.items(), key=lambda kv: kv[1])
+    if key in _GROUPS:
+        return _langdetect(text, key)
+    return {key: min(count / max(letters, 1), 1.0)}
 
 
 def detect_language(text: str, hint: str | None = None, max_chars: int = 3000) -> LanguageResult:
@@ -222,7 +282,7 @@ def detect_language(text: str, hint: str | None = None, max_chars: int = 3000) -
     elif latin >= other:
         probs = _latin(sample, hint)
     else:
-        probs = _langdetect(sample, dict.fromkeys(_factory().langlist, 1.0))
+        probs = _other_script(sample, other)
     if not probs:
         return LanguageResult(hint or UNKNOWN, 0.0)
     lang, prob = max(probs.items(), key=lambda kv: kv[1])

@@ -6,6 +6,7 @@ load on first use are there once and shared (copy-on-write) by all workers,
 instead of being loaded again by each.
 """
 
+import contextlib
 import gc
 
 from crawler import extraction, language
@@ -53,6 +54,32 @@ def _warm() -> None:
         )
 
 
+def _warm_dates() -> None:
+    """Load dateparser's locale data and patterns here, once, shared by every worker.
+
+    htmldate falls back on dateparser for dates written out in words; dateparser
+    loads its data for every locale on first use and compiles patterns per
+    language it tries, tens of megabytes that each worker would otherwise build
+    for itself.
+    """
+    with contextlib.suppress(ImportError):
+        # trafilatura's sitename fallback asks courlan for the domain, which loads
+        # the public-suffix list on first use.
+        from courlan import extract_domain
+
+        extract_domain("https://www.example.co.uk/news/1.html")
+    try:
+        from htmldate.extractors import get_external_parser
+    except ImportError:  # pragma: no cover - htmldate without the dateparser path
+        return
+    parser = get_external_parser()
+    # The last one matches no language, so every locale is tried (and compiled) once.
+    for text in ("12 березня 2024", "12 марта 2024", "March 12, 2024", "12 qqq 2024"):
+        with contextlib.suppress(ValueError, OverflowError):
+            parser.get_date_data(text)
+
+
 _warm()
+_warm_dates()
 # Keep the garbage collector from touching (and so un-sharing) what was loaded.
 gc.freeze()
