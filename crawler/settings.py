@@ -82,7 +82,12 @@ if _SCRAPY_VERSION >= (2, 19):
     TWISTED_DNS_RESOLVER = "crawler.network.GuardedResolver"
 else:
     DNS_RESOLVER = "crawler.network.GuardedResolver"
-DOWNLOADER_MIDDLEWARES = {"crawler.network.NetworkGuardMiddleware": 50}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.network.NetworkGuardMiddleware": 50,
+    # Same behaviour, same place in the chain; skips decoding pages that hold no refresh tag.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
+}
 # http and https only: no file://, ftp://, s3:// or data: downloads.
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 

@@ -95,3 +95,14 @@ def test_broken_discovery_documents_are_reported_not_fatal(tmp_path: Path, site:
     assert run.stats["sources/bad/discovery/failed/not_a_feed"] == 1
     assert run.stats["sources/bad/discovery/failed/http_404"] == 1
     assert "Traceback" not in run.stderr
+
+
+def test_meta_refresh_is_still_followed(tmp_path: Path, site: Site) -> None:
+    site.add("/moved.html", "<html><head><meta http-equiv='Refresh' content='0; url=/a/new.html'></head><body></body></html>")
+    site.add("/a/new.html", article(1))
+    # "refresh" in the text, no tag: an ordinary article.
+    site.add("/a/2.html", article(2).replace("</article>", "<p>Press refresh to reload the live blog.</p></article>"))
+    site.add("/rss", rss(site, ["/moved.html", "/a/2.html"]), content_type="application/rss+xml")
+    run = run_crawl(tmp_path, f"sources:\n  - name: s\n    feeds: [{site.url('/rss')}]\n")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(r["url"] for r in run.records) == [site.url("/a/2.html"), site.url("/a/new.html")]

@@ -30,7 +30,7 @@ from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
 from crawler.sources import Source, SourcesConfig, SourcesError, load_sources, select_sources
 from crawler.translation.base import LANGUAGE_NAMES
 
-USAGE = "list | check [NAME ...] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
+USAGE = "list | check [NAME ...|--all] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
 
 
 class Command(ScrapyCommand):
@@ -51,6 +51,7 @@ class Command(ScrapyCommand):
         parser.add_argument("--original", action="store_true", help="digest: add the original-language text")
         parser.add_argument("--output", metavar="FILE", help="digest: write here instead of standard output")
         parser.add_argument("--articles", type=int, default=2, help="check: articles to try per source (default 2)")
+        parser.add_argument("--all", action="store_true", help="check: try every enabled source")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -122,9 +123,11 @@ class Command(ScrapyCommand):
         config = self._config()
         if config is None:
             return EXIT_CONFIG_ERROR
+        if opts.all:
+            names = [source.name for source in config.enabled]
         if not names:
             print(f"{config.path}: valid; {len(config.sources)} sources, {len(config.enabled)} enabled")
-            print("Name sources to try them: scrapy sources check NAME [NAME ...]")
+            print("Name sources to try them: scrapy sources check NAME [NAME ...] (or --all)")
             return EXIT_OK
         try:
             sources = select_sources(config, names)
