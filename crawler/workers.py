@@ -155,6 +155,7 @@ class ExtractionPool:
             self._stop(worker)
             return
         self._all.add(worker)
+        self._count("workers/started")
         loop.add_reader(worker.conn.fileno(), self._on_readable, worker)
         assert self._idle is not None
         self._idle.put_nowait(worker)

@@ -47,6 +47,8 @@ def test_unchanged_site_changes_and_additions(tmp_path: Path, newsroom: Newsroom
     feeds = [hit for hit in newsroom.site.hits if hit.path in ("/rss.xml", "/atom.xml", "/sitemap.xml")]
     assert feeds and all("If-None-Match" in hit.headers for hit in feeds), "feeds are requested conditionally"
     assert second.stats["sources/feeds/discovery/not_modified"] == 2
+    assert first.stats["workers/started"] >= 1
+    assert "workers/started" not in second.stats, "nothing to extract: no extraction workers started"
 
     newsroom.edit(3)  # in the Atom feed (<updated>) and the sitemap (lastmod)
     newsroom.add(40)

@@ -98,7 +98,9 @@ def test_broken_discovery_documents_are_reported_not_fatal(tmp_path: Path, site:
 
 
 def test_meta_refresh_is_still_followed(tmp_path: Path, site: Site) -> None:
-    site.add("/moved.html", "<html><head><meta http-equiv='Refresh' content='0; url=/a/new.html'></head><body></body></html>")
+    site.add(
+        "/moved.html", "<html><head><meta http-equiv='Refresh' content='0; url=/a/new.html'></head><body></body></html>"
+    )
     site.add("/a/new.html", article(1))
     # "refresh" in the text, no tag: an ordinary article.
     site.add("/a/2.html", article(2).replace("</article>", "<p>Press refresh to reload the live blog.</p></article>"))

@@ -126,7 +126,6 @@ class SourcesSpider(scrapy.Spider):
             max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 80),
             stats=lambda: crawler.stats,
         )
-        crawler.signals.connect(spider.extractor.start, signal=signals.spider_opened)
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
@@ -324,6 +323,10 @@ class SourcesSpider(scrapy.Spider):
         self._seen.add(key)
         self._requested[source.name] = self._requested.get(source.name, 0) + 1
         self.source_stats.inc(source.name, "articles_requested")
+        # The workers start with the first article to fetch, while it downloads: a run
+        # over an unchanged site never starts the forkserver (2 s of CPU, ~150 MiB),
+        # and cron, which waits for the output pipes to close, never waits for it.
+        self.extractor.start()
         return Request(
             url,
             callback=self.parse_article,
