@@ -48,7 +48,8 @@ class RobotsTxtErrorFilter(logging.Filter):
             record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.msg = "robots.txt not fetched before %(request)s: %(f_exception)s"
-            record.args = {"request": getattr(record, "args", {}).get("request", "?"), "f_exception": _brief(error)}
+            args = record.args if isinstance(record.args, dict) else {}
+            record.args = {"request": args.get("request", "?"), "f_exception": _brief(error)}
         return True
 
 
