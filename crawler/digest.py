@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import IO, Any
 
+from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
 from crawler.translation.base import LANGUAGE_NAMES
@@ -75,7 +76,7 @@ def _english(record: dict[str, Any]) -> tuple[str, str]:
 
 
 def _has_original(record: dict[str, Any]) -> bool:
-    return bool(record.get("text_en")) and record.get("translation", {}).get("status") == "translated"
+    return bool(record.get("text_en")) and (record.get("translation") or {}).get("status") == "translated"
 
 
 def render_text(record: dict[str, Any], original: bool = False) -> str:
@@ -160,8 +161,12 @@ def latest_records(lines: Iterable[str]) -> list[dict[str, Any]]:
     return list(records.values())
 
 
+def _renderer(markdown: bool) -> Callable[[dict[str, Any], bool], str]:
+    return render_markdown if markdown else render_text
+
+
 def render_all(records: Iterable[dict[str, Any]], markdown: bool = False, original: bool = False) -> Iterator[str]:
-    render = render_markdown if markdown else render_text
+    render = _renderer(markdown)
     for record in records:
         yield render(record, original)
 
@@ -183,11 +188,8 @@ class DigestItemExporter(BaseItemExporter):
         return cls(file, **kwargs)
 
     def export_item(self, item: Any) -> None:
-        from itemadapter import ItemAdapter
-
         record = ItemAdapter(item).asdict()
-        render = render_markdown if self.markdown else render_text
-        self.file.write(render(record, self.original).encode(self.encoding))
+        self.file.write(_renderer(self.markdown)(record, self.original).encode(self.encoding))
 
 
 class MarkdownDigestItemExporter(DigestItemExporter):

@@ -22,7 +22,7 @@ from scrapy import Spider
 from scrapy.exporters import JsonLinesItemExporter
 from scrapy.extensions.feedexport import FileFeedStorage
 
-__all__ = ["AtomicFileFeedStorage", "SafeJsonLinesItemExporter", "committed_path"]
+__all__ = ["AtomicFileFeedStorage", "SafeJsonLinesItemExporter", "committed_path", "part_path", "write_text_atomically"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,18 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def part_path(target: Path) -> Path:
+    """The hidden temporary name ``target`` is written under until it is complete."""
+    return target.with_name(f".{target.name}.{os.getpid()}.part")
+
+
+def write_text_atomically(target: Path, text: str) -> None:
+    """Write ``text`` so that ``target`` only ever appears complete."""
+    temp = part_path(target)
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, target)
+
+
 class AtomicFileFeedStorage(FileFeedStorage):
     """Like Scrapy's file storage, but the target appears only once complete."""
 
@@ -60,7 +72,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         super().__init__(uri, feed_options=feed_options)
         self.crawler = crawler
         self.target = Path(self.path)
-        self.temp = self.target.with_name(f".{self.target.name}.{os.getpid()}.part")
+        self.temp = part_path(self.target)
         self.committed = False
 
     @classmethod

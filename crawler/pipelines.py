@@ -41,6 +41,28 @@ class DuplicatePipeline:
         return item
 
 
+def translation_languages(settings: Any) -> set[str]:
+    """TRANSLATION_LANGUAGES as a set of lower-case codes."""
+    value = settings.get("TRANSLATION_LANGUAGES", "uk,ru")
+    return {code.strip().lower() for code in value.split(",") if code.strip()}
+
+
+def translation_decision(
+    language: str | None, target: str, languages: set[str], provider: str, source_translates: bool
+) -> tuple[str, str]:
+    """What the translation stage does with an article: a TranslationStatus
+    (``translated`` meaning "sent to the provider") and why, for people."""
+    if language == target:
+        return TranslationStatus.NOT_NEEDED, "already in the target language"
+    if not source_translates:
+        return TranslationStatus.SKIPPED, "translate: false for this source"
+    if language not in languages:
+        return TranslationStatus.SKIPPED, f"not in TRANSLATION_LANGUAGES={','.join(sorted(languages))}"
+    if provider == "none":
+        return TranslationStatus.SKIPPED, "TRANSLATION_PROVIDER=none"
+    return TranslationStatus.TRANSLATED, f"via {provider}"
+
+
 class TranslationPipeline:
     """Fills ``*_en`` and ``translation``: English needs nothing, TRANSLATION_LANGUAGES
     get translated, everything else (and sources with ``translate: false``) is skipped.
@@ -51,9 +73,7 @@ class TranslationPipeline:
         self.crawler = crawler
         self.stats = SourceStats(crawler)
         self.target = settings.get("TRANSLATION_TARGET", "en").strip().lower()
-        self.languages = {
-            code.strip().lower() for code in settings.get("TRANSLATION_LANGUAGES", "uk,ru").split(",") if code.strip()
-        }
+        self.languages = translation_languages(settings)
         self.provider_name = settings.get("TRANSLATION_PROVIDER", "google").strip().lower()
         self.service: TranslationService | None = None
         if self.provider_name != "none":
@@ -103,21 +123,26 @@ class TranslationPipeline:
             usage["calls"], usage["chars"], usage["cache_hits"],
         )  # fmt: skip
 
-    def _wants_translation(self, item: ArticleItem) -> bool:
+    def _decision(self, item: ArticleItem) -> str:
         spider = self.crawler.spider
         source = spider.source(item.source) if spider is not None and hasattr(spider, "source") else None
-        return item.language in self.languages and (source is None or source.translate)
+        provider = self.provider_name if self.service is not None else "none"
+        status, _ = translation_decision(
+            item.language, self.target, self.languages, provider, source is None or source.translate
+        )
+        return status
 
     async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
         language, target = item.language, self.target
-        if language == target:
+        decision = self._decision(item)
+        if decision == TranslationStatus.NOT_NEEDED:
             item.title_en, item.summary_en, item.text_en = item.title, item.summary, item.text
             item.translation = translation_record(
                 TranslationStatus.NOT_NEEDED, source_language=language, target_language=target
             )
-        elif self.service is None or not self._wants_translation(item):
+        elif decision == TranslationStatus.SKIPPED or self.service is None:
             item.title_en = item.summary_en = item.text_en = None
             item.translation = translation_record(
                 TranslationStatus.SKIPPED, source_language=language, target_language=target

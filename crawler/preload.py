@@ -39,6 +39,12 @@ _SAMPLES = (
 def _warm() -> None:
     extraction.warm_up()
     language.warm_up()
+    with contextlib.suppress(ImportError):
+        # trafilatura's sitename fallback asks courlan for the domain, which loads
+        # the public-suffix list on first use.
+        from courlan import extract_domain
+
+        extract_domain("https://www.example.co.uk/news/1.html")
     for lang, title, date, sentence in _SAMPLES:
         paragraphs = "".join(f"<p>{sentence} ({n})</p>" for n in range(8))
         html = (
@@ -62,12 +68,6 @@ def _warm_dates() -> None:
     language it tries, tens of megabytes that each worker would otherwise build
     for itself.
     """
-    with contextlib.suppress(ImportError):
-        # trafilatura's sitename fallback asks courlan for the domain, which loads
-        # the public-suffix list on first use.
-        from courlan import extract_domain
-
-        extract_domain("https://www.example.co.uk/news/1.html")
     try:
         from htmldate.extractors import get_external_parser
     except ImportError:  # pragma: no cover - htmldate without the dateparser path

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key"]
+__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key", "last_summary"]
 
 
 class StateError(Exception):
@@ -103,6 +103,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def cache_key(provider: str, source: str, target: str, text: str) -> bytes:
     return hashlib.blake2b(f"{provider}\0{source}\0{target}\0{text}".encode(), digest_size=16).digest()
+
+
+def last_summary(db: sqlite3.Connection) -> dict[str, Any] | None:
+    """The summary of the last finished run (also used on a read-only connection)."""
+    row = db.execute("SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1").fetchone()
+    return json.loads(row[0]) if row else None
 
 
 class StateDB:
@@ -259,10 +265,7 @@ class StateDB:
             db.execute("UPDATE runs SET finished=?, summary=? WHERE run_id=?", (finished, summary, run_id))
 
     def last_summary(self) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        return last_summary(self.db)
 
     def prune(self, older_than: int) -> dict[str, int]:
         """Forget what was last seen before ``older_than`` (a Unix time)."""

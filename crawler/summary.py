@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from crawler.exporters import write_text_atomically
 
 __all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
 
@@ -148,7 +149,5 @@ def summary_path(output: Path) -> Path:
 
 def write_summary(output: Path, summary: dict[str, Any]) -> Path:
     target = summary_path(output)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    temp.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(temp, target)
+    write_text_atomically(target, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return target

@@ -239,3 +239,8 @@ def test_latest_record_per_id_wins() -> None:
     ]
     records = latest_records(lines)
     assert [r["title_en"] for r in records] == ["Headline", "New"]
+
+
+def test_records_without_translation_object_render() -> None:
+    text = render_text(record(translation=None), original=True)
+    assert "4.10.2023 – Ukrainian original, not translated" in text and "Original (" not in text

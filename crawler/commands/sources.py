@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import sqlite3
 import sys
@@ -27,7 +26,11 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.exporters import write_text_atomically
+from crawler.items import TranslationStatus
+from crawler.pipelines import translation_decision, translation_languages
 from crawler.sources import Source, SourcesConfig, SourcesError, load_sources, select_sources
+from crawler.state import last_summary
 from crawler.translation.base import LANGUAGE_NAMES
 
 USAGE = "list | check [NAME ...|--all] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
@@ -137,11 +140,9 @@ class Command(ScrapyCommand):
         assert self.settings is not None and self.crawler_process is not None
         workdir = Path(tempfile.mkdtemp(prefix="sources-check-"))
         output = workdir / "articles.jsonl"
-        provider = str(self.settings.get("TRANSLATION_PROVIDER", "google")).lower()
-        languages = {
-            c.strip() for c in str(self.settings.get("TRANSLATION_LANGUAGES", "uk,ru")).split(",") if c.strip()
-        }
-        target = str(self.settings.get("TRANSLATION_TARGET", "en"))
+        provider = str(self.settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
+        languages = translation_languages(self.settings)
+        target = str(self.settings.get("TRANSLATION_TARGET", "en")).strip().lower()
         # A real crawl of these sources, but with its own state and no provider calls.
         self.settings.set("STATE_DB", str(workdir / "state.sqlite3"), priority="cmdline")
         self.settings.set("FEEDS", {str(output): {"format": "jsonlines", "store_empty": True}}, priority="cmdline")
@@ -201,9 +202,7 @@ class Command(ScrapyCommand):
         text = "".join(render_all(records, markdown=opts.markdown, original=opts.original))
         if opts.output:
             target = Path(opts.output)
-            temp = target.with_name(f".{target.name}.{os.getpid()}.part")
-            temp.write_text(text, encoding="utf-8")
-            os.replace(temp, target)
+            write_text_atomically(target, text)
             print(f"{len(records)} articles written to {target}")
         else:
             sys.stdout.write(text)
@@ -217,28 +216,22 @@ def _last_run(state_db: Path) -> dict[str, Any] | None:
     try:
         db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
         try:
-            row = db.execute(
-                "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
-            ).fetchone()
+            return last_summary(db)
         finally:
             db.close()
     except sqlite3.Error:
         return None
-    return json.loads(row[0]) if row else None
 
 
 def _translation_plan(record: dict[str, Any], source: Source, provider: str, languages: set[str], target: str) -> str:
     language = record.get("language")
     name = LANGUAGE_NAMES.get(language or "", language or "unknown")
-    if language == target:
+    status, why = translation_decision(language, target, languages, provider, source.translate)
+    if status == TranslationStatus.NOT_NEEDED:
         return f"{name}: no translation needed"
-    if not source.translate:
-        return f"{name}: kept as it is (translate: false for this source)"
-    if language not in languages:
-        return f"{name}: kept as it is (not in TRANSLATION_LANGUAGES={','.join(sorted(languages))})"
-    if provider == "none":
-        return f"{name}: would not be translated (TRANSLATION_PROVIDER=none)"
-    return f"{name}: would be translated to {LANGUAGE_NAMES.get(target, target)} via {provider}"
+    if status == TranslationStatus.SKIPPED:
+        return f"{name}: would not be translated ({why})"
+    return f"{name}: would be translated to {LANGUAGE_NAMES.get(target, target)} {why}"
 
 
 def _print_check(

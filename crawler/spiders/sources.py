@@ -401,12 +401,9 @@ class SourcesSpider(scrapy.Spider):
         reason = _failure_reason(failure)
         self.source_stats.discovery_failed(source, reason)
         self.state.document_incomplete(request.cb_kwargs.get("parent"))
-        self._report(
-            source, request.cb_kwargs.get("kind", "feed"), request.url, False, f"cannot fetch: {_failure_text(failure)}"
-        )
-        logger.warning(
-            "%s: cannot fetch %s %s: %s", source, request.cb_kwargs.get("kind"), request.url, _failure_text(failure)
-        )
+        kind, text = request.cb_kwargs.get("kind", "feed"), _failure_text(failure)
+        self._report(source, kind, request.url, False, f"cannot fetch: {text}")
+        logger.warning("%s: cannot fetch %s %s: %s", source, kind, request.url, text)
 
     def on_article_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -419,8 +416,9 @@ class SourcesSpider(scrapy.Spider):
         self.state.note_rejected(request.cb_kwargs.get("key"), reason, via.get("url"))
         redirects = request.meta.get("redirect_urls") or []
         where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
-        logger.info("%s: cannot fetch article %s: %s", source, where, _failure_text(failure))
-        self._report(source, "article", where, False, f"cannot fetch: {_failure_text(failure)}")
+        text = _failure_text(failure)
+        logger.info("%s: cannot fetch article %s: %s", source, where, text)
+        self._report(source, "article", where, False, f"cannot fetch: {text}")
 
 
 def _richer(new: FeedEntry, old: FeedEntry) -> bool:
