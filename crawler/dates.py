@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-__all__ = ["format_iso", "parse_date", "to_utc"]
+__all__ = ["format_iso", "parse_date", "utc_timestamp"]
 
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 _TRAILING_TZ_NAME = re.compile(r"\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
@@ -59,7 +59,7 @@ def format_iso(value: datetime | date | None) -> str | None:
     return value.isoformat()
 
 
-def to_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+def utc_timestamp(moment: float | None = None) -> str:
+    """``moment`` (a Unix time; now if None) as ISO 8601 UTC with a "Z": 2026-11-30T06:00:00Z."""
+    when = datetime.now(UTC) if moment is None else datetime.fromtimestamp(moment, UTC)
+    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -55,11 +55,14 @@ class FeedEntry:
     summary: str | None = None
     author: str | None = None
     tags: tuple[str, ...] = ()
+    # The document's own date for this entry (updated, else published), as written
+    # when it does not parse: compared only with itself on the next run.
+    marker: str | None = None
 
     @property
     def changed_marker(self) -> str | None:
         """What tells whether the article changed since it was last seen."""
-        return self.updated or self.published
+        return self.updated or self.published or self.marker
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class ParsedDocument:
     entries: list[FeedEntry] = field(default_factory=list)
     sitemaps: list[SitemapLink] = field(default_factory=list)
     skipped_links: int = 0
+    # The next page of a paged feed (RFC 5005 rel="next", JSON Feed next_url).
+    next_page: str | None = None
 
 
 def gunzip_limited(data: bytes, max_size: int = MAX_DOCUMENT_BYTES) -> bytes:
@@ -151,6 +156,15 @@ def _strip_html(text: str | None, limit: int | None = None) -> str | None:
 def _date(value: str | None) -> str | None:
     parsed = parse_date(value)
     return format_iso(parsed) if isinstance(parsed, (datetime, date)) else None
+
+
+def _raw_marker(*values: str | None) -> str | None:
+    """The first date as written, for a date that does not parse or is implausible (a
+    test clock, a typo): still good for telling whether it changed since last time."""
+    for value in values:
+        if value and value.strip():
+            return " ".join(value.split())[:100]
+    return None
 
 
 def _absolute(link: str | None, base: str) -> str | None:
@@ -267,15 +281,18 @@ def _feed_entry(item: etree._Element, base: str, doc: ParsedDocument) -> None:
         doc.skipped_links += 1
         return
     summary = _child_text(item, "description", "summary") or _child_text(item, "encoded", "content")
+    raw_published = _child_text(item, "pubdate", "published", "issued", "date", "created")
+    raw_updated = _child_text(item, "updated", "modified")
     doc.entries.append(
         FeedEntry(
             url=url,
             title=_strip_html(_child_text(item, "title"), 500),
-            published=_date(_child_text(item, "pubdate", "published", "issued", "date", "created")),
-            updated=_date(_child_text(item, "updated", "modified")),
+            published=_date(raw_published),
+            updated=_date(raw_updated),
             summary=_strip_html(summary, MAX_SUMMARY_CHARS),
             author=_strip_html(_entry_author(item), 200),
             tags=_entry_tags(item),
+            marker=_raw_marker(raw_updated, raw_published),
         )
     )
 
@@ -286,20 +303,31 @@ def _sitemap_entry(node: etree._Element, base: str, doc: ParsedDocument) -> None
     if url is None:
         doc.skipped_links += 1
         return
-    lastmod = _date(_child_text(node, "lastmod"))
+    raw_lastmod = _child_text(node, "lastmod")
+    lastmod = _date(raw_lastmod)
     if name == "sitemap":
-        doc.sitemaps.append(SitemapLink(url, lastmod))
+        doc.sitemaps.append(SitemapLink(url, lastmod or _raw_marker(raw_lastmod)))
         return
     news = next((child for child in node if _local(child.tag) == "news"), None)
-    title = published = None
+    title = published = raw_published = None
     tags: tuple[str, ...] = ()
     if news is not None:
         title = _strip_html(_child_text(news, "title"), 500)
-        published = _date(_child_text(news, "publication_date"))
+        raw_published = _child_text(news, "publication_date")
+        published = _date(raw_published)
         keywords = _child_text(news, "keywords")
         if keywords:
             tags = tuple(dict.fromkeys(k.strip() for k in keywords.split(",") if k.strip()))[:MAX_TAGS]
-    doc.entries.append(FeedEntry(url=url, title=title, published=published, updated=lastmod, tags=tags))
+    doc.entries.append(
+        FeedEntry(
+            url=url,
+            title=title,
+            published=published,
+            updated=lastmod,
+            tags=tags,
+            marker=_raw_marker(raw_lastmod, raw_published),
+        )
+    )
 
 
 _FEED_ROOTS = {"rss": "rss", "rdf": "rdf", "feed": "atom", "channel": "rss"}
@@ -334,6 +362,13 @@ def _drop_doctype(body: bytes) -> bytes:
     return body[:start] + body[end:]
 
 
+def _is_next_link(element: etree._Element) -> bool:
+    """A feed-level <link rel="next"> (RFC 5005 paged feeds, in Atom or as atom:link in RSS)."""
+    if _local(element.tag) != "link" or (element.get("rel") or "").lower() != "next" or not element.get("href"):
+        return False
+    return not any(_local(a.tag) in ("item", "entry") for a in element.iterancestors())
+
+
 def _parse_xml(body: bytes, url: str) -> ParsedDocument:
     """Stream the document: each entry is handled, then freed, so memory stays flat."""
     events = etree.iterparse(io.BytesIO(body), events=("start", "end"), **_XML_PARSER_OPTIONS)
@@ -356,6 +391,8 @@ def _parse_xml(body: bytes, url: str) -> ParsedDocument:
                         raise DiscoveryError("not_a_feed", f"unknown XML document <{kind}>")
                 continue
             depth -= 1
+            if doc is not None and doc.next_page is None and _is_next_link(element):
+                doc.next_page = _absolute(element.get("href"), _base_of(element, url))
             if doc is None or _local(element.tag) not in entry_tags:
                 continue
             if doc.kind.startswith("sitemap"):
@@ -384,6 +421,8 @@ def _json_feed(data: object, base: str) -> ParsedDocument:
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise DiscoveryError("not_a_feed", "JSON document without an 'items' list (not a JSON Feed)")
     doc = ParsedDocument(kind="jsonfeed")
+    next_url = data.get("next_url")
+    doc.next_page = _absolute(next_url, base) if isinstance(next_url, str) else None
     for item in data["items"]:
         if not isinstance(item, dict):
             doc.skipped_links += 1
@@ -413,6 +452,7 @@ def _json_feed(data: object, base: str) -> ParsedDocument:
                 summary=_strip_html(text_field("summary", "content_text", "content_html"), MAX_SUMMARY_CHARS),
                 author=author,
                 tags=tags,
+                marker=_raw_marker(text_field("date_modified"), text_field("date_published")),
             )
         )
     return doc

@@ -1,9 +1,18 @@
-"""Exit statuses of `scrapy crawl sources`, for cron wrappers (documented in README.md)."""
+"""Exit statuses of `scrapy crawl sources`, for cron wrappers (documented in README.md).
+
+The numbers follow sysexits.h where one fits, so that generic cron wrappers read them right.
+"""
 
 EXIT_OK = 0
 # A source produced nothing because of errors (see the run summary).
 EXIT_SOURCE_FAILED = 1
 # The sources file or the command line is wrong; nothing was crawled.
 EXIT_CONFIG_ERROR = 2
-# Another run holds the state database; this one did nothing.
+# The state database (STATE_DB) cannot be opened, or is not a database; nothing was crawled (EX_NOINPUT).
+EXIT_STATE_UNUSABLE = 66
+# An output could not be opened, written or published; nothing of the run was marked delivered (EX_IOERR).
+EXIT_OUTPUT_FAILED = 74
+# Another run holds the state database; this one did nothing (EX_TEMPFAIL).
 EXIT_LOCKED = 75
+# The run was stopped by SIGINT or SIGTERM before it ended; what it wrote was delivered (128 + SIGINT).
+EXIT_INTERRUPTED = 130

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem, TranslationStatus, translation_record
-from crawler.runstate import run_state
+from crawler.runstate import Decision, RunState
 from crawler.stats import SourceStats
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.service import TranslationService
@@ -95,7 +95,7 @@ class TranslationPipeline:
                 backoff=settings.getfloat("TRANSLATION_BACKOFF", 1.0),
                 failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", 6),
                 max_chars=settings.getint("TRANSLATION_MAX_CHARS", 0) or None,
-                cache=run_state(crawler).db if settings.getbool("TRANSLATION_CACHE", True) else None,
+                cache=RunState.of(crawler).db if settings.getbool("TRANSLATION_CACHE", True) else None,
                 stats=lambda key, count: crawler.stats.inc_value(key, count),
             )
             if self.service.down is not None:
@@ -191,8 +191,11 @@ class StatePipeline:
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
-        decision = run_state(self.crawler).decide(item)
-        if decision == "unchanged":
+        decision = RunState.of(self.crawler).decide(item)
+        if decision == Decision.MOVED:
+            self.stats.inc(item.source, "moved")
+            raise DropItem(f"moved to a new URL, unchanged: {item.url}", log_level="DEBUG")
+        if decision == Decision.UNCHANGED:
             self.stats.inc(item.source, "unchanged")
             raise DropItem(f"unchanged since it was delivered: {item.canonical_url}", log_level="DEBUG")
         return item
@@ -213,9 +216,9 @@ class DeliveryPipeline:
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
-        state = run_state(self.crawler)
-        decision = state.decisions.get(item.id, "new")
-        if decision == "retry" and item.translation.get("status") != TranslationStatus.TRANSLATED:
+        state = RunState.of(self.crawler)
+        decision = state.decisions.get(item.id, Decision.NEW)
+        if decision == Decision.RETRY and item.translation.get("status") != TranslationStatus.TRANSLATED:
             state.keep_for_retry(item)
             self.stats.inc(item.source, "unchanged")
             raise DropItem(f"translation failed again, already delivered: {item.canonical_url}", log_level="DEBUG")

@@ -1,24 +1,31 @@
 """What one run remembers, decides and finally records in the state database.
 
 Nothing a run learns is written while it runs. Decisions (new, updated,
-unchanged, retry) are made against the database as it was at the start; the
-changes collect in a ``Batch`` that is committed in two phases around the
-rename of the output file: first as *pending* rows naming the file, then, once
-the file is in place, applied. A run killed at any moment therefore leaves the
-database describing exactly the files that exist: the next run finds pending
-rows, keeps them if their file exists and drops them otherwise.
+unchanged, retry, moved) are made against the database as it was at the
+start; the changes collect in a ``Batch`` that is committed in two phases
+around the renames of the output files: first as one *delivery* row naming
+every file and its identity (inode, size), then, once every output has been
+stored, applied. A run killed at any moment therefore leaves the database
+describing exactly the files that exist: the next run finds the row and keeps
+it only if every file it names is there, as this run wrote it.
 
 Feed and sitemap validators (ETag, Last-Modified) follow the same path, and a
-document's validators are kept only when every article it listed was dealt
-with for good; otherwise a 304 next time would hide the articles still owed.
+document's validators are kept only when every request it led to came back
+with a final answer; otherwise a 304 next time would hide articles still owed
+(after a 503, a timeout, ``max_articles``, or a run stopped half-way).
+
+The extension is listed in ``EXTENSIONS``; other components find it with
+``crawler.get_extension(RunState)``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,34 +33,65 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem
 from crawler.state import StateDB
 from crawler.stats import SourceStats, per_source
 from crawler.summary import build_summary, format_table, write_summary
 
-__all__ = ["Batch", "RunState", "run_state"]
+__all__ = ["Batch", "Decision", "RunState", "run_names", "title_hash"]
 
 logger = logging.getLogger(__name__)
 
 # Outcomes after which a page need not be fetched again (unless its marker changes).
-PERMANENT_REJECTIONS = frozenset({"no_article", "not_html", "http_404", "http_410", "empty"})
+PERMANENT_REJECTIONS = frozenset({"no_article", "not_html", "empty"})
+# Outcomes that may pass (a page listed before it goes live, a page briefly removed):
+# a URL that never gave an article is tried again on this many runs before it is given up.
+RETRYABLE_REJECTIONS = frozenset({"http_404", "http_410"})
+GIVE_UP_AFTER_RUNS = 3
+
+
+class Decision:
+    """What the state makes of an extracted article."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    RETRY = "retry"
+    FULL = "full"
+    MOVED = "moved"
+
+
+def run_names(moment: datetime) -> tuple[str, str]:
+    """(run_time, run_id) of a run started at ``moment``: one clock for feed paths and the database."""
+    return moment.strftime("%Y-%m-%dT%H-%M-%SZ"), moment.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+
+
+def title_hash(title: str | None) -> str:
+    """Hash of a normalised headline: a changed headline is an edit, a changed space is not."""
+    normalised = " ".join(unicodedata.normalize("NFKC", title or "").casefold().split())
+    return hashlib.blake2b(normalised.encode("utf-8"), digest_size=12).hexdigest()
 
 
 @dataclass
 class Batch:
     articles: dict[str, dict[str, Any]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
-    urls: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-    validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    urls: dict[str, tuple[str, dict[str, str], int]] = field(default_factory=dict)
+    validators: dict[str, tuple[str | None, str | None, list[tuple[str, str | None]] | None]] = field(
+        default_factory=dict
+    )
 
     def payload(self, now: int) -> dict[str, Any]:
         return {
             "now": now,
             "articles": list(self.articles.values()),
             "touched": sorted(self.touched - set(self.articles)),
-            "urls": [(key, article_id, markers) for key, (article_id, markers) in self.urls.items()],
-            "validators": [(url, etag, modified) for url, (etag, modified) in self.validators.items()],
+            "urls": [(key, article_id, markers, fails) for key, (article_id, markers, fails) in self.urls.items()],
+            "validators": [
+                (url, etag, modified, children) for url, (etag, modified, children) in self.validators.items()
+            ],
         }
 
 
@@ -64,58 +102,96 @@ class _Document:
     etag: str | None
     last_modified: str | None
     parent: str | None = None
+    children: list[tuple[str, str | None]] | None = None
     complete: bool = True
+    # Requests this document led to (articles, child sitemaps) not yet answered.
+    outstanding: int = 0
 
 
-def run_state(crawler: Crawler) -> RunState:
-    """The crawl's one RunState, created on first use."""
-    state = getattr(crawler, "_sources_run_state", None)
-    if state is None:
-        state = RunState(crawler)
-        crawler._sources_run_state = state  # type: ignore[attr-defined]
-    return state
+@dataclass
+class _Output:
+    """A file (or stream) the feed exporter writes this run's records to."""
+
+    target: str
+    opened: bool = False
+    stored: bool = False
+    identity: dict[str, Any] | None = None
 
 
 class RunState:
+    """Extension: the run's view of the state database and its two-phase delivery."""
+
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         settings = crawler.settings
+        spider = crawler.spider
         self.db = StateDB(settings.get("STATE_DB"))
         self.started = time.time()
         self.now = int(self.started)
-        self.run_id = datetime.fromtimestamp(self.started, UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-        self.full = False
+        self.run_id = getattr(spider, "run_id", None) or run_names(datetime.now(UTC))[1]
+        self.full = bool(getattr(spider, "full", False))
+        # A run resumed from a JOBDIR: what its first part fetched is unknown here,
+        # so no document is taken as fully read (the next run re-reads them all).
+        self.resumed = False
         self.retention_days = settings.getfloat("STATE_RETENTION_DAYS", 90)
         self.batch = Batch()
         self.documents: dict[str, _Document] = {}
-        # URL key -> article id it led to ("" for a page without article), and the
-        # markers feeds and sitemaps gave it this run.
+        # URL key -> article id it led to ("" for a page without article), the
+        # markers feeds and sitemaps gave it this run, and failed runs so far.
         self.key_article: dict[str, str] = {}
+        self.key_failures: dict[str, int] = {}
         self.key_markers: dict[str, dict[str, str]] = {}
+        self.fetched_key: dict[str, str] = {}
         self.decisions: dict[str, str] = {}
+        self.outputs: dict[str, _Output] = {}
+        self.failed_outputs: dict[str, str] = {}
         self.published: list[Path] = []
         self.committed = False
+        self._stopping = False
         self.stats = SourceStats(crawler)
         self._recover()
         self.db.start_run(self.run_id, self.now)
-        crawler.signals.connect(self._on_feed_exporter_closed, signal=signals.feed_exporter_closed)
-        crawler.signals.connect(self._on_engine_stopped, signal=signals.engine_stopped)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> RunState:
+        """The crawl's run state; it exists from the start of the crawl (EXTENSIONS)."""
+        state = crawler.get_extension(cls)
+        if state is None:
+            raise RuntimeError("the crawler.runstate.RunState extension is disabled in EXTENSIONS")
+        return state
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunState:
+        state = cls(crawler)
+        crawler.signals.connect(state._on_outputs_closed, signal=signals.feed_exporter_closed)
+        crawler.signals.connect(state._on_engine_stopped, signal=signals.engine_stopped)
+        return state
 
     # --- recovery of an interrupted run ----------------------------------------------
 
     def _recover(self) -> None:
-        for run_id, path, probe_id, payload in self.db.pending():
+        for run_id, payload, files, complete in self.db.deliveries():
+            kept = complete and bool(files) and all(_same_file(entry) for entry in files)
+            if kept:
+                self.db.apply(json.loads(payload))
+            self.db.drop_delivery(run_id)
+            self._log_recovery(run_id, ", ".join(str(entry["path"]) for entry in files) or "(no file)", kept)
+        for run_id, path, probe_id, payload in self.db.legacy_pending():
             file = Path(path)
             kept = file.exists() and (
                 probe_id is None or probe_id in file.read_text(encoding="utf-8", errors="replace")
             )
             if kept:
                 self.db.apply(json.loads(payload))
-            self.db.drop_pending(run_id, path)
-            logger.warning(
-                "State: run %s was interrupted while publishing %s; its deliveries were %s",
-                run_id, path, "kept (the file is complete)" if kept else "dropped (the file never appeared)",
-            )  # fmt: skip
+            self.db.drop_legacy_pending(run_id, path)
+            self._log_recovery(run_id, path, kept)
+
+    @staticmethod
+    def _log_recovery(run_id: str, paths: str, kept: bool) -> None:
+        logger.warning(
+            "State: run %s was interrupted while publishing %s; its deliveries were %s",
+            run_id, paths, "kept (the file is complete)" if kept else "dropped (its output never appeared whole)",
+        )  # fmt: skip
 
     # --- discovery documents ------------------------------------------------------------
 
@@ -133,9 +209,35 @@ class RunState:
     def document_fetched(self, url: str, etag: str | None, last_modified: str | None, parent: str | None) -> None:
         self.documents[url] = _Document(etag, last_modified, parent)
 
-    def document_unchanged(self, url: str, parent: str | None) -> None:
+    def document_children(self, url: str, children: list[tuple[str, str | None]]) -> None:
+        """What a document lists besides articles (child sitemaps), kept for its next 304."""
+        document = self.documents.get(url)
+        if document is not None:
+            document.children = children
+
+    def document_unchanged(self, url: str, parent: str | None) -> list[tuple[str, str | None]] | None:
+        """A 304: the document is as it was; returns what it listed then, for re-checking.
+
+        None means its children are not known (state written by an earlier release):
+        the caller must then fetch it in full, or its children would go unchecked."""
         etag, modified = self.db.validators(url)
-        self.documents[url] = _Document(etag, modified, parent)
+        children = self.db.children(url)
+        self.documents[url] = _Document(etag, modified, parent, children)
+        return children
+
+    def expect(self, url: str | None) -> None:
+        """``url`` led to a request whose answer is still to come."""
+        document = self.documents.get(url) if url else None
+        if document is not None:
+            document.outstanding += 1
+
+    def settle(self, url: str | None, done: bool = True) -> None:
+        """A request ``url`` led to was answered; ``done`` False if what it was for is still owed."""
+        document = self.documents.get(url) if url else None
+        if document is not None:
+            document.outstanding -= 1
+        if not done:
+            self.document_incomplete(url)
 
     def document_incomplete(self, url: str | None) -> None:
         """Something a document listed is still owed: keep asking for the whole document."""
@@ -147,6 +249,13 @@ class RunState:
                 return
             document.complete = False
             url = document.parent
+
+    def _complete_documents(self) -> set[str]:
+        """Documents whose every request was answered, their children's included."""
+        incomplete = {url for url, doc in self.documents.items() if not doc.complete or doc.outstanding > 0}
+        for url in list(incomplete):
+            self.document_incomplete(url)
+        return {url for url, doc in self.documents.items() if doc.complete and doc.outstanding <= 0}
 
     # --- articles ------------------------------------------------------------------------
 
@@ -162,9 +271,11 @@ class RunState:
         known = self.db.known_url(key)
         if known is None:
             return None
-        article_id, _ = known
+        article_id, _, failures = known
         if self.changed(key, marker, document):
             return None
+        if not article_id and 0 < failures < GIVE_UP_AFTER_RUNS:
+            return None  # it failed before, but not often enough to give up on it
         if article_id:
             article = self.db.article(article_id)
             if article is None or article["translation_status"] == "failed":
@@ -188,13 +299,26 @@ class RunState:
 
     def note_fetch(self, article_id: str, key: str) -> None:
         self.key_article[key] = article_id
+        self.fetched_key[article_id] = key
 
     def note_rejected(self, key: str | None, reason: str, document: str | None) -> None:
+        """A page gave no article; whether that is final decides whether ``document`` is done."""
         if reason in PERMANENT_REJECTIONS:
             if key:
                 self.key_article[key] = ""
-        else:
-            self.document_incomplete(document)
+                self.key_failures.pop(key, None)
+            return
+        if reason in RETRYABLE_REJECTIONS and key:
+            known = self.db.known_url(key)
+            if known is not None and known[0]:
+                self.key_article[key] = ""  # it was an article; now it is gone
+                return
+            failures = (known[2] if known else 0) + 1
+            self.key_article[key] = ""
+            self.key_failures[key] = failures
+            if failures >= GIVE_UP_AFTER_RUNS:
+                return
+        self.document_incomplete(document)
 
     def retry_items(self, source: str, limit: int) -> list[tuple[ArticleItem, list[str]]]:
         items = []
@@ -205,34 +329,55 @@ class RunState:
                 continue
         return items
 
+    def _moved_from(self, item: ArticleItem, key: str | None) -> str | None:
+        """The id of a delivered article this one is, at a new URL (a redirect or a new canonical).
+
+        Either the URL fetched led to that article before, or the source already
+        delivered an article with exactly this text."""
+        known = self.db.known_url(key) if key else None
+        if known is not None and known[0] and known[0] != item.id and self.db.article(known[0]) is not None:
+            return known[0]
+        return self.db.article_with_text(item.source, item.content_hash)
+
     def decide(self, item: ArticleItem) -> str:
-        """new / updated / retry / unchanged / full, and set ``item.revision``."""
+        """A ``Decision``; sets ``item.revision``, and ``item.id`` for an article that moved."""
+        key = self.fetched_key.get(item.id)
         previous = self.db.article(item.id)
+        moved = False
+        if previous is None and (earlier := self._moved_from(item, key)) is not None:
+            # Same article, new address: it keeps its id, so readers see one article.
+            item.id, previous, moved = earlier, self.db.article(earlier), True
+            if key:
+                self.key_article[key] = earlier
         if previous is None:
-            decision, item.revision = "new", 1
-        elif previous["content_hash"] != item.content_hash:
-            decision, item.revision = "updated", previous["revision"] + 1
+            decision, item.revision = Decision.NEW, 1
+        elif previous["content_hash"] != item.content_hash or previous["title_hash"] not in (
+            None,
+            title_hash(item.title),
+        ):
+            decision, item.revision = Decision.UPDATED, previous["revision"] + 1
         else:
             item.revision = previous["revision"]
             if self.full:
-                decision = "full"
+                decision = Decision.FULL
             elif previous["translation_status"] == "failed":
-                decision = "retry"
+                decision = Decision.RETRY
             else:
-                decision = "unchanged"
+                decision = Decision.MOVED if moved else Decision.UNCHANGED
         self.decisions[item.id] = decision
-        if decision == "unchanged":
+        if decision in (Decision.UNCHANGED, Decision.MOVED):
             self.batch.touched.add(item.id)
         return decision
 
     def stage(self, item: ArticleItem) -> None:
-        """The item goes to the output: record it as delivered once the file is published."""
+        """The item goes to the output: record it as delivered once the files are published."""
         failed = item.translation.get("status") == "failed"
         self.batch.articles[item.id] = {
             "id": item.id,
             "source": item.source,
             "canonical_url": item.canonical_url,
             "content_hash": item.content_hash,
+            "title_hash": title_hash(item.title),
             "revision": item.revision,
             "translation_status": item.translation.get("status", "skipped"),
             "retry_record": json.dumps(asdict(item), ensure_ascii=False) if failed else None,
@@ -249,36 +394,81 @@ class RunState:
         # a page without article, so that next time none of them is fetched again.
         for key, article_id in self.key_article.items():
             if not article_id or article_id in self.batch.articles or article_id in self.batch.touched:
-                self.batch.urls[key] = (article_id, self.key_markers.get(key, {}))
-        for url, document in self.documents.items():
-            if document.complete:
-                self.batch.validators[url] = (document.etag, document.last_modified)
+                self.batch.urls[key] = (article_id, self.key_markers.get(key, {}), self.key_failures.get(key, 0))
+        if not self.resumed:
+            for url in self._complete_documents():
+                document = self.documents[url]
+                self.batch.validators[url] = (document.etag, document.last_modified, document.children)
         return self.batch.payload(self.now)
 
-    def probe_id(self) -> str | None:
-        """An id the published file must contain (the file name alone is reused by -O)."""
-        return next(reversed(self.batch.articles), None)
+    def register_output(self, target: str) -> None:
+        """An output of this run (called by the feed storages as Scrapy builds them)."""
+        self.outputs.setdefault(target, _Output(target))
 
-    def before_publish(self, path: Path, probe_id: str | None) -> None:
-        """Phase 1: called with the finished temporary file, just before the rename."""
-        if not self.committed:
-            self.db.write_pending(self.run_id, str(path), probe_id, json.dumps(self._payload(), ensure_ascii=False))
+    def output_opened(self, target: str) -> None:
+        self.register_output(target)
+        self.outputs[target].opened = True
 
-    def after_publish(self, path: Path) -> None:
-        """Phase 2: the file is in place; the deliveries it holds are now facts."""
-        self.published.append(path)
-        if not self.committed:
-            self.db.apply(self._payload())
-            self.committed = True
-        self.db.drop_pending(self.run_id, str(path))
+    def before_publish(self, target: Path, written: Path) -> None:
+        """Phase 1: ``written`` is complete and about to be renamed to ``target``."""
+        if self.committed or self.failed_outputs:
+            return
+        info = written.stat()
+        output = self.outputs.setdefault(str(target), _Output(str(target), opened=True))
+        output.identity = {"path": str(target), "inode": info.st_ino, "size": info.st_size}
+        others = [o for o in self.outputs.values() if o is not output and o.opened and not o.stored]
+        files = [o.identity for o in self.outputs.values() if o.identity is not None]
+        payload = json.dumps(self._payload(), ensure_ascii=False)
+        self.db.write_delivery(self.run_id, payload, files, complete=not others)
 
-    def _on_feed_exporter_closed(self) -> None:
-        # Outputs that are not our atomic files (stdout, S3, ...), and runs with no
-        # file at all, commit here, when every feed has been stored.
-        failures = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith("feedexport/failed_count/"))
-        if not self.committed and not failures:
-            self.db.apply(self._payload())
-            self.committed = True
+    def after_publish(self, target: Path) -> None:
+        """The file is in place; its deliveries become facts once every output is stored."""
+        self.published.append(target)
+        self.output_stored(str(target))
+
+    def output_stored(self, target: str) -> None:
+        output = self.outputs.setdefault(target, _Output(target, opened=True))
+        output.stored = True
+
+    def output_failed(self, target: str, error: BaseException) -> None:
+        """An output cannot be written: nothing of this run will count as delivered."""
+        if target in self.failed_outputs:
+            return
+        reason = _os_error_text(error)
+        self.failed_outputs[target] = reason
+        self.crawler.stats.inc_value("output/failed")
+        logger.error(
+            "Output %s cannot be written (%s); stopping the crawl. Nothing of this run is marked "
+            "delivered: the next run emits its articles again.",
+            target, reason,
+        )  # fmt: skip
+        self.db.drop_delivery(self.run_id)
+        self._stop_crawl()
+
+    def _stop_crawl(self) -> None:
+        engine = self.crawler.engine
+        if self._stopping or getattr(engine, "spider", None) is None:
+            return
+        self._stopping = True
+        deferred = deferred_from_coro(engine.close_spider_async(reason="output_failed"))
+        deferred.addErrback(lambda failure: None)  # already closing: nothing more to do
+
+    def _on_outputs_closed(self) -> None:
+        # Every feed slot has been stored (or has failed). Outputs that are not our
+        # atomic files (S3, FTP, ...) report failures only through Scrapy's stats.
+        stats = self.crawler.stats.get_stats()
+        failures = sum(v for k, v in stats.items() if k.startswith("feedexport/failed_count/"))
+        if self.committed:
+            return
+        if failures or self.failed_outputs:
+            self.db.drop_delivery(self.run_id)
+            if not self.failed_outputs:
+                self.crawler.stats.inc_value("output/failed")
+                logger.error("An output could not be stored; nothing of this run is marked delivered")
+            return
+        self.db.apply(self._payload())
+        self.db.drop_delivery(self.run_id)
+        self.committed = True
 
     def _on_engine_stopped(self) -> None:
         try:
@@ -291,13 +481,18 @@ class RunState:
                 committed=self.committed,
                 finish_reason=self.crawler.stats.get_value("finish_reason"),
                 full=self.full,
+                failed_outputs=self.failed_outputs,
             )
             for source in summary["failed_sources"]:
                 self.crawler.stats.inc_value("summary/failed_sources")
                 logger.error("Source %s produced nothing because of errors", source)
             logger.info("Run summary:\n%s", format_table(summary))
             for path in self.published:
-                write_summary(path, summary)
+                try:
+                    write_summary(path, summary)
+                except OSError as exc:
+                    self.crawler.stats.inc_value("output/failed")
+                    logger.error("Run summary %s.summary.json cannot be written (%s)", path, _os_error_text(exc))
             self.db.finish_run(self.run_id, int(time.time()), json.dumps(summary, ensure_ascii=False))
             if self.retention_days > 0:
                 pruned = self.db.prune(self.now - int(self.retention_days * 86400))
@@ -305,3 +500,18 @@ class RunState:
                     logger.info("State: pruned entries not seen for %g days: %s", self.retention_days, pruned)
         finally:
             self.db.close()
+
+
+def _same_file(entry: dict[str, Any]) -> bool:
+    """Whether the file at entry["path"] is still the one a run renamed there."""
+    try:
+        info = os.stat(entry["path"])
+    except (OSError, KeyError, TypeError):
+        return False
+    return info.st_ino == entry.get("inode") and info.st_size == entry.get("size")
+
+
+def _os_error_text(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror} [errno {error.errno}]"
+    return f"{type(error).__name__}: {error}"

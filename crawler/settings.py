@@ -19,6 +19,9 @@ SOURCES_FILE = "config/sources.yaml"
 # Per source per run, when the sources file sets no max_articles (0 = no limit).
 SOURCES_MAX_ARTICLES = 500
 STATE_DB = ".scrapy/state.sqlite3"
+# Later pages of a listing (or a paged feed) read beyond the first, while each page
+# still holds links not seen before.
+DISCOVERY_MAX_PAGES = 5
 # Articles, URLs, feed validators and cached translations not seen for this many
 # days are forgotten at the end of a run (0 keeps everything).
 STATE_RETENTION_DAYS = 90
@@ -54,6 +57,9 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 EXTENSIONS = {
+    # What the run remembers and delivers (crawler/runstate.py); found by the other
+    # components with crawler.get_extension(RunState).
+    "crawler.runstate.RunState": 0,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.throttle.PoliteAutoThrottle": 0,
     # A listening debug console has no place on an unattended server.
@@ -115,6 +121,7 @@ FEED_STORE_EMPTY = True
 FEED_STORAGES = {
     "": "crawler.exporters.AtomicFileFeedStorage",
     "file": "crawler.exporters.AtomicFileFeedStorage",
+    "stdout": "crawler.exporters.GuardedStdoutFeedStorage",
 }
 FEED_EXPORTERS = {
     "digest": "crawler.digest.DigestItemExporter",

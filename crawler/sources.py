@@ -44,6 +44,8 @@ EXTRACT_KEYS = ("title", "body", "published", "author", "summary")
 class Listing:
     url: str
     follow: re.Pattern[str]
+    # XPath of the next page's link, where the automatic detection gets it wrong.
+    next: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,13 +374,16 @@ def _registrable_host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+_LISTING_KEYS = ("url", "follow", "next")
+
+
 def _build_listing(check: _Validator, item: _Value, key: str) -> Listing | None:
     raw = check.mapping(item, key)
     if raw is None:
         return None
     for name, (name_value, _) in raw.items():
-        if name not in ("url", "follow"):
-            check.error(name_value.line, f"{key}.{name}", f"unknown key{_close_match(name, ('url', 'follow'))}")
+        if name not in _LISTING_KEYS:
+            check.error(name_value.line, f"{key}.{name}", f"unknown key{_close_match(name, _LISTING_KEYS)}")
     url_entry, follow_entry = raw.get("url"), raw.get("follow")
     if url_entry is None:
         check.error(item.line, f"{key}.url", "a listing needs the url of the page that links to articles")
@@ -388,13 +393,26 @@ def _build_listing(check: _Validator, item: _Value, key: str) -> Listing | None:
         return None
     url = check.url(url_entry[1], f"{key}.url")
     pattern = check.str_(follow_entry[1], f"{key}.follow")
-    if pattern is None or url is None:
+    next_xpath = _xpath(check, raw["next"][1], f"{key}.next") if "next" in raw else None
+    if pattern is None or url is None or ("next" in raw and next_xpath is None):
         return None
     compiled = check_follow_pattern(pattern)
     if isinstance(compiled, RegexProblem):
         check.error(follow_entry[1].line, f"{key}.follow", f"{pattern!r}: {compiled.message}")
         return None
-    return Listing(url=url, follow=compiled)
+    return Listing(url=url, follow=compiled, next=next_xpath)
+
+
+def _xpath(check: _Validator, value: _Value, key: str) -> str | None:
+    expression = check.str_(value, key)
+    if expression is None:
+        return None
+    try:
+        etree.XPath(expression)
+    except etree.XPathSyntaxError as exc:
+        check.error(value.line, key, f"{expression!r} is not a valid XPath expression ({exc})")
+        return None
+    return expression
 
 
 def _build_extract(check: _Validator, rules: dict[str, tuple[_Value, _Value]]) -> ExtractRules:
@@ -407,15 +425,9 @@ def _build_extract(check: _Validator, rules: dict[str, tuple[_Value, _Value]]) -
                 f"unknown key{_close_match(key, EXTRACT_KEYS)}; use one of {', '.join(EXTRACT_KEYS)}",
             )
             continue
-        expression = check.str_(value, f"extract.{key}")
-        if expression is None:
-            continue
-        try:
-            etree.XPath(expression)
-        except etree.XPathSyntaxError as exc:
-            check.error(value.line, f"extract.{key}", f"{expression!r} is not a valid XPath expression ({exc})")
-            continue
-        values[key] = expression
+        expression = _xpath(check, value, f"extract.{key}")
+        if expression is not None:
+            values[key] = expression
     return ExtractRules(**values)
 
 

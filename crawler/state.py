@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key", "last_summary"]
+__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key", "check_state_file", "last_summary"]
 
 
 class StateError(Exception):
@@ -97,7 +97,33 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2]
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    # What a sitemap index (or any document with children) listed when it was last
+    # read in full, as JSON [[url, lastmod], ...]: a 304 for the index must not stop
+    # its children from being checked, and a 304 has no body to read them from.
+    db.execute("ALTER TABLE discovery ADD COLUMN children TEXT")
+    # Headline changes count as edits too; NULL for rows written before this version.
+    db.execute("ALTER TABLE articles ADD COLUMN title_hash TEXT")
+    # A moved article (new URL, same text) is recognised by its content within its source.
+    db.execute("CREATE INDEX articles_source_hash ON articles (source, content_hash)")
+    # Runs of a URL that gave no article for a reason that may pass (a 404 before the
+    # page goes live): it is tried again on later runs until this many have failed.
+    db.execute("ALTER TABLE urls ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
+    # One row per run being published: its deliveries, and every file (path, inode,
+    # size) it renamed into place. ``complete`` is set with the last file; a killed
+    # run's deliveries are kept only if it is set and every file is still the one
+    # this run wrote.
+    db.execute(
+        "CREATE TABLE deliveries ("
+        " run_id TEXT PRIMARY KEY,"
+        " payload TEXT NOT NULL,"
+        " files TEXT NOT NULL DEFAULT '[]',"
+        " complete INTEGER NOT NULL DEFAULT 0"
+        ") WITHOUT ROWID"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -111,6 +137,40 @@ def last_summary(db: sqlite3.Connection) -> dict[str, Any] | None:
     return json.loads(row[0]) if row else None
 
 
+_FIX_HINT = (
+    "move it aside to start afresh (the next run then emits every article it finds once more), "
+    "restore a backup, or point STATE_DB elsewhere"
+)
+
+
+def check_state_file(path: str | Path) -> None:
+    """Raise StateError when ``path`` cannot serve as the state database; never writes to it.
+
+    Run before a crawl starts, so that a corrupt, truncated or misplaced file
+    stops the run with one clear line instead of failing half-way through it."""
+    path = Path(path)
+    if path.is_dir():
+        raise StateError(f"the state database {path} is a directory, not a file; point STATE_DB at a file")
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot create the state database {path}: {exc.strerror or exc}") from None
+        return
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except (OSError, sqlite3.Error) as exc:
+        raise StateError(f"cannot open the state database {path}: {exc}") from None
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        raise StateError(f"the state database {path} is unusable ({exc}); {_FIX_HINT}") from None
+    finally:
+        db.close()
+    if problems != ["ok"]:
+        raise StateError(f"the state database {path} is damaged ({'; '.join(problems)[:300]}); {_FIX_HINT}")
+
+
 class StateDB:
     """A connection to the state database, used from one thread (the reactor's)."""
 
@@ -121,10 +181,14 @@ class StateDB:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state database {self.path}: {exc}") from None
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StateError(f"the state database {self.path} is unusable ({exc}); {_FIX_HINT}") from None
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -179,24 +243,45 @@ class StateDB:
         row = self.db.execute("SELECT etag, last_modified FROM discovery WHERE url=?", (url,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
-    def known_url(self, key: str) -> tuple[str, dict[str, str]] | None:
-        """(article id or "" for a page that held no article, {document: marker}) for a URL key."""
-        row = self.db.execute("SELECT article_id, markers FROM urls WHERE key=?", (key,)).fetchone()
+    def children(self, url: str) -> list[tuple[str, str | None]] | None:
+        """What ``url`` listed when it was last read in full, or None if that is not known."""
+        row = self.db.execute("SELECT children FROM discovery WHERE url=?", (url,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        try:
+            return [(str(link), lastmod) for link, lastmod in json.loads(row[0])]
+        except (ValueError, TypeError):
+            return None
+
+    def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None:
+        """(article id or "" for a page that gave no article, {document: marker}, failed runs) for a URL key."""
+        row = self.db.execute("SELECT article_id, markers, failures FROM urls WHERE key=?", (key,)).fetchone()
         if row is None:
             return None
         try:
             markers = json.loads(row[1] or "{}")
         except ValueError:
             markers = {}
-        return row[0], markers if isinstance(markers, dict) else {}
+        return row[0], markers if isinstance(markers, dict) else {}, int(row[2] or 0)
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT content_hash, revision, translation_status, first_seen FROM articles WHERE id=?", (article_id,)
+            "SELECT content_hash, revision, translation_status, first_seen, title_hash, source"
+            " FROM articles WHERE id=?",
+            (article_id,),
         ).fetchone()
         if row is None:
             return None
-        return {"content_hash": row[0], "revision": row[1], "translation_status": row[2], "first_seen": row[3]}
+        keys = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
+        return dict(zip(keys, row, strict=True))
+
+    def article_with_text(self, source: str, content_hash: str) -> str | None:
+        """The id of a delivered article of ``source`` whose text hashes to ``content_hash``."""
+        row = self.db.execute(
+            "SELECT id FROM articles WHERE source=? AND content_hash=? ORDER BY first_seen LIMIT 1",
+            (source, content_hash),
+        ).fetchone()
+        return row[0] if row else None
 
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
         """Records whose translation failed, newest first, with the URL keys that lead to them."""
@@ -217,40 +302,58 @@ class StateDB:
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO articles (id, source, canonical_url, first_seen, last_seen, content_hash, revision,"
-                " translation_status, retry_record) VALUES (:id, :source, :canonical_url, :now, :now, :content_hash,"
-                " :revision, :translation_status, :retry_record)"
+                " translation_status, retry_record, title_hash) VALUES (:id, :source, :canonical_url, :now, :now,"
+                " :content_hash, :revision, :translation_status, :retry_record, :title_hash)"
                 " ON CONFLICT(id) DO UPDATE SET source=excluded.source, canonical_url=excluded.canonical_url,"
                 " last_seen=excluded.last_seen, content_hash=excluded.content_hash, revision=excluded.revision,"
-                " translation_status=excluded.translation_status, retry_record=excluded.retry_record",
-                [{**article, "now": now} for article in batch["articles"]],
+                " translation_status=excluded.translation_status, retry_record=excluded.retry_record,"
+                " title_hash=excluded.title_hash",
+                [{"title_hash": None, **article, "now": now} for article in batch["articles"]],
             )
             db.executemany("UPDATE articles SET last_seen=? WHERE id=?", [(now, i) for i in batch["touched"]])
             db.executemany(
-                "INSERT INTO urls (key, article_id, markers, last_seen) VALUES (?, ?, ?, ?)"
+                "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET article_id=excluded.article_id,"
-                " markers=json_patch(urls.markers, excluded.markers), last_seen=excluded.last_seen",
-                [(key, article_id, json.dumps(markers), now) for key, article_id, markers in batch["urls"]],
+                " markers=json_patch(urls.markers, excluded.markers), last_seen=excluded.last_seen,"
+                " failures=excluded.failures",
+                [
+                    (url[0], url[1], json.dumps(url[2] or {}), now, url[3] if len(url) > 3 else 0)
+                    for url in batch["urls"]
+                ],
             )
             db.executemany(
-                "INSERT INTO discovery (url, etag, last_modified, last_fetched) VALUES (?, ?, ?, ?)"
+                "INSERT INTO discovery (url, etag, last_modified, last_fetched, children) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(url) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,"
-                " last_fetched=excluded.last_fetched",
-                [(url, etag, modified, now) for url, etag, modified in batch["validators"]],
+                " last_fetched=excluded.last_fetched, children=excluded.children",
+                [
+                    (doc[0], doc[1], doc[2], now, json.dumps(doc[3]) if len(doc) > 3 and doc[3] is not None else None)
+                    for doc in batch["validators"]
+                ],
             )
 
     # --- two-phase delivery ---------------------------------------------------------
 
-    def write_pending(self, run_id: str, path: str, probe_id: str | None, payload: str) -> None:
+    def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None:
+        """Phase 1: what the run delivers, and the files it has renamed into place so far."""
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO pending (run_id, path, probe_id, payload) VALUES (?, ?, ?, ?)",
-                (run_id, path, probe_id, payload),
+                "INSERT OR REPLACE INTO deliveries (run_id, payload, files, complete) VALUES (?, ?, ?, ?)",
+                (run_id, payload, json.dumps(files), int(complete)),
             )
 
-    def pending(self) -> list[tuple[str, str, str | None, str]]:
+    def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
+        rows = self.db.execute("SELECT run_id, payload, files, complete FROM deliveries").fetchall()
+        return [(run_id, payload, json.loads(files), bool(complete)) for run_id, payload, files, complete in rows]
+
+    def drop_delivery(self, run_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE run_id=?", (run_id,))
+
+    def legacy_pending(self) -> list[tuple[str, str, str | None, str]]:
+        """Rows of the schema-2 ``pending`` table, left by a run of an earlier release."""
         return self.db.execute("SELECT run_id, path, probe_id, payload FROM pending").fetchall()
 
-    def drop_pending(self, run_id: str, path: str) -> None:
+    def drop_legacy_pending(self, run_id: str, path: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM pending WHERE run_id=? AND path=?", (run_id, path))
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from crawler.dates import utc_timestamp
 from crawler.exporters import write_text_atomically
 
 __all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
@@ -14,10 +15,6 @@ __all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
 # Request failures: the site, not the page, is the problem.
 _ERROR_PREFIXES = ("http_5", "http_429", "http_403", "timeout", "dns", "connection", "tcptimedout", "responsenever")
 _LINK_REASONS = ("over_max_articles", "offsite", "too_long")
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +27,9 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
         if get(f"links/{reason}"):
             not_emitted[reason] = get(f"links/{reason}")
     discovery_failed = {key.split("/", 2)[2]: int(v) for key, v in stats.items() if key.startswith("discovery/failed/")}
-    request_errors = sum(count for reason, count in not_emitted.items() if reason.startswith(_ERROR_PREFIXES))
+    request_failures = {reason: count for reason, count in not_emitted.items() if reason.startswith(_ERROR_PREFIXES)}
+    request_errors = sum(request_failures.values())
+    errors = Counter(discovery_failed) + Counter(request_failures)
     summary = {
         "discovered": get("discovered"),
         "requested": get("articles_requested"),
@@ -48,6 +47,8 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
             "not_modified": get("discovery/not_modified"),
             "failed": discovery_failed,
         },
+        # Why requests of this source failed, discovery and articles together, most frequent first.
+        "errors": dict(errors.most_common()),
     }
     produced = summary["emitted"] + summary["unchanged"]
     reached = summary["discovery"]["ok"] + summary["discovery"]["not_modified"]
@@ -72,6 +73,7 @@ def build_summary(
     committed: bool,
     finish_reason: str | None,
     full: bool,
+    failed_outputs: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     per_source = {name: _source_summary(name, stats) for name, stats in sorted(sources.items())}
     totals: dict[str, int] = {}
@@ -91,13 +93,14 @@ def build_summary(
         totals["not_emitted"] = totals.get("not_emitted", 0) + sum(summary["not_emitted"].values())
     return {
         "run_id": run_id,
-        "started": _iso(started),
-        "finished": _iso(finished),
+        "started": utc_timestamp(started),
+        "finished": utc_timestamp(finished),
         "seconds": round(finished - started, 1),
         "finish_reason": finish_reason,
         "full": full,
         "outputs": outputs,
         "state_committed": committed,
+        "failed_outputs": dict(failed_outputs or {}),
         "totals": totals,
         "failed_sources": [name for name, summary in per_source.items() if summary["status"] == "failed"],
         "sources": per_source,
@@ -116,6 +119,7 @@ def format_table(summary: dict[str, Any]) -> str:
         "tr. failed",
         "HTTP errors",
         "status",
+        "errors",
     ]
     rows = [header]
     for name, s in summary["sources"].items():
@@ -134,6 +138,7 @@ def format_table(summary: dict[str, Any]) -> str:
                 s["translation_failed"],
                 s["http_errors"],
                 s["status"],
+                ", ".join(f"{reason} {count}" for reason, count in s["errors"].items()) or "-",
             ]
         )
     rows = [[str(cell) for cell in row] for row in rows]

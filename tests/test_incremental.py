@@ -127,7 +127,9 @@ def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) 
     assert all((f.parent / (f.name + ".summary.json")).exists() for f in files)
 
 
-def _start(tmp_path: Path, newsroom: Newsroom, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+def _start(
+    tmp_path: Path, newsroom: Newsroom, name: str, env: dict[str, str] | None = None, extra: list[str] | None = None
+) -> subprocess.Popen:
     sources = tmp_path / "sources.yaml"
     sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
     args = [
@@ -142,6 +144,7 @@ def _start(tmp_path: Path, newsroom: Newsroom, name: str, env: dict[str, str] | 
         f"STATE_DB={tmp_path / 'state.sqlite3'}",
     ]
     args += [*FAST, "-s", "TRANSLATION_PROVIDER=none", "-o", str(tmp_path / "out" / f"{name}-%(run_id)s.jsonl")]
+    args += extra or []
     return subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
     )
@@ -182,7 +185,8 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("window", ["before_rename", "after_rename"])
 def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str) -> None:
-    process = _start(tmp_path, newsroom, "first", env={"SOURCES_CRAWLER_PUBLISH_PAUSE": "3"})
+    pause = ["-s", 'ADDONS={"tests.site.faults.PublishPause": 0}', "-s", "TEST_PUBLISH_PAUSE=3"]
+    process = _start(tmp_path, newsroom, "first", extra=pause)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         published = list((tmp_path / "out").glob("first-*.jsonl"))
@@ -190,7 +194,7 @@ def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str)
         if (tmp_path / "state.sqlite3").exists():
             with sqlite3.connect(tmp_path / "state.sqlite3", timeout=5) as db:
                 try:
-                    pending = db.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
+                    pending = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
                 except sqlite3.OperationalError:
                     pending = 0
         if (window == "before_rename" and pending and not published) or (window == "after_rename" and published):

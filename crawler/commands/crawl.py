@@ -3,8 +3,10 @@
 A mistake in the YAML is a user error, not a crash: it is printed as one line
 per problem (file, line, source, key) and the command exits with status 2
 without creating the crawler, so no request is made and no traceback shown.
-A second run against the same STATE_DB exits at once with status 75. The exit
-status of a finished run is 1 when a source produced nothing because of errors.
+A second run against the same STATE_DB exits at once with status 75; a state
+database that is not one, or an output that cannot be written, stops the run
+before any request (66, 74). The exit status of a finished run is 1 when a
+source produced nothing because of errors, 74 when an output failed on the way.
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.exit_codes import (
+    EXIT_CONFIG_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_OUTPUT_FAILED,
+    EXIT_SOURCE_FAILED,
+    EXIT_STATE_UNUSABLE,
+)
+from crawler.exporters import check_output_location
 from crawler.lock import RunLock, RunLockedError
 from crawler.sources import SourcesError, load_sources, select_sources
+from crawler.state import StateError, check_state_file
 from crawler.translation import PROVIDERS
 
 SPIDER_NAME = "sources"
@@ -34,6 +46,11 @@ class Command(ScrapyCrawlCommand):
             print(f"sources-crawler: {problem}", file=sys.stderr)
             self.exitcode = EXIT_CONFIG_ERROR
             return
+        problem, status = self._check_files()
+        if problem:
+            print(f"sources-crawler: not crawling: {problem}", file=sys.stderr)
+            self.exitcode = status
+            return
         lock = RunLock(self.settings.get("STATE_DB"))
         try:
             lock.acquire()
@@ -41,18 +58,35 @@ class Command(ScrapyCrawlCommand):
             print(f"sources-crawler: {exc}", file=sys.stderr)
             self.exitcode = EXIT_LOCKED
             return
+        except OSError as exc:
+            print(f"sources-crawler: not crawling: cannot lock {lock.path}: {exc.strerror or exc}", file=sys.stderr)
+            self.exitcode = EXIT_STATE_UNUSABLE
+            return
         try:
             crawler = self.crawler_process.create_crawler(SPIDER_NAME)
             self.crawler_process.crawl(crawler, **opts.spargs)
             self.crawler_process.start()
         finally:
             lock.release()
-        if self.crawler_process.bootstrap_failed or (
-            crawler.stats is not None and crawler.stats.get_value("summary/failed_sources")
-        ):
-            self.exitcode = EXIT_SOURCE_FAILED
-        else:
-            self.exitcode = EXIT_OK
+        try:
+            stats = crawler.stats.get_stats()
+        except RuntimeError:  # the crawl never got as far as creating its stats
+            stats = {}
+        self.exitcode = _exit_status(self.crawler_process.bootstrap_failed, stats)
+
+    def _check_files(self) -> tuple[str | None, int]:
+        """The state database and the outputs, checked before anything is crawled."""
+        assert self.settings is not None
+        try:
+            check_state_file(self.settings.get("STATE_DB"))
+        except StateError as exc:
+            return str(exc), EXIT_STATE_UNUSABLE
+        feeds = self.settings.getdict("FEEDS") or self.settings.getdict("DEFAULT_FEEDS")
+        for uri in feeds:
+            problem = check_output_location(str(uri))
+            if problem:
+                return problem, EXIT_OUTPUT_FAILED
+        return None, EXIT_OK
 
     def _check(self, opts: argparse.Namespace) -> str | None:
         assert self.settings is not None
@@ -78,3 +112,14 @@ class Command(ScrapyCrawlCommand):
         ):
             raise UsageError(f"-a full={full}: use full=1 or full=0")
         return None
+
+
+def _exit_status(bootstrap_failed: bool, stats: dict[str, object]) -> int:
+    """The documented exit status of a finished run, worst first."""
+    if stats.get("output/failed"):
+        return EXIT_OUTPUT_FAILED
+    if bootstrap_failed or stats.get("summary/failed_sources"):
+        return EXIT_SOURCE_FAILED
+    if stats.get("finish_reason") == "shutdown":
+        return EXIT_INTERRUPTED
+    return EXIT_OK

@@ -8,7 +8,6 @@ translation, state, output) happens in item pipelines.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
@@ -23,12 +22,14 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.discovery import DiscoveryError, FeedEntry, parse_discovery_document
+from crawler.dates import utc_timestamp
+from crawler.discovery import DiscoveryError, FeedEntry, ParsedDocument, parse_discovery_document
 from crawler.extraction import Article, ExtractionOptions, Rejected
 from crawler.items import ArticleItem
+from crawler.listing import listing_links, next_page_url
 from crawler.memory import tune_malloc
 from crawler.network import BlockedAddressError, GuardedResolver
-from crawler.runstate import RunState, run_state
+from crawler.runstate import RunState, run_names
 from crawler.sources import Source, SourcesError, load_sources, select_sources
 from crawler.stats import SourceStats
 from crawler.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
@@ -51,9 +52,15 @@ def _is_true(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+# Pages of a paged listing or feed followed beyond the first, while they hold links not seen before.
+DEFAULT_MAX_PAGES = 5
+# Under JOBDIR, the requests a paused run still owed; kept in Scrapy's spider.state.
+_JOB_INFLIGHT = "sources_crawler/inflight"
+_JOB_DOCUMENTS = "sources_crawler/documents"
+
+
 class SourcesSpider(scrapy.Spider):
     name = "sources"
-    state: RunState
 
     def __init__(
         self,
@@ -78,10 +85,16 @@ class SourcesSpider(scrapy.Spider):
         self._skipped: dict[str, str] = {}  # URL keys skipped as known -> article id
         self._entries: dict[str, FeedEntry] = {}
         self._requested: dict[str, int] = {}
-        now = datetime.now(UTC)
-        # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths.
-        self.run_time = now.strftime("%Y-%m-%dT%H-%M-%SZ")
-        self.run_id = now.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        # Discovery documents requested this run (an index that lists itself is read once),
+        # and the requests not yet answered (kept under JOBDIR when the run is paused).
+        self._documents: set[str] = set()
+        self._documents_inflight: set[str] = set()
+        self._inflight: dict[str, str] = {}
+        self._fresh_links = 0
+        self._run_state: RunState | None = None
+        # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths; the run state
+        # takes the same run id, so file names and the database agree.
+        self.run_time, self.run_id = run_names(datetime.now(UTC))
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -117,8 +130,7 @@ class SourcesSpider(scrapy.Spider):
         spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
         spider.source_stats = SourceStats(crawler)
         spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
-        spider.state = run_state(crawler)
-        spider.state.full = spider.full
+        spider.max_pages = crawler.settings.getint("DISCOVERY_MAX_PAGES", DEFAULT_MAX_PAGES)
         workers = crawler.settings.getint("EXTRACTION_WORKERS", -1)
         spider.extractor = ExtractionPool(
             default_workers() if workers < 0 else workers,
@@ -129,147 +141,253 @@ class SourcesSpider(scrapy.Spider):
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
+    @property
+    def run_state(self) -> RunState:
+        """The run state extension (EXTENSIONS); it exists once the crawl has started."""
+        if self._run_state is None:
+            self._run_state = RunState.of(self.crawler)
+        return self._run_state
+
     def source(self, name: str) -> Source | None:
         return self._by_name.get(name)
+
+    # --- pause and resume (JOBDIR) ----------------------------------------------------
+
+    def closed(self, reason: str) -> None:
+        # Scrapy's SpiderState extension pickles ``self.state`` after this, when a
+        # JOBDIR is set: what was still owed then is in its request queue on disk.
+        job = getattr(self, "state", None)
+        if isinstance(job, dict):
+            job[_JOB_INFLIGHT] = dict(self._inflight)
+            job[_JOB_DOCUMENTS] = sorted(self._documents_inflight)
+
+    def _resume(self) -> None:
+        job = getattr(self, "state", None)
+        if not isinstance(job, dict) or not (job.get(_JOB_INFLIGHT) or job.get(_JOB_DOCUMENTS)):
+            return
+        inflight: dict[str, str] = job.pop(_JOB_INFLIGHT, None) or {}
+        documents: list[str] = job.pop(_JOB_DOCUMENTS, None) or []
+        # Their requests come back from the queue on disk: they are not asked for twice.
+        self._seen.update(inflight)
+        self._inflight.update(inflight)
+        self._documents.update(documents)
+        self._documents_inflight.update(documents)
+        for source in inflight.values():
+            self._requested[source] = self._requested.get(source, 0) + 1
+        self.run_state.resumed = True
+        logger.info(
+            "Resuming a paused run: %d article and %d feed/sitemap requests come from %s",
+            len(inflight), len(documents), self.settings.get("JOBDIR"),
+        )  # fmt: skip
 
     # --- discovery -----------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
         if not self.sources:
             logger.warning("No enabled sources in %s", self.settings.get("SOURCES_FILE"))
+        self._resume()
         for source in self.sources:
             self.source_stats.touch(source.name)
             # Articles whose translation failed on an earlier run: translated again
             # from the stored record, without fetching the page.
-            for item, keys in self.state.retry_items(source.name, self._quota_left(source)):
+            for item, keys in self.run_state.retry_items(source.name, self._quota_left(source)):
                 self._seen.update(keys)
                 self.source_stats.inc(source.name, "translation_retries")
                 yield item
         for source in self.sources:
-            for url in source.feeds:
-                yield self._discovery_request(source, url, "feed")
-            for url in source.sitemaps:
-                yield self._discovery_request(source, url, "sitemap")
-            for listing in source.listings:
-                yield self._discovery_request(source, listing.url, "listing")
+            requests = [
+                *(self._discovery_request(source, url, "feed") for url in source.feeds),
+                *(self._discovery_request(source, url, "sitemap") for url in source.sitemaps),
+                *(self._discovery_request(source, listing.url, "listing") for listing in source.listings),
+            ]
+            for request in requests:
+                if request is not None:
+                    yield request
 
     def _discovery_request(
-        self, source: Source, url: str, kind: str, depth: int = 0, parent: str | None = None
-    ) -> Request:
+        self,
+        source: Source,
+        url: str,
+        kind: str,
+        depth: int = 0,
+        parent: str | None = None,
+        conditional: bool = True,
+        root: str | None = None,
+    ) -> Request | None:
+        if conditional and url in self._documents:
+            self.source_stats.inc(source.name, "discovery/repeated")
+            return None
+        self._documents.add(url)
+        self._documents_inflight.add(url)
+        self.run_state.expect(parent)
         return Request(
             url,
             callback=self.parse_listing if kind == "listing" else self.parse_discovery,
             errback=self.on_discovery_error,
             priority=DISCOVERY_PRIORITY,
-            headers=self.state.conditional_headers(url),
-            cb_kwargs={"source": source.name, "kind": kind, "depth": depth, "parent": parent},
+            headers=self.run_state.conditional_headers(url) if conditional else {},
+            cb_kwargs={"source": source.name, "kind": kind, "depth": depth, "parent": parent, "root": root or url},
             meta={
                 "download_maxsize": DISCOVERY_MAXSIZE,
                 "source": source.name,
                 "discovery": kind,
                 "handle_httpstatus_list": [304],
             },
+            # Documents are asked for again on every run, whatever a JOBDIR's
+            # request filter remembers; _documents stops loops within a run.
+            dont_filter=True,
         )
 
-    def _not_modified(self, response: Response, source: str, parent: str | None) -> bool:
-        if response.status == 304:
-            self.state.document_unchanged(response.request.url, parent)
-            self.source_stats.inc(source, "discovery/not_modified")
-            self._report(
-                source,
-                response.meta.get("discovery", "feed"),
-                response.request.url,
-                True,
-                "HTTP 304: unchanged since the last run",
+    def _not_modified(
+        self, response: Response, source: Source, kind: str, depth: int, parent: str | None, root: str | None
+    ) -> list[Request] | None:
+        """None for a document with a body; for a 304, the requests that re-check what the
+        document listed last time (child sitemaps, later pages), each with its own validators."""
+        url = response.request.url
+        self._documents_inflight.discard(url)
+        if response.status != 304:
+            etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+            self.run_state.document_fetched(
+                url, etag.decode("latin-1") if etag else None, modified.decode("latin-1") if modified else None, parent
             )
-            return True
-        headers = response.headers
-        etag, modified = headers.get("ETag"), headers.get("Last-Modified")
-        self.state.document_fetched(
-            response.request.url,
-            etag.decode("latin-1") if etag else None,
-            modified.decode("latin-1") if modified else None,
-            parent,
-        )
-        return False
+            return None
+        self.source_stats.inc(source.name, "discovery/not_modified")
+        children = self.run_state.document_unchanged(url, parent)
+        requests: list[Request | None]
+        if children is None:
+            # What it lists is not known (state from an earlier release): read it in full.
+            self._report(source.name, kind, url, True, "HTTP 304, but its contents are not known: fetching it in full")
+            requests = [self._discovery_request(source, url, kind, depth, parent, conditional=False, root=root)]
+        else:
+            again = f"; {len(children)} documents it links to checked again" if children else ""
+            self._report(source.name, kind, url, True, f"HTTP 304: unchanged since the last run{again}")
+            requests = [self._child_request(source, url, child, kind, depth, root) for child, _ in children]
+        self.run_state.settle(parent)
+        return [request for request in requests if request is not None]
+
+    def _child_request(
+        self, source: Source, parent: str, url: str, kind: str, depth: int, root: str | None = None
+    ) -> Request | None:
+        if kind in ("listing", "feed"):  # a later page of a listing or a paged feed
+            if depth >= self.max_pages:
+                return None
+            return self._discovery_request(source, url, kind, depth + 1, parent=parent, root=root)
+        if depth >= MAX_SITEMAP_DEPTH:
+            logger.warning("%s: %s nested deeper than %d levels; not followed", source.name, url, MAX_SITEMAP_DEPTH)
+            return None
+        if not source.allows(url):
+            self.source_stats.inc(source.name, "discovery/offsite_sitemaps")
+            return None
+        return self._discovery_request(source, url, kind, depth + 1, parent=parent)
 
     def parse_discovery(
-        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None
+        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None, root: str | None = None
     ) -> Iterator[Request]:
         src = self._by_name[source]
-        if self._not_modified(response, source, parent):
+        again = self._not_modified(response, src, kind, depth, parent, root)
+        if again is not None:
+            yield from again
             return
+        url = response.request.url
         try:
             document = parse_discovery_document(response.body, response.url)
         except DiscoveryError as exc:
             self.source_stats.discovery_failed(source, exc.reason)
             logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
-            self._report(source, kind, response.request.url, False, f"HTTP {response.status}, but unusable: {exc}")
+            self._report(source, kind, url, False, f"HTTP {response.status}, but unusable: {exc}")
+            # Not read: its validators must not make the next run skip it.
+            self.run_state.document_incomplete(url)
+            self.run_state.settle(parent)
             return
         self.source_stats.discovery_ok(source)
-        if self.collect_report:
-            newest = max((e.published or e.updated or "" for e in document.entries), default="") or "no dates"
-            skipped = f", {document.skipped_links} unusable links skipped" if document.skipped_links else ""
-            counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
-            detail = f"HTTP {response.status}, {document.kind}: {counts} (newest {newest}){skipped}"
-            self._report(source, kind, response.request.url, True, detail)
+        self._report_document(source, kind, url, response.status, document)
         if document.skipped_links:
             self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
-        if document.sitemaps:
-            if depth >= MAX_SITEMAP_DEPTH:
-                logger.warning(
-                    "%s: sitemap index %s nested deeper than %d levels; not followed",
-                    source,
-                    response.url,
-                    MAX_SITEMAP_DEPTH,
-                )
-            else:
-                # Newest child sitemaps first: they hold the newest articles.
-                children = sorted(document.sitemaps, key=lambda link: link.lastmod or "", reverse=True)
-                for child in children:
-                    if self._quota_left(src) <= 0:
-                        self.state.document_incomplete(response.request.url)
-                        break
-                    if src.allows(child.url):
-                        yield self._discovery_request(src, child.url, "sitemap", depth + 1, parent=response.request.url)
-                    else:
-                        self.source_stats.inc(source, "discovery/offsite_sitemaps")
+        yield from self._sitemap_children(src, url, kind, depth, document)
         entries: Iterable[FeedEntry] = document.entries
         if document.kind in ("sitemap", "text"):
             entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
         via_kind = "feed" if document.kind in ("rss", "atom", "rdf", "jsonfeed") else "sitemap"
+        fresh = self._fresh_links
         for entry in entries:
-            request = self._article_request(src, entry.url, {"kind": via_kind, "url": response.request.url}, entry)
+            request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry)
+            if request is not None:
+                yield request
+        children = [(link.url, link.lastmod) for link in document.sitemaps]
+        if document.next_page:
+            next_page = self._next_page(src, url, document.next_page, kind, depth, fresh, root)
+            if next_page is not None:
+                children.append((document.next_page, None))
+                yield next_page
+        self.run_state.document_children(url, children)
+        self.run_state.settle(parent)
+
+    def _report_document(self, source: str, kind: str, url: str, status: int, document: ParsedDocument) -> None:
+        if not self.collect_report:
+            return
+        newest = max((e.published or e.updated or "" for e in document.entries), default="") or "no dates"
+        skipped = f", {document.skipped_links} unusable links skipped" if document.skipped_links else ""
+        counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
+        self._report(source, kind, url, True, f"HTTP {status}, {document.kind}: {counts} (newest {newest}){skipped}")
+
+    def _sitemap_children(
+        self, source: Source, url: str, kind: str, depth: int, document: ParsedDocument
+    ) -> Iterator[Request]:
+        # Newest child sitemaps first: they hold the newest articles.
+        children = sorted(document.sitemaps, key=lambda link: link.lastmod or "", reverse=True)
+        for child in children:
+            if self._quota_left(source) <= 0:
+                self.run_state.document_incomplete(url)
+                break
+            request = self._child_request(source, url, child.url, "sitemap", depth)
             if request is not None:
                 yield request
 
+    def _next_page(
+        self, source: Source, url: str, next_url: str, kind: str, depth: int, fresh_before: int, root: str | None = None
+    ) -> Request | None:
+        """The next page of a listing or paged feed, when this page held links not seen before
+        (newer articles may have pushed others onto it) and the quota allows."""
+        if self._fresh_links == fresh_before or depth >= self.max_pages or self._quota_left(source) <= 0:
+            return None
+        if not source.allows(next_url) or next_url == url:
+            return None
+        self.source_stats.inc(source.name, "discovery/next_pages")
+        return self._discovery_request(source, next_url, kind, depth + 1, parent=url, root=root)
+
     def parse_listing(
-        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None
+        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None, root: str | None = None
     ) -> Iterator[Request]:
         src = self._by_name[source]
-        if self._not_modified(response, source, parent):
+        again = self._not_modified(response, src, kind, depth, parent, root)
+        if again is not None:
+            yield from again
             return
+        url = response.request.url
         if not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
-            self._report(source, "listing", response.request.url, False, f"HTTP {response.status}, not an HTML page")
+            self._report(source, "listing", url, False, f"HTTP {response.status}, not an HTML page")
+            self.run_state.document_incomplete(url)
+            self.run_state.settle(parent)
             return
         self.source_stats.discovery_ok(source)
-        self._report(source, "listing", response.request.url, True, f"HTTP {response.status}, HTML listing page")
-        patterns = [listing.follow for listing in src.listings if listing.url == response.request.url] or [
-            listing.follow for listing in src.listings
-        ]
-        for href in response.xpath("//a/@href").getall():
-            href = href.strip()
-            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
-                continue
-            url = response.urljoin(href)
-            if len(url) > MAX_URL_LENGTH or not url.startswith(("http://", "https://")):
-                continue
-            if any(pattern.search(url) for pattern in patterns):
-                request = self._article_request(src, url, {"kind": "listing", "url": response.request.url}, None)
-                if request is not None:
-                    yield request
+        self._report(source, "listing", url, True, f"HTTP {response.status}, HTML listing page")
+        listing = next((item for item in src.listings if item.url == (root or url)), src.listings[0])
+        fresh = self._fresh_links
+        for link in listing_links(response, listing.follow):
+            request = self._article_request(src, link, {"kind": "listing", "url": url}, None)
+            if request is not None:
+                yield request
+        children: list[tuple[str, str | None]] = []
+        next_url = next_page_url(response, listing.next)
+        if next_url:
+            request = self._next_page(src, url, next_url, "listing", depth, fresh, root)
+            if request is not None:
+                children.append((next_url, None))
+                yield request
+        self.run_state.document_children(url, children)
+        self.run_state.settle(parent)
 
     def _quota_left(self, source: Source) -> int:
         limit = source.max_articles or self.default_max_articles
@@ -299,8 +417,9 @@ class SourcesSpider(scrapy.Spider):
             self._entries[key] = entry
         marker = entry.changed_marker if entry is not None else None
         document = via["url"]
-        self.state.see(key, marker, document)
-        if key in self._skipped and self.state.changed(key, marker, document):
+        state = self.run_state
+        state.see(key, marker, document)
+        if key in self._skipped and state.changed(key, marker, document):
             # Skipped as known via another document, but this one says it changed.
             self._seen.discard(key)
             if self._skipped.pop(key):
@@ -308,19 +427,22 @@ class SourcesSpider(scrapy.Spider):
         if key in self._seen:
             self.source_stats.inc(source.name, "links/duplicate")
             return None
-        known = self.state.known(key, marker, document)
+        known = state.known(key, marker, document)
         if known is not None:
             # Delivered before and, as far as the feed or sitemap can tell, unchanged.
             self._seen.add(key)
             self._skipped[key] = known
-            self.state.skip_known(key, known)
+            state.skip_known(key, known)
             self.source_stats.inc(source.name, "unchanged" if known else "links/known_non_article")
             return None
+        self._fresh_links += 1
         if self._quota_left(source) <= 0:
             self.source_stats.inc(source.name, "links/over_max_articles")
-            self.state.document_incomplete(document)
+            state.document_incomplete(document)
             return None
         self._seen.add(key)
+        self._inflight[key] = source.name
+        state.expect(document)
         self._requested[source.name] = self._requested.get(source.name, 0) + 1
         self.source_stats.inc(source.name, "articles_requested")
         # The workers start with the first article to fetch, while it downloads: a run
@@ -331,7 +453,7 @@ class SourcesSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.on_article_error,
-            cb_kwargs={"source": source.name, "via": via, "key": key, "marker": marker},
+            cb_kwargs={"source": source.name, "via": via, "key": key, "marker": marker, "entry": entry},
             meta={"source": source.name},
             # Articles are de-duplicated above; the dupefilter would also swallow a
             # redirect loop silently instead of letting REDIRECT_MAX_TIMES report it.
@@ -341,30 +463,39 @@ class SourcesSpider(scrapy.Spider):
     # --- articles ------------------------------------------------------------
 
     async def parse_article(
-        self, response: Response, source: str, via: dict[str, str], key: str, marker: str | None = None
+        self,
+        response: Response,
+        source: str,
+        via: dict[str, str],
+        key: str,
+        marker: str | None = None,
+        entry: FeedEntry | None = None,
     ) -> list[ArticleItem]:
         src = self._by_name[source]
+        state = self.run_state
+        self._inflight.pop(key, None)
+        state.settle(via.get("url"))
         problem = _not_html(response)
         if problem:
             self.reject(source, response.url, Rejected("not_html", problem))
-            self.state.note_rejected(key, "not_html", via.get("url"))
+            state.note_rejected(key, "not_html", via.get("url"))
             return []
         content_type = response.headers.get("Content-Type")
         options = ExtractionOptions(
             url=response.url,
             language_hint=src.language,
             rules=src.extract.as_dict(),
-            entry=self._entries.get(key),
+            entry=self._entries.get(key) or entry,
             content_type=content_type.decode("latin-1") if content_type else None,
         )
         # In a worker process: the reactor keeps downloading meanwhile.
         result = await self.extractor.extract(response.body, options)
         if isinstance(result, Rejected):
             self.reject(source, response.url, result)
-            self.state.note_rejected(key, result.reason, via.get("url"))
+            state.note_rejected(key, result.reason, via.get("url"))
             return []
         item = self.build_item(src, response.url, via, result)
-        self.state.note_fetch(item.id, key)
+        state.note_fetch(item.id, key)
         self._report(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
         return [item]
 
@@ -381,7 +512,7 @@ class SourcesSpider(scrapy.Spider):
             summary=article.summary,
             author=article.author,
             published=article.published,
-            fetched_at=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            fetched_at=utc_timestamp(),
             language=article.language,
             language_confidence=article.language_confidence,
             tags=list(article.tags),
@@ -400,7 +531,8 @@ class SourcesSpider(scrapy.Spider):
         source = request.cb_kwargs.get("source", "?")
         reason = _failure_reason(failure)
         self.source_stats.discovery_failed(source, reason)
-        self.state.document_incomplete(request.cb_kwargs.get("parent"))
+        self._documents_inflight.discard(request.url)
+        self.run_state.settle(request.cb_kwargs.get("parent"), done=False)
         kind, text = request.cb_kwargs.get("kind", "feed"), _failure_text(failure)
         self._report(source, kind, request.url, False, f"cannot fetch: {text}")
         logger.warning("%s: cannot fetch %s %s: %s", source, kind, request.url, text)
@@ -413,7 +545,10 @@ class SourcesSpider(scrapy.Spider):
         if reason.startswith("http_"):
             self.source_stats.inc(source, "http_errors")
         via = request.cb_kwargs.get("via") or {}
-        self.state.note_rejected(request.cb_kwargs.get("key"), reason, via.get("url"))
+        key = request.cb_kwargs.get("key")
+        self._inflight.pop(key, None)
+        self.run_state.settle(via.get("url"))
+        self.run_state.note_rejected(key, reason, via.get("url"))
         redirects = request.meta.get("redirect_urls") or []
         where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
         text = _failure_text(failure)
