@@ -61,8 +61,14 @@ class FeedEntry:
 
     @property
     def changed_marker(self) -> str | None:
-        """What tells whether the article changed since it was last seen."""
-        return self.updated or self.published or self.marker
+        """What tells whether the article changed since it was last seen: its modification
+        time ("u:…"), else its publication time ("p:…"), else the date as written ("r:…").
+        Times of one kind are compared across documents (see ``markers.is_newer``)."""
+        if self.updated:
+            return f"u:{self.updated}"
+        if self.published:
+            return f"p:{self.published}"
+        return f"r:{self.marker}" if self.marker else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from crawler.dates import format_iso, parse_date
 from crawler.discovery import FeedEntry
 from crawler.encoding import decode_html
 from crawler.language import detect_language
-from crawler.urls import host_of, is_public_http_url_syntax
+from crawler.urls import clean_url, host_of, is_public_http_url_syntax
 
 __all__ = ["Article", "ExtractionOptions", "Rejected", "content_hash", "extract_article", "sanitize_text", "warm_up"]
 
@@ -235,9 +235,10 @@ def _choose_published(
 
 
 def _canonical_url(tree: HtmlElement, url: str) -> str:
-    """The page's declared canonical URL, else the URL fetched. A canonical that
-    points at a site's front page (a common template mistake) would merge every
-    article of the site into one, so it is ignored."""
+    """The page's declared canonical URL, else the URL fetched, without tracking
+    parameters either way (og:url often echoes the link that was shared). A
+    canonical that points at a site's front page (a common template mistake)
+    would merge every article of the site into one, so it is ignored."""
     for candidate in (
         *tree.xpath('//link[@rel="canonical"]/@href')[:1],
         *tree.xpath('//meta[@property="og:url"]/@content')[:1],
@@ -246,8 +247,8 @@ def _canonical_url(tree: HtmlElement, url: str) -> str:
             continue
         absolute = urljoin(url, str(candidate).strip())
         if is_public_http_url_syntax(absolute) is None and urlsplit(absolute).path.strip("/"):
-            return absolute
-    return url
+            return clean_url(absolute)
+    return clean_url(url)
 
 
 def _split_tags(values: list[str] | None) -> list[str]:

@@ -36,6 +36,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem
+from crawler.markers import has_changed
 from crawler.state import StateDB
 from crawler.stats import SourceStats, per_source
 from crawler.summary import build_summary, format_table, write_summary
@@ -285,12 +286,12 @@ class RunState:
     def changed(self, key: str, marker: str | None, document: str | None) -> bool:
         """Whether ``document`` now gives ``key`` a different marker than it did last time.
 
-        Markers are only compared within one document: a feed's pubDate and a
-        sitemap's lastmod for the same article differ and mean nothing together."""
+        Times of one kind are compared across documents (an article moved from a
+        news sitemap into the archive keeps its lastmod); see crawler/markers.py."""
         if not (marker and document):
             return False
         known = self.db.known_url(key)
-        return known is not None and known[1].get(document) not in (None, marker)
+        return known is not None and has_changed(marker, document, known[1])
 
     def skip_known(self, key: str, article_id: str) -> None:
         self.key_article[key] = article_id

@@ -26,7 +26,9 @@ _TRACKING_RE = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|gclsrc|dclid|yclid|msclkid|mc_cid|mc_eid|igshid|_ga|_gl|"
     r"_hsenc|_hsmi|mkt_tok|oly_anon_id|oly_enc_id|vero_id|wt_mc|wt\.mc_id|ito|"
     r"cmpid|ns_campaign|ns_mchannel|ns_source|ns_linkname|ns_fee|__twitter_impression|"
-    r"at_medium|at_campaign|at_custom\d*|rss|from|ref|ref_src|smid|sr_share|share)$",
+    r"at_medium|at_campaign|at_custom\d*|rss|from|ref|ref_src|smid|sr_share|share|"
+    # Yandex and Russian/Ukrainian outlets' own (their robots.txt Clean-param lines).
+    r"ysclid|erid|fromtg|nw|_openstat)$",
     re.IGNORECASE,
 )
 _AMP_PARAMS = frozenset({"amp", "outputtype", "amp_js_v", "usqp"})

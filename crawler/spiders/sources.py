@@ -27,6 +27,7 @@ from crawler.discovery import DiscoveryError, FeedEntry, ParsedDocument, parse_d
 from crawler.extraction import Article, ExtractionOptions, Rejected
 from crawler.items import ArticleItem
 from crawler.listing import listing_links, next_page_url
+from crawler.markers import is_uniform
 from crawler.memory import tune_malloc
 from crawler.network import BlockedAddressError, GuardedResolver
 from crawler.runstate import RunState, run_names
@@ -91,6 +92,7 @@ class SourcesSpider(scrapy.Spider):
         self._documents_inflight: set[str] = set()
         self._inflight: dict[str, str] = {}
         self._fresh_links = 0
+        self._offsite_hosts: set[tuple[str, str]] = set()
         self._run_state: RunState | None = None
         # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths; the run state
         # takes the same run id, so file names and the database agree.
@@ -277,6 +279,12 @@ class SourcesSpider(scrapy.Spider):
             return None
         if not source.allows(url):
             self.source_stats.inc(source.name, "discovery/offsite_sitemaps")
+            if (source.name, host_of(url)) not in self._offsite_hosts:
+                self._offsite_hosts.add((source.name, host_of(url)))
+                logger.warning(
+                    "%s: %s lists sitemaps on %s, outside allowed_domains; not followed (add the domain to read them)",
+                    source.name, parent, host_of(url),
+                )  # fmt: skip
             return None
         return self._discovery_request(source, url, kind, depth + 1, parent=parent)
 
@@ -309,8 +317,12 @@ class SourcesSpider(scrapy.Spider):
             entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
         via_kind = "feed" if document.kind in ("rss", "atom", "rdf", "jsonfeed") else "sitemap"
         fresh = self._fresh_links
+        # A document that stamps one date on every entry says nothing about any of them.
+        trusted = not is_uniform([entry.changed_marker for entry in document.entries])
+        if not trusted:
+            self.source_stats.inc(source, "discovery/uniform_dates")
         for entry in entries:
-            request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry)
+            request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry, trusted)
             if request is not None:
                 yield request
         children = [(link.url, link.lastmod) for link in document.sitemaps]
@@ -402,7 +414,7 @@ class SourcesSpider(scrapy.Spider):
             self.report.append({"source": source, "step": step, "url": url, "ok": ok, "detail": detail})
 
     def _article_request(
-        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None
+        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None, trusted: bool = True
     ) -> Request | None:
         if len(url) > MAX_URL_LENGTH:
             self.source_stats.inc(source.name, "links/too_long")
@@ -419,6 +431,8 @@ class SourcesSpider(scrapy.Spider):
         document = via["url"]
         state = self.run_state
         state.see(key, marker, document)
+        if not trusted:
+            marker = None  # remembered for next time, but it tells nothing now
         if key in self._skipped and state.changed(key, marker, document):
             # Skipped as known via another document, but this one says it changed.
             self._seen.discard(key)
