@@ -10,6 +10,7 @@ targets alike (-o appends by copying the existing file first).
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
@@ -96,12 +97,21 @@ def check_output_location(uri: str) -> str | None:
     directory = Path(str(path.parent) % _AnyParam()) if "%(" in str(path.parent) else path.parent
     probe = directory / f".sources-crawler-probe.{os.getpid()}"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directory(directory)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        return f"output {path} cannot be written: {exc.strerror or exc} ({directory})"
+        return f"output {path} cannot be written: {exc.strerror or exc} ({exc.filename or directory})"
     return None
+
+
+def make_directory(directory: Path) -> None:
+    """mkdir -p, saying "Not a directory" (not "File exists") when a file is in the way."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), directory)
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker)) from None
 
 
 class _AnyParam(dict):
@@ -231,7 +241,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
     def open(self, spider: Spider) -> IO[bytes]:
         directory = self.target.parent
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            make_directory(directory)
             self._remove_stale_parts(directory)
             if self.write_mode == "ab" and self.target.exists():
                 shutil.copyfile(self.target, self.temp)

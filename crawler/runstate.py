@@ -514,5 +514,6 @@ def _same_file(entry: dict[str, Any]) -> bool:
 
 def _os_error_text(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
-        return f"{error.strerror} [errno {error.errno}]"
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror} [errno {error.errno}]{where}"
     return f"{type(error).__name__}: {error}"

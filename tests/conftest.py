@@ -19,8 +19,12 @@ from tests.site.server import Site
 ROOT = Path(__file__).resolve().parents[1]
 
 # Settings every test crawl uses: no politeness delays against our own loopback
-# server, and a state database inside the test's temporary directory.
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO"]
+# server, and a state database inside the test's temporary directory. Extraction runs
+# inline: starting the worker pool costs 1-3 s per crawl and proves nothing about
+# discovery, state or output; WORKERS (below) turns the pool back on where it matters
+# (the end-to-end crawl, hostile input, killed runs, tests/test_workers.py).
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO", "-s", "EXTRACTION_WORKERS=0"]
+WORKERS = ["-s", "EXTRACTION_WORKERS=-1"]
 
 
 @dataclass
@@ -99,6 +103,6 @@ def news_crawl(news_site: NewsSite, tmp_path_factory: pytest.TempPathFactory) ->
     """One full crawl of the news site, shared by the tests that inspect its output."""
     tmp = tmp_path_factory.mktemp("news-crawl")
     news_site.site.reset_hits()
-    run = run_crawl(tmp, news_sources_yaml(news_site))
+    run = run_crawl(tmp, news_sources_yaml(news_site), *WORKERS)
     run.hits = news_site.site.counts()  # type: ignore[attr-defined]
     return run

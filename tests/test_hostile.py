@@ -14,7 +14,7 @@ import pytest
 
 from crawler.discovery import parse_discovery_document
 from crawler.network import is_public_address
-from tests.conftest import FAST, ROOT
+from tests.conftest import FAST, ROOT, WORKERS
 from tests.site.hostile import HostileSite, build_hostile_site, hostile_sources_yaml
 from tests.site.procstat import PeakMemory
 from tests.site.server import Site
@@ -30,7 +30,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host
         hostile = build_hostile_site(site)
         (tmp / "sources.yaml").write_text(hostile_sources_yaml(hostile), encoding="utf-8")
         args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-s", f"SOURCES_FILE={tmp / 'sources.yaml'}"]
-        args += ["-s", f"STATE_DB={tmp / 'state.sqlite3'}", "-O", str(tmp / "out.jsonl"), *FAST]
+        args += ["-s", f"STATE_DB={tmp / 'state.sqlite3'}", "-O", str(tmp / "out.jsonl"), *FAST, *WORKERS]
         args += ["-s", "DOWNLOAD_TIMEOUT=3", "-s", "RETRY_TIMES=1", "-s", "TRANSLATION_PROVIDER=none"]
         started = time.monotonic()
         process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

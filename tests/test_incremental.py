@@ -17,7 +17,7 @@ import pytest
 
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
 from crawler.state import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError, cache_key
-from tests.conftest import FAST, ROOT, CrawlRun, run_crawl
+from tests.conftest import FAST, ROOT, WORKERS, CrawlRun, run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 from tests.site.translators import FakeTranslator
@@ -34,13 +34,13 @@ def crawl(tmp_path: Path, newsroom: Newsroom, *extra: str, output: str = "out.js
 
 
 def test_unchanged_site_changes_and_additions(tmp_path: Path, newsroom: Newsroom) -> None:
-    first = crawl(tmp_path, newsroom)
+    first = crawl(tmp_path, newsroom, *WORKERS)
     assert first.returncode == 0, first.stderr[-2000:]
     assert len(first.records) == 12 and {r["revision"] for r in first.records} == {1}
     assert newsroom.article_hits() == 12
 
     newsroom.site.reset_hits()
-    second = crawl(tmp_path, newsroom)
+    second = crawl(tmp_path, newsroom, *WORKERS)
     assert second.returncode == 0
     assert second.records == [], "nothing new"
     assert newsroom.article_hits() == 0, "no article page downloaded"
@@ -143,7 +143,15 @@ def _start(
         "-s",
         f"STATE_DB={tmp_path / 'state.sqlite3'}",
     ]
-    args += [*FAST, "-s", "TRANSLATION_PROVIDER=none", "-o", str(tmp_path / "out" / f"{name}-%(run_id)s.jsonl")]
+    # Killed runs are killed with their worker processes: the real pool.
+    args += [
+        *FAST,
+        *WORKERS,
+        "-s",
+        "TRANSLATION_PROVIDER=none",
+        "-o",
+        str(tmp_path / "out" / f"{name}-%(run_id)s.jsonl"),
+    ]
     args += extra or []
     return subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
