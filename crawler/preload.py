@@ -58,6 +58,9 @@ def _warm() -> None:
         extraction.extract_article(
             html.encode(), extraction.ExtractionOptions(url="https://warm.example.org/news/1.html")
         )
+    # The full cascade (readability, jusText and its stop lists for every language) runs on
+    # a few pages in a hundred; loaded here, it is shared instead of private to each worker.
+    extraction.warm_up_fallback()
 
 
 def _warm_dates() -> None:

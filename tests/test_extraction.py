@@ -9,7 +9,8 @@ import pytest
 
 from crawler.discovery import FeedEntry
 from crawler.extraction import Article, ExtractionOptions, Rejected, content_hash, extract_article, sanitize_text
-from tests.site.corpus import SKIP_REASON, have_corpus, news_pages
+from tests.site.corpus import SKIP_REASON, have_corpus, news_pages, text_truth_pages
+from tests.site.walls import WALLS
 
 needs_corpus = pytest.mark.skipif(not have_corpus(), reason=SKIP_REASON)
 TOKEN = re.compile(r"\w+")
@@ -78,6 +79,29 @@ def test_kommersant_metadata() -> None:
 def test_pages_without_an_article_are_refused(html: str, reason: str) -> None:
     result = extract_article(html, ExtractionOptions(url="https://example.org/a"))
     assert isinstance(result, Rejected) and result.reason == reason, result
+
+
+@pytest.mark.parametrize("name", sorted(WALLS))
+def test_realistic_consent_walls_and_app_shells_are_refused(name: str) -> None:
+    """Long enough to pass for an article, and what trafilatura (fast or full) returns for them."""
+    result = extract_article(WALLS[name], ExtractionOptions(url="https://news.example.org/2026/11/story.html"))
+    assert isinstance(result, Rejected) and result.reason == "no_article", result
+
+
+def test_an_article_with_a_cookie_banner_or_its_text_in_a_header_is_kept() -> None:
+    banner = "<div class='cookies'><p>We use cookies and our partners use personalised ads; Accept all?</p></div>"
+    assert isinstance(extract_article(page() + banner, ExtractionOptions(url="https://example.org/a")), Article)
+    in_header = page().replace("<article>", "<header>").replace("</article>", "</header>")
+    assert isinstance(extract_article(in_header, ExtractionOptions(url="https://example.org/a")), Article)
+
+
+def test_fast_mode_misses_are_rescued_by_the_full_cascade(corpus_available: None) -> None:
+    """fundus AnadoluAjansi: fast mode finds 187 characters, the full cascade the whole article."""
+    page = next(p for p in text_truth_pages() if "AnadoluAjansi" in p.key)
+    result = extract_article(page.html, ExtractionOptions(url=page.url))
+    assert isinstance(result, Article) and len(result.text) > 4000
+    words = set(page.text.lower().split())
+    assert len(words & set(result.text.lower().split())) > 0.9 * len(words)
 
 
 def test_captcha_in_a_comment_form_does_not_refuse_a_real_article() -> None:

@@ -313,3 +313,77 @@ sources:
       - url: {site.url("/news/")}
         follow: '/(news|private)/.+\\.html'
 """
+
+
+@dataclass(frozen=True)
+class TextTruth:
+    """A corpus page with the text a reader would call its article."""
+
+    collection: str
+    key: str
+    url: str
+    html: bytes
+    text: str
+
+
+def _html_text(html: bytes) -> str:
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fromstring(html)
+    for node in tree.xpath("//script|//style"):
+        node.drop_tree()
+    return "\n".join(" ".join(t.split()) for t in tree.itertext() if t.strip())
+
+
+def text_truth_pages() -> list[TextTruth]:
+    """Every corpus page with a whole-text ground truth, in a stable order.
+
+    goose3 is left out: its expected text is often only the article's first
+    paragraphs, which would count a complete extraction as wrong."""
+    articles = corpus_dir() / "articles"
+    pages: list[TextTruth] = []
+    for page_id, truth in sorted(_aeb_truth().items()):
+        html = _read(articles / "scrapinghub-aeb" / "html" / f"{page_id}.html.gz")
+        pages.append(TextTruth("scrapinghub-aeb", page_id, truth["url"], html, truth["articleBody"]))
+    mapping = json.loads((articles / "fundus" / "html_to_version_mapping.json").read_text(encoding="utf-8"))
+    for relative in sorted(mapping):
+        page = _fundus(relative, "")
+        if page.body:
+            pages.append(TextTruth("fundus", relative, page.origin_url, page.html, page.body))
+    base = articles / "newspaper4k-article-extraction-dataset"
+    for page_id, truth in sorted(json.loads((base / "articles.subset.json").read_text(encoding="utf-8")).items()):
+        path = base / "html" / f"{page_id}.html.gz"
+        if path.exists() and truth.get("articleBody"):
+            pages.append(TextTruth("newspaper4k-dataset", page_id, truth["url"], _read(path), truth["articleBody"]))
+    base = articles / "newspaper4k-tests"
+    for txt in sorted((base / "txt").glob("*.txt")):
+        path = base / "html" / f"{txt.stem}.html.gz"
+        meta = base / "metadata" / f"{txt.stem}.json"
+        url = json.loads(meta.read_text(encoding="utf-8")).get("url", "") if meta.exists() else ""
+        if path.exists() and txt.read_text(encoding="utf-8").strip():
+            pages.append(
+                TextTruth(
+                    "newspaper4k-tests",
+                    txt.stem,
+                    url or f"https://example.org/{txt.stem}",
+                    _read(path),
+                    txt.read_text(encoding="utf-8"),
+                )
+            )
+    base = articles / "mozilla-readability" / "test-pages"
+    for case in sorted(p for p in base.iterdir() if p.is_dir()):
+        if (case / "expected.html.gz").exists():
+            text = _html_text(_read(case / "expected.html.gz"))
+            pages.append(
+                TextTruth(
+                    "mozilla-readability",
+                    case.name,
+                    f"https://example.org/{case.name}/",
+                    _read(case / "source.html.gz"),
+                    text,
+                )
+            )
+    for n in range(5):
+        page = _lenta(n)
+        pages.append(TextTruth("lenta-ru", str(n), f"https://lenta.ru/news/{n}/", page.html, page.body or ""))
+    return pages

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
 from tests.site.server import Site
+from tests.site.walls import WALLS
 
 BODY = [
     "Верховна Рада ухвалила закон про державний бюджет на наступний рік після тривалих дебатів у сесійній залі.",
@@ -153,6 +154,7 @@ def build_hostile_site(site: Site) -> HostileSite:
                 "app-shell",
                 "cloudflare",
                 "cookie-wall",
+                *WALLS,
                 "soft-404",
                 "404",
                 "500",
@@ -202,6 +204,9 @@ def build_hostile_site(site: Site) -> HostileSite:
         "<html><head><title>Cookies</title></head><body><div class='consent'><p>Ми використовуємо файли cookie. Погодитися?</p><button>OK</button></div></body></html>",
     )
     hostile.bad["/bad/cookie-wall"] = "no_article"
+    for name, html in WALLS.items():
+        site.add(f"/bad/{name}", html)
+        hostile.bad[f"/bad/{name}"] = "no_article"
     site.add(
         "/bad/soft-404",
         "<html><head><title>404 Сторінку не знайдено</title></head><body><h1>Сторінку не знайдено</h1><p>Можливо, її видалили.</p></body></html>",
