@@ -35,9 +35,9 @@ _CLASS_NEXT = (
 
 
 def listing_links(response: TextResponse, follow: re.Pattern[str]) -> list[str]:
-    """Absolute URLs of the links on a listing page that ``follow`` finds in."""
+    """Absolute URLs (without fragments, each once) of the links on a listing page that ``follow`` finds in."""
     extractor = LinkExtractor(allow=(follow,), unique=True)
-    return [link.url for link in extractor.extract_links(response)]
+    return list(dict.fromkeys(link.url.split("#", 1)[0] for link in extractor.extract_links(response)))
 
 
 def next_page_url(response: TextResponse, override: str | None = None) -> str | None:

@@ -80,7 +80,12 @@ def test_summary_file_and_exit_status(tmp_path: Path, newsroom: Newsroom) -> Non
     assert feeds["new"] + sitemap["new"] == 12 and feeds["status"] == "ok"
     assert sitemap["not_emitted"].get("duplicate", 0) + sitemap["discovered"] >= 12
     assert summary["sources"]["broken"]["discovery"]["failed"] == {"http_404": 1}
-    assert "Run summary:" in run.stderr and "broken" in run.stderr.split("Run summary:")[1]
+    assert summary["sources"]["broken"]["errors"] == {"http_404": 1} and summary["failed_outputs"] == {}
+    table = run.stderr.split("Run summary:")[1]
+    header = table.splitlines()[1]
+    assert header.split()[-1] == "errors", "the table has a column saying why"
+    broken = next(line for line in table.splitlines() if line.startswith("broken"))
+    assert broken.split()[-3:] == ["failed", "http_404", "1"]
 
     healthy = crawl(tmp_path, newsroom)
     assert healthy.returncode == 0
