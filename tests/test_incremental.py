@@ -238,6 +238,7 @@ def test_overlapping_run_is_refused_and_a_killed_run_does_not_block(tmp_path: Pa
         assert not (tmp_path / "second.jsonl").exists() and not (tmp_path / "second.jsonl.summary.json").exists()
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        newsroom.stop_stalling()
         third = crawl(tmp_path, newsroom, output="third.jsonl")
         assert third.returncode == 0, "the lock of a killed run is gone with it"
         assert len(third.records) == 4
