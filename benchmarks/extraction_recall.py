@@ -23,7 +23,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -37,18 +36,9 @@ import trafilatura  # noqa: E402
 from crawler import extraction  # noqa: E402
 from crawler.encoding import decode_html  # noqa: E402
 from crawler.extraction import Article, ExtractionOptions, extract_article  # noqa: E402
+from tests.site.corpus import token_f1  # noqa: E402
 
-TOKEN = re.compile(r"\w+")
 MODES = ("fast only", "crawler", "full everywhere", "trafilatura fallbacks")
-
-
-def f1(predicted: str, truth: str) -> float:
-    p, t = Counter(TOKEN.findall(predicted.lower())), Counter(TOKEN.findall(truth.lower()))
-    overlap = sum((p & t).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(p.values()), overlap / sum(t.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 def extract(mode: str, html: bytes, url: str) -> str | None:
@@ -79,7 +69,7 @@ def text_table(pages: list) -> None:
             text = extract(mode, page.html, page.url)
             cpu[mode] += time.process_time() - started
             refused[mode] += text is None
-            score = f1(text or "", page.text)
+            score = token_f1(text or "", page.text)
             scores[mode][page.collection].append(score)
             per_page[mode].append(score)
     collections = sorted({page.collection for page in pages})

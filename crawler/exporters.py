@@ -135,6 +135,13 @@ class _ReportedFailureFilter(logging.Filter):
 _FEEDEXPORT_FILTER = _ReportedFailureFilter()
 
 
+def _quiet_reported_failures() -> None:
+    """Installed when Scrapy builds one of our storages: only feeds they write are concerned."""
+    feedexport = logging.getLogger("scrapy.extensions.feedexport")
+    if _FEEDEXPORT_FILTER not in feedexport.filters:
+        feedexport.addFilter(_FEEDEXPORT_FILTER)
+
+
 def _run_state(crawler: Any) -> Any:
     """The run's state extension, if this storage belongs to a crawl that has one."""
     from crawler.runstate import RunState  # the run state imports this module for its summary
@@ -234,8 +241,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
     def from_crawler(
         cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
     ) -> AtomicFileFeedStorage:
-        if _FEEDEXPORT_FILTER not in logging.getLogger("scrapy.extensions.feedexport").filters:
-            logging.getLogger("scrapy.extensions.feedexport").addFilter(_FEEDEXPORT_FILTER)
+        _quiet_reported_failures()
         return cls(uri, feed_options=feed_options, crawler=crawler)
 
     def open(self, spider: Spider) -> IO[bytes]:
@@ -327,8 +333,7 @@ class GuardedStdoutFeedStorage(StdoutFeedStorage):
     def from_crawler(
         cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
     ) -> GuardedStdoutFeedStorage:
-        if _FEEDEXPORT_FILTER not in logging.getLogger("scrapy.extensions.feedexport").filters:
-            logging.getLogger("scrapy.extensions.feedexport").addFilter(_FEEDEXPORT_FILTER)
+        _quiet_reported_failures()
         return cls(uri, feed_options=feed_options, crawler=crawler)
 
     def open(self, spider: Spider) -> IO[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.conftest import CrawlRun
-from tests.site.corpus import NewsSite
+from tests.site.corpus import NewsSite, token_f1
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_FIELDS = [
@@ -22,15 +21,6 @@ SPEC_FIELDS = [
     "content_hash", "revision",
 ]  # fmt: skip
 TOKEN = re.compile(r"\w+")
-
-
-def token_f1(predicted: str, truth: str) -> float:
-    p, t = Counter(TOKEN.findall(predicted.lower())), Counter(TOKEN.findall(truth.lower()))
-    overlap = sum((p & t).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(p.values()), overlap / sum(t.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 def by_path(run: CrawlRun) -> dict[str, dict]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -313,6 +315,19 @@ sources:
       - url: {site.url("/news/")}
         follow: '/(news|private)/.+\\.html'
 """
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+def token_f1(predicted: str, truth: str) -> float:
+    """Token-level F1 of an extracted text against its ground truth (the Zyte benchmark's measure)."""
+    p, t = Counter(_TOKEN.findall(predicted.lower())), Counter(_TOKEN.findall(truth.lower()))
+    overlap = sum((p & t).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(p.values()), overlap / sum(t.values())
+    return 2 * precision * recall / (precision + recall)
 
 
 @dataclass(frozen=True)
