@@ -34,9 +34,10 @@ _CLASS_NEXT = (
 )
 
 
-def listing_links(response: TextResponse, follow: re.Pattern[str]) -> list[str]:
-    """Absolute URLs (without fragments, each once) of the links on a listing page that ``follow`` finds in."""
-    extractor = LinkExtractor(allow=(follow,), unique=True)
+def listing_links(response: TextResponse, follow: list[re.Pattern[str]]) -> list[str]:
+    """Absolute URLs (without fragments, each once) of the links on a listing page that one
+    of the ``follow`` patterns finds in."""
+    extractor = LinkExtractor(allow=tuple(follow), unique=True)
     return list(dict.fromkeys(link.url.split("#", 1)[0] for link in extractor.extract_links(response)))
 
 

@@ -461,11 +461,15 @@ class RunState:
         failures = sum(v for k, v in stats.items() if k.startswith("feedexport/failed_count/"))
         if self.committed:
             return
-        if failures or self.failed_outputs:
+        unstored = [o.target for o in self.outputs.values() if o.opened and not o.stored]
+        if failures or self.failed_outputs or unstored:
             self.db.drop_delivery(self.run_id)
             if not self.failed_outputs:
                 self.crawler.stats.inc_value("output/failed")
-                logger.error("An output could not be stored; nothing of this run is marked delivered")
+                logger.error(
+                    "An output could not be stored (%s); nothing of this run is marked delivered",
+                    ", ".join(unstored) or "see the error above",
+                )
             return
         self.db.apply(self._payload())
         self.db.drop_delivery(self.run_id)

@@ -50,5 +50,5 @@ def test_listing_links_are_the_ones_follow_finds() -> None:
         '<base href="https://news.example.org/"><a href="news/1.html">a</a> <a href="/news/2.html#comments">b</a>'
         ' <a href="/about/">c</a> <a href="mailto:desk@example.org">d</a> <a href="/news/1.html">a again</a>'
     )
-    links = listing_links(response(body), re.compile(r"/news/\d+\.html"))
+    links = listing_links(response(body), [re.compile(r"/news/\d+\.html")])
     assert links == ["https://news.example.org/news/1.html", "https://news.example.org/news/2.html"]

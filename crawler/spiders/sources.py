@@ -385,9 +385,12 @@ class SourcesSpider(scrapy.Spider):
             return
         self.source_stats.discovery_ok(source)
         self._report(source, "listing", url, True, f"HTTP {response.status}, HTML listing page")
-        listing = next((item for item in src.listings if item.url == (root or url)), src.listings[0])
+        # The listing entries of this page (of its first page, for later ones); all of them
+        # if it was reached another way (a redirect).
+        listings = [item for item in src.listings if item.url == (root or url)] or list(src.listings)
+        listing = listings[0]
         fresh = self._fresh_links
-        for link in listing_links(response, listing.follow):
+        for link in listing_links(response, [item.follow for item in listings]):
             request = self._article_request(src, link, {"kind": "listing", "url": url}, None)
             if request is not None:
                 yield request
