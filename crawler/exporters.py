@@ -28,6 +28,7 @@ from scrapy.extensions.feedexport import FileFeedStorage, StdoutFeedStorage
 from w3lib.url import file_uri_to_path
 
 from crawler import signals
+from crawler.state import StateError
 
 __all__ = [
     "AtomicFileFeedStorage",
@@ -273,7 +274,8 @@ class AtomicFileFeedStorage(FileFeedStorage):
         if not self.failed:
             try:
                 self._publish()
-            except OSError as exc:
+            except (OSError, StateError) as exc:
+                # StateError: the delivery could not be recorded first, so the file must not appear.
                 self._fail(exc)
         if self.failed:
             raise OutputError(f"{self.target} was not written")
@@ -295,7 +297,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         if self.crawler is not None:
             self.crawler.signals.send_catch_log(signal=signal, path=self.target)
 
-    def _fail(self, error: OSError) -> None:
+    def _fail(self, error: OSError | StateError) -> None:
         if self.failed:
             return
         self.failed = True

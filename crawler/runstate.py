@@ -20,6 +20,7 @@ The extension is listed in ``EXTENSIONS``; other components find it with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -37,7 +38,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem
 from crawler.markers import has_changed
-from crawler.state import StateDB
+from crawler.state import StateDB, StateError
 from crawler.stats import SourceStats, per_source
 from crawler.summary import build_summary, format_table, write_summary
 
@@ -437,13 +438,18 @@ class RunState:
             return
         reason = _os_error_text(error)
         self.failed_outputs[target] = reason
-        self.crawler.stats.inc_value("output/failed")
-        logger.error(
-            "Output %s cannot be written (%s); stopping the crawl. Nothing of this run is marked "
-            "delivered: the next run emits its articles again.",
-            target, reason,
-        )  # fmt: skip
-        self.db.drop_delivery(self.run_id)
+        if isinstance(error, StateError):
+            # The delivery could not be recorded, so the file was not published.
+            self.state_failed(error)
+        else:
+            self.crawler.stats.inc_value("output/failed")
+            logger.error(
+                "Output %s cannot be written (%s); stopping the crawl. Nothing of this run is marked "
+                "delivered: the next run emits its articles again.",
+                target, reason,
+            )  # fmt: skip
+            with contextlib.suppress(StateError):
+                self.db.drop_delivery(self.run_id)
         self._stop_crawl()
 
     def _stop_crawl(self) -> None:
@@ -463,7 +469,8 @@ class RunState:
             return
         unstored = [o.target for o in self.outputs.values() if o.opened and not o.stored]
         if failures or self.failed_outputs or unstored:
-            self.db.drop_delivery(self.run_id)
+            with contextlib.suppress(StateError):
+                self.db.drop_delivery(self.run_id)
             if not self.failed_outputs:
                 self.crawler.stats.inc_value("output/failed")
                 logger.error(
@@ -471,9 +478,20 @@ class RunState:
                     ", ".join(unstored) or "see the error above",
                 )
             return
-        self.db.apply(self._payload())
-        self.db.drop_delivery(self.run_id)
+        try:
+            self.db.apply(self._payload())
+            self.db.drop_delivery(self.run_id)
+        except StateError as exc:
+            self.state_failed(exc)
+            return
         self.committed = True
+
+    def state_failed(self, error: StateError) -> None:
+        """The state database stopped taking writes: nothing more of this run is recorded."""
+        if self.crawler.stats.get_value("state/failed"):
+            return
+        self.crawler.stats.inc_value("state/failed")
+        logger.error("%s; this run's deliveries are not recorded: the next run emits its articles again", error)
 
     def _on_engine_stopped(self) -> None:
         try:
@@ -498,13 +516,20 @@ class RunState:
                 except OSError as exc:
                     self.crawler.stats.inc_value("output/failed")
                     logger.error("Run summary %s.summary.json cannot be written (%s)", path, _os_error_text(exc))
+            self._finish(summary)
+        finally:
+            self.db.close()
+
+    def _finish(self, summary: dict[str, Any]) -> None:
+        """Keep the run's summary and forget what is too old to matter."""
+        try:
             self.db.finish_run(self.run_id, int(time.time()), json.dumps(summary, ensure_ascii=False))
             if self.retention_days > 0:
                 pruned = self.db.prune(self.now - int(self.retention_days * 86400))
                 if any(pruned.values()):
                     logger.info("State: pruned entries not seen for %g days: %s", self.retention_days, pruned)
-        finally:
-            self.db.close()
+        except StateError as exc:
+            self.state_failed(exc)
 
 
 def _same_file(entry: dict[str, Any]) -> bool:

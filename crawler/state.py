@@ -8,6 +8,7 @@ refuses a newer one instead of corrupting it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -204,7 +205,7 @@ class StateDB:
                 self.db.execute(f"PRAGMA user_version={version}")
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+        return _Transaction(self.db, self.path)
 
     @property
     def schema_version(self) -> int:
@@ -388,12 +389,26 @@ class StateDB:
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
+    """BEGIN IMMEDIATE ... COMMIT; a write that fails (its disk is full, the file went bad
+    mid-run) is rolled back and raised as a StateError naming the file."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
         self.db = db
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StateError(f"the state database {self.path} cannot be written ({exc})") from None
         return self.db
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as error:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise StateError(f"the state database {self.path} cannot be written ({error})") from None
+        if isinstance(exc, sqlite3.Error):
+            raise StateError(f"the state database {self.path} cannot be written ({exc})") from None

@@ -218,6 +218,23 @@ def test_a_state_database_that_cannot_be_used(tmp_path: Path, newsroom: Newsroom
         assert not Path(f"{state}-wal").exists()
 
 
+def test_the_state_database_disk_filling_up_mid_run(tmp_path: Path) -> None:
+    with Site() as site, tmpfs(tmp_path / "statedisk", "2m") as disk:
+        newsroom = Newsroom(site, 6, slow={n: 1.0 for n in range(6)})
+        state = disk / "state.sqlite3"
+        process = _start(tmp_path, newsroom, tmp_path / "out.jsonl", "-s", f"STATE_DB={state}")
+        _wait_for(lambda: newsroom.article_hits() > 0, "the crawl reached the articles")
+        fill(disk)
+        stderr = process.communicate(timeout=60)[1]
+        assert process.returncode == EXIT_STATE_UNUSABLE, stderr[-2000:]
+        assert "Traceback" not in stderr
+        assert [line for line in stderr.splitlines() if str(state) in line and "cannot be written" in line]
+        assert not (tmp_path / "out.jsonl").exists() and not no_part_files(tmp_path), "nothing published"
+        (disk / "filler").unlink()
+        after = run_crawl(tmp_path, newsroom.sources_yaml(), *NO_TRANSLATION, "-s", f"STATE_DB={state}")
+        assert after.returncode == 0 and len(after.records) == 6, after.stderr[-2000:]
+
+
 # --- signals ----------------------------------------------------------------------------------------
 
 

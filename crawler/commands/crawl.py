@@ -118,6 +118,8 @@ def _exit_status(bootstrap_failed: bool, stats: dict[str, object]) -> int:
     """The documented exit status of a finished run, worst first."""
     if stats.get("output/failed"):
         return EXIT_OUTPUT_FAILED
+    if stats.get("state/failed"):
+        return EXIT_STATE_UNUSABLE
     if bootstrap_failed or stats.get("summary/failed_sources"):
         return EXIT_SOURCE_FAILED
     if stats.get("finish_reason") == "shutdown":
