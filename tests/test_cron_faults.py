@@ -175,6 +175,14 @@ def test_closed_pipe_on_standard_output(tmp_path: Path, newsroom: Newsroom) -> N
     then_everything_comes_next_run(tmp_path, newsroom)
 
 
+def test_standard_output_is_an_output_like_any_other(tmp_path: Path, newsroom: Newsroom) -> None:
+    first = run_crawl(tmp_path, newsroom.sources_yaml(), *NO_TRANSLATION, "-o", "-:jsonlines", output=None)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert len([json.loads(line) for line in first.stdout.splitlines()]) == 12
+    second = run_crawl(tmp_path, newsroom.sources_yaml(), *NO_TRANSLATION, "-o", "-:jsonlines", output=None)
+    assert second.returncode == 0 and second.stdout == "", "what reached standard output was delivered"
+
+
 # --- state database -------------------------------------------------------------------------------
 
 
