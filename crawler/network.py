@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from typing import Any, ClassVar
+from urllib.request import getproxies
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
@@ -98,6 +99,10 @@ def allowed_hosts(settings: Any) -> frozenset[str] | None:
     if config is not None:
         for source in config.sources:
             hosts.update(host_of(url).strip("[]") for url in source.discovery_urls)
+    # The operator's own HTTP proxies (http_proxy, https_proxy: Scrapy's HttpProxyMiddleware
+    # sends requests through them) sit on private addresses more often than not.
+    hosts.update(host_of(proxy if "://" in proxy else f"http://{proxy}") for proxy in getproxies().values())
+    hosts.discard("")
     return frozenset(hosts)
 
 

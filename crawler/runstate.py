@@ -84,6 +84,7 @@ class Batch:
     validators: dict[str, tuple[str | None, str | None, list[tuple[str, str | None]] | None]] = field(
         default_factory=dict
     )
+    site_rules: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     def payload(self, now: int) -> dict[str, Any]:
         return {
@@ -94,6 +95,7 @@ class Batch:
             "validators": [
                 (url, etag, modified, children) for url, (etag, modified, children) in self.validators.items()
             ],
+            "site_rules": sorted(self.site_rules.items()),
         }
 
 
@@ -293,6 +295,10 @@ class RunState:
             return False
         known = self.db.known_url(key)
         return known is not None and has_changed(marker, document, known[1])
+
+    def learn_site_rules(self, host: str, rules: list[list[Any]]) -> None:
+        """A host's robots.txt rules (Clean-param), kept for the next runs."""
+        self.batch.site_rules[host] = rules
 
     def skip_known(self, key: str, article_id: str) -> None:
         self.key_article[key] = article_id

@@ -49,6 +49,8 @@ TRANSLATION_THREADS = 2
 #   -s USER_AGENT="sources-crawler/0.1 (+https://example.org/contact)"
 USER_AGENT = f"sources-crawler/{__version__} (news monitoring crawler; Scrapy)"
 ROBOTSTXT_OBEY = True
+# Drop the query parameters a site's robots.txt names in Clean-param (Yandex's directive).
+ROBOTSTXT_CLEAN_PARAM = True
 DOWNLOAD_DELAY = 0.5
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
@@ -90,6 +92,8 @@ else:
     DNS_RESOLVER = "crawler.network.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.network.NetworkGuardMiddleware": 50,
+    # Learns the sites' Clean-param rules from the robots.txt files Scrapy reads (crawler/siterules.py).
+    "crawler.siterules.SiteRules": 560,
     # Same behaviour, same place in the chain; skips decoding pages that hold no refresh tag.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,

@@ -75,6 +75,11 @@ class Source:
     extract: ExtractRules = field(default_factory=ExtractRules)
     download_delay: float | None = None
     max_articles: int | None = None
+    # Requests in flight at once to this source's site (all its hosts together).
+    concurrency: int | None = None
+    # A regex every article link must match, from any feed, sitemap or listing (a shared
+    # sitemap that also lists another edition's articles, say).
+    follow: re.Pattern[str] | None = None
     line: int = 0
 
     @property
@@ -85,6 +90,10 @@ class Source:
         """True when ``url``'s host is one of ``allowed_domains`` or a subdomain of one."""
         host = host_of(url)
         return any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains)
+
+    def follows(self, url: str) -> bool:
+        """True when ``url`` may be an article of this source (its ``follow`` regex, if any)."""
+        return self.follow is None or self.follow.search(url) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +221,8 @@ _SOURCE_KEYS = {
     "extract",
     "download_delay",
     "max_articles",
+    "concurrency",
+    "follow",
 }
 _TOP_KEYS = {"defaults", "sources"}
 
@@ -351,11 +362,18 @@ def _build_source(
             kwargs["download_delay"] = float(v.value)
         else:
             check.error(v.line, "download_delay", f"expected seconds between 0 and 3600, got {_show(v.value)}")
-    if (v := get("max_articles")) is not None:
-        if isinstance(v.value, int) and not isinstance(v.value, bool) and v.value >= 1:
-            kwargs["max_articles"] = v.value
+    for key in ("max_articles", "concurrency"):
+        if (v := get(key)) is not None:
+            if isinstance(v.value, int) and not isinstance(v.value, bool) and v.value >= 1:
+                kwargs[key] = v.value
+            else:
+                check.error(v.line, key, f"expected a whole number of at least 1, got {_show(v.value)}")
+    if (v := get("follow")) is not None and (pattern := check.str_(v, "follow")) is not None:
+        compiled = check_follow_pattern(pattern)
+        if isinstance(compiled, RegexProblem):
+            check.error(v.line, "follow", f"{pattern!r}: {compiled.message}")
         else:
-            check.error(v.line, "max_articles", f"expected a whole number of at least 1, got {_show(v.value)}")
+            kwargs["follow"] = compiled
 
     if name is None or len(check.problems) > before:
         return None

@@ -110,6 +110,11 @@ def _v2_to_v3(db: sqlite3.Connection) -> None:
     # Runs of a URL that gave no article for a reason that may pass (a 404 before the
     # page goes live): it is tried again on later runs until this many have failed.
     db.execute("ALTER TABLE urls ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
+    # The sites' own URL rules (robots.txt Clean-param), per host, as JSON [[params], path]:
+    # known from the first link of the next run, before any robots.txt is read again.
+    db.execute(
+        "CREATE TABLE site_rules (host TEXT PRIMARY KEY, rules TEXT NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID"
+    )
     # One row per run being published: its deliveries, and every file (path, inode,
     # size) it renamed into place. ``complete`` is set with the last file; a killed
     # run's deliveries are kept only if it is set and every file is still the one
@@ -276,6 +281,16 @@ class StateDB:
         keys = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
         return dict(zip(keys, row, strict=True))
 
+    def site_rules(self) -> dict[str, list[list[Any]]]:
+        """{host: [[params], path], ...} as learned from the hosts' robots.txt."""
+        rules: dict[str, list[list[Any]]] = {}
+        for host, value in self.db.execute("SELECT host, rules FROM site_rules"):
+            try:
+                rules[host] = json.loads(value)
+            except ValueError:
+                continue
+        return rules
+
     def article_with_text(self, source: str, content_hash: str) -> str | None:
         """The id of a delivered article of ``source`` whose text hashes to ``content_hash``."""
         row = self.db.execute(
@@ -331,6 +346,11 @@ class StateDB:
                     for doc in batch["validators"]
                 ],
             )
+            db.executemany(
+                "INSERT INTO site_rules (host, rules, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT(host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
+                [(host, json.dumps(rules), now) for host, rules in batch.get("site_rules", [])],
+            )
 
     # --- two-phase delivery ---------------------------------------------------------
 
@@ -380,6 +400,7 @@ class StateDB:
                 "discovery": db.execute("DELETE FROM discovery WHERE last_fetched < ?", (older_than,)).rowcount,
                 "translations": db.execute("DELETE FROM translation_cache WHERE used < ?", (older_than,)).rowcount,
                 "runs": db.execute("DELETE FROM runs WHERE started < ?", (older_than,)).rowcount,
+                "site_rules": db.execute("DELETE FROM site_rules WHERE updated < ?", (older_than,)).rowcount,
             }
         return counts
 

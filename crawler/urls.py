@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from courlan import extract_domain
 from w3lib.url import canonicalize_url, safe_url_string
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "CleanParam",
     "article_id",
     "clean_url",
+    "drop_clean_params",
     "host_of",
     "is_public_http_url_syntax",
+    "parse_clean_params",
+    "site_of",
     "url_key",
 ]
 
@@ -90,3 +97,62 @@ def url_key(url: str) -> str:
 def article_id(canonical_url: str) -> str:
     """Stable article id derived from its canonical URL."""
     return hashlib.blake2b(url_key(canonical_url).encode("utf-8"), digest_size=10).hexdigest()
+
+
+# --- the sites' own rules: robots.txt Clean-param ------------------------------------------
+
+# Yandex's syntax: "Clean-param: p0[&p1&..&pn] [path]"; a path is a prefix of up to 500
+# characters from A-Za-z0-9.-/*_, where * stands for any characters.
+_CLEAN_PARAM = re.compile(r"^\s*clean-param\s*:\s*(?P<params>[^\s#]+)(?:\s+(?P<path>[^\s#]+))?", re.IGNORECASE)
+_PATH_CHARS = re.compile(r"^[A-Za-z0-9.\-/*_%]{1,500}$")
+MAX_CLEAN_PARAM_RULES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CleanParam:
+    """A site's word that ``params`` do not change what pages under ``path`` show."""
+
+    params: frozenset[str]
+    path: str = "/"
+
+    def applies_to(self, path: str) -> bool:
+        if "*" not in self.path:
+            return path.startswith(self.path)
+        return re.match(".*".join(re.escape(part) for part in self.path.split("*")), path) is not None
+
+
+def parse_clean_params(robots_txt: str) -> tuple[CleanParam, ...]:
+    """The Clean-param rules of a robots.txt (they hold for every user agent's group)."""
+    rules: list[CleanParam] = []
+    for line in robots_txt.splitlines():
+        match = _CLEAN_PARAM.match(line)
+        if match is None:
+            continue
+        params = frozenset(p for p in match.group("params").split("&") if p and len(p) <= 100)
+        path = match.group("path") or "/"
+        if params and _PATH_CHARS.match(path):
+            rules.append(CleanParam(params, path))
+        if len(rules) >= MAX_CLEAN_PARAM_RULES:
+            break
+    return tuple(rules)
+
+
+def drop_clean_params(url: str, rules: tuple[CleanParam, ...]) -> str:
+    """``url`` without the query parameters its site's Clean-param rules call meaningless."""
+    if not rules:
+        return url
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    dropped = {param for rule in rules if rule.applies_to(parts.path or "/") for param in rule.params}
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(key, value) for key, value in pairs if key not in dropped]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept, safe="/:,"), parts.fragment))
+
+
+@lru_cache(maxsize=4096)
+def site_of(host: str) -> str:
+    """The registrable domain of a host (war.obozrevatel.com -> obozrevatel.com), else the host."""
+    return extract_domain(f"http://{host}/", fast=True) or host

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +32,9 @@ from crawler.listing import listing_links, next_page_url
 from crawler.markers import is_uniform
 from crawler.memory import tune_malloc
 from crawler.network import BlockedAddressError, GuardedResolver
+from crawler.politeness import download_slots, site_slots
 from crawler.runstate import RunState, run_names
+from crawler.siterules import SiteRules
 from crawler.sources import Source, SourcesError, load_sources, select_sources
 from crawler.stats import SourceStats
 from crawler.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
@@ -93,6 +97,10 @@ class SourcesSpider(scrapy.Spider):
         self._inflight: dict[str, str] = {}
         self._fresh_links = 0
         self._offsite_hosts: set[tuple[str, str]] = set()
+        # Per source, the hosts of article links outside allowed_domains (scrapy sources check).
+        self.offsite_links: dict[str, Counter[str]] = defaultdict(Counter)
+        self._slots: dict[str, str] = {}
+        self._site_rules: SiteRules | bool | None = None
         self._run_state: RunState | None = None
         # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths; the run state
         # takes the same run id, so file names and the database agree.
@@ -103,24 +111,14 @@ class SourcesSpider(scrapy.Spider):
         super().update_settings(settings)
         if not settings.getdict("FEEDS"):
             settings.set("FEEDS", settings.getdict("DEFAULT_FEEDS"), priority="spider")
-        # Per-source download_delay becomes a per-host download slot delay. An
-        # invalid file is reported by the crawl command or in __init__, not here.
+        # One download slot per site, with the largest download_delay of its sources
+        # (crawler/politeness.py). An invalid file is reported by the crawl command or in
+        # from_crawler, not here.
         try:
             config = load_sources(settings.get("SOURCES_FILE"))
         except SourcesError:
             return
-        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-        for source in config.sources:
-            if source.download_delay is None:
-                continue
-            hosts = {host_of(url) for url in source.discovery_urls}
-            hosts |= {h for domain in source.allowed_domains for h in (domain, f"www.{domain}")}
-            for host in hosts:
-                current = slots.get(host, {})
-                delay = max(float(current.get("delay", 0.0)), source.download_delay)
-                # No jitter: download_delay is promised as a minimum.
-                # (randomize_delay: the same for Scrapy < 2.19.)
-                slots[host] = {**current, "delay": delay, "jitter": 0, "randomize_delay": False}
+        slots = download_slots(config.sources, settings.getdict("DOWNLOAD_SLOTS"))
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     @classmethod
@@ -129,6 +127,7 @@ class SourcesSpider(scrapy.Spider):
         config = load_sources(crawler.settings.get("SOURCES_FILE"))
         spider.sources = select_sources(config, spider.source_names)
         spider._by_name = {source.name: source for source in spider.sources}
+        spider._slots = site_slots(config.sources)
         spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
         spider.source_stats = SourceStats(crawler)
         spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
@@ -142,6 +141,13 @@ class SourcesSpider(scrapy.Spider):
         )
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
+
+    @property
+    def site_rules(self) -> SiteRules | None:
+        """The sites' Clean-param rules (None when ROBOTSTXT_CLEAN_PARAM is off)."""
+        if self._site_rules is None:
+            self._site_rules = self.crawler.get_downloader_middleware(SiteRules) or False
+        return self._site_rules or None
 
     @property
     def run_state(self) -> RunState:
@@ -231,6 +237,7 @@ class SourcesSpider(scrapy.Spider):
             cb_kwargs={"source": source.name, "kind": kind, "depth": depth, "parent": parent, "root": root or url},
             meta={
                 "download_maxsize": DISCOVERY_MAXSIZE,
+                "download_slot": self._slots[source.name],
                 "source": source.name,
                 "discovery": kind,
                 "handle_httpstatus_list": [304],
@@ -423,8 +430,14 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.inc(source.name, "links/too_long")
             return None
         url = clean_url(url)
+        if self.site_rules is not None:
+            url = self.site_rules.clean(url)
         if not source.allows(url):
             self.source_stats.inc(source.name, "links/offsite")
+            self.offsite_links[source.name][host_of(url)] += 1
+            return None
+        if not source.follows(url):
+            self.source_stats.inc(source.name, "links/not_followed")
             return None
         key = url_key(url)
         self.source_stats.inc(source.name, "discovered")
@@ -471,7 +484,7 @@ class SourcesSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.on_article_error,
             cb_kwargs={"source": source.name, "via": via, "key": key, "marker": marker, "entry": entry},
-            meta={"source": source.name},
+            meta={"source": source.name, "download_slot": self._slots[source.name]},
             # Articles are de-duplicated above; the dupefilter would also swallow a
             # redirect loop silently instead of letting REDIRECT_MAX_TIMES report it.
             dont_filter=True,
@@ -511,6 +524,8 @@ class SourcesSpider(scrapy.Spider):
             self.reject(source, response.url, result)
             state.note_rejected(key, result.reason, via.get("url"))
             return []
+        if self.site_rules is not None:
+            result = replace(result, canonical_url=self.site_rules.clean(result.canonical_url))
         item = self.build_item(src, response.url, via, result)
         state.note_fetch(item.id, key)
         self._report(source, "article", response.url, True, f"HTTP {response.status}, article extracted")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["Handler", "Route", "Site"]
 
@@ -45,6 +46,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     time: float
+    host: str = ""
 
 
 class Site:
@@ -62,11 +64,19 @@ class Site:
 
     # --- content -----------------------------------------------------------
 
-    def add(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8", **kwargs: Any) -> str:
+    def add(
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str = "text/html; charset=utf-8",
+        host: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Serve ``body`` at ``path``; with ``host``, only for that virtual host (see ``proxy``)."""
         if isinstance(body, str):
             body = body.encode("utf-8")
-        self.routes[path] = Route(body=body, content_type=content_type, **kwargs)
-        return self.url(path)
+        self.routes[f"//{host}{path}" if host else path] = Route(body=body, content_type=content_type, **kwargs)
+        return f"http://{host}{path}" if host else self.url(path)
 
     def handle(self, path: str, handler: Handler) -> str:
         self.handlers[path] = handler
@@ -79,6 +89,12 @@ class Site:
 
     @property
     def base(self) -> str:
+        return self.url("")
+
+    @property
+    def proxy(self) -> str:
+        """This server as an HTTP proxy: requests for any host name reach it (``http_proxy``),
+        so a test can serve a site spread over subdomains that no DNS knows."""
         return self.url("")
 
     # --- inspection ---------------------------------------------------------
@@ -123,11 +139,14 @@ class Site:
                 self.do_GET()
 
             def do_GET(self, head: bool = False) -> None:
-                path = self.path
+                path, host = self.path, (self.headers.get("Host") or "").split(":", 1)[0]
+                if path.startswith(("http://", "https://")):  # asked as a proxy
+                    parts = urlsplit(path)
+                    host, path = parts.hostname or "", parts.path + (f"?{parts.query}" if parts.query else "")
                 # Recorded on arrival, so a request that stalls is already visible.
                 with site._lock:
-                    site.hits.append(Hit(self.command, path, dict(self.headers.items()), time.monotonic()))
-                site._serve(self, path, head)
+                    site.hits.append(Hit(self.command, path, dict(self.headers.items()), time.monotonic(), host))
+                site._serve(self, path, head, host)
 
         self._server = ThreadingHTTPServer((self.host, self.port), RequestHandler)
         self._server.daemon_threads = True
@@ -142,13 +161,18 @@ class Site:
             self._server.server_close()
             self._server = None
 
-    def _serve(self, request: BaseHTTPRequestHandler, path: str, head: bool) -> int:
+    def _serve(self, request: BaseHTTPRequestHandler, path: str, head: bool, host: str = "") -> int:
         handler = self.handlers.get(path) or self.handlers.get(path.split("?", 1)[0])
         if handler is not None:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 handler(request)
             return -1
-        route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
+        route = (
+            self.routes.get(f"//{host}{path}")
+            or self.routes.get(f"//{host}{path.split('?', 1)[0]}")
+            or self.routes.get(path)
+            or self.routes.get(path.split("?", 1)[0])
+        )
         if route is None:
             body = b"<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
             return _send(request, 404, {"Content-Type": "text/html"}, body, head)
