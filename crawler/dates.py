@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-__all__ = ["format_iso", "parse_date", "utc_timestamp"]
+__all__ = ["days_since", "format_iso", "parse_date", "utc_timestamp"]
 
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 _TRAILING_TZ_NAME = re.compile(r"\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
@@ -63,3 +63,15 @@ def utc_timestamp(moment: float | None = None) -> str:
     """``moment`` (a Unix time; now if None) as ISO 8601 UTC with a "Z": 2026-11-30T06:00:00Z."""
     when = datetime.now(UTC) if moment is None else datetime.fromtimestamp(moment, UTC)
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def days_since(text: str | None) -> float | None:
+    """Days from the date in ``text`` until now, or None when it does not parse."""
+    parsed = parse_date(text)
+    if parsed is None:
+        return None
+    if not isinstance(parsed, datetime):
+        parsed = datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+    elif parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - parsed).total_seconds() / 86400

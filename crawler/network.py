@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from typing import Any, ClassVar
-from urllib.request import getproxies
+from urllib.request import getproxies, proxy_bypass
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
@@ -138,6 +138,10 @@ class NetworkGuardMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.allowed = allowed_hosts(crawler.settings)
+        # Requests that go through the operator's HTTP proxy are resolved by the proxy: a
+        # proxied network often cannot resolve public names itself, and what the crawler's
+        # DNS says about a name tells nothing about where the proxy connects.
+        self.proxied = {scheme for scheme in getproxies() if scheme in ("http", "https")}
         quiet_robotstxt_errors()
 
     @classmethod
@@ -154,6 +158,8 @@ class NetworkGuardMiddleware:
         if _is_ip_literal(host):
             if not is_public_address(host):
                 self._refuse("private_address", f"{host} is not a public address: {request.url[:200]}")
+            return
+        if request.meta.get("proxy") or (scheme in self.proxied and not proxy_bypass(host)):
             return
         # Resolve now, through the guarded (and caching) resolver, so that a refusal
         # happens here with its reason, before robots.txt or the connection.

@@ -82,6 +82,37 @@ def test_check_reports_each_step_of_a_working_source(tmp_path: Path, news_site: 
     assert not state.exists(), "check never touches the real state database"
 
 
+def test_check_warns_of_a_frozen_feed_and_of_links_outside_allowed_domains(tmp_path: Path) -> None:
+    """One public project found a major outlet's feed frozen since 2023; a source whose articles
+    moved to another domain loses them silently. Both answer 200, so check has to say it."""
+    with Site() as site:
+        body = "".join(f"<p>Верховна Рада ухвалила закон про бюджет на наступний рік, абзац {n}.</p>" for n in range(8))
+        site.add(
+            "/news/1.html",
+            f"<html><head><title>Бюджет</title></head><body><article><h1>Рада ухвалила бюджет</h1>{body}</article></body></html>",
+        )
+        stale = "Mon, 06 Mar 2023 09:00:00 +0200"
+        items = [("Бюджет", site.url("/news/1.html"))] + [
+            (f"Інше {n}", f"https://elsewhere.example/news/{n}.html") for n in range(3)
+        ]
+        feed = "".join(f"<item><title>{t}</title><link>{u}</link><pubDate>{stale}</pubDate></item>" for t, u in items)
+        site.add("/rss.xml", f"<rss version='2.0'><channel>{feed}</channel></rss>", content_type="application/rss+xml")
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            f"sources:\n  - name: old\n    language: uk\n    feeds: [{site.url('/rss.xml')}]\n", encoding="utf-8"
+        )
+        result = scrapy_command("sources", "check", "old", "-s", f"SOURCES_FILE={sources}", *FAST)
+    out = result.stdout
+    assert result.returncode == 0, out[-2000:]
+    assert re.search(
+        r"\?\?\s+feed\s+\S+/rss\.xml\n\s+warning: its newest item is \d{3,} days old: a frozen feed", out
+    ), out
+    assert "?? 3 article link(s) lead outside allowed_domains, not fetched: elsewhere.example (3)" in out.replace(
+        "??  ", "?? "
+    )
+    assert "result: works" in out
+
+
 def test_check_says_clearly_when_a_source_cannot_be_reached(tmp_path: Path) -> None:
     port = closed_port()
     sources = tmp_path / "sources.yaml"

@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -153,12 +154,13 @@ class Command(ScrapyCommand):
         )
         self.crawler_process.start()
         report: list[dict[str, Any]] = getattr(crawler.spider, "report", [])
+        offsite: dict[str, Counter[str]] = getattr(crawler.spider, "offsite_links", {})
         records = (
             [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()] if output.exists() else []
         )
         worked = True
         for source in sources:
-            worked &= _print_check(source, report, records, provider, languages, target)
+            worked &= _print_check(source, report, records, provider, languages, target, offsite.get(source.name))
         return EXIT_OK if worked else EXIT_SOURCE_FAILED
 
     # --- discover ------------------------------------------------------------------------
@@ -241,11 +243,12 @@ def _print_check(
     provider: str,
     languages: set[str],
     target: str,
+    offsite: Counter[str] | None = None,
 ) -> bool:
     print(f"\n== {source.name} ({source.language or 'no language hint'}) ==")
     events = [event for event in report if event.get("source") == source.name]
     for event in events:
-        mark = "ok " if event["ok"] else "!! "
+        mark = "?? " if event.get("warning") else "ok " if event["ok"] else "!! "
         print(f"{mark} {event['step']:8} {event['url']}")
         print(f"             {event['detail']}")
         if event["step"] == "article" and event["ok"]:
@@ -263,6 +266,10 @@ def _print_check(
     got = [r for r in records if r.get("source") == source.name]
     if not events:
         print("!!  nothing was fetched (robots.txt or network?)")
+    if offsite:
+        hosts = ", ".join(f"{host} ({count})" for host, count in offsite.most_common(5))
+        print(f"??  {sum(offsite.values())} article link(s) lead outside allowed_domains, not fetched: {hosts}")
+        print("             add the domain to allowed_domains if they are this source's articles")
     if got:
         print(f"result: works — {len(got)} article(s) extracted")
         return True

@@ -24,7 +24,7 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.dates import utc_timestamp
+from crawler.dates import days_since, utc_timestamp
 from crawler.discovery import DiscoveryError, FeedEntry, ParsedDocument, parse_discovery_document
 from crawler.extraction import Article, ExtractionOptions, Rejected
 from crawler.items import ArticleItem
@@ -132,6 +132,8 @@ class SourcesSpider(scrapy.Spider):
         spider.source_stats = SourceStats(crawler)
         spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
         spider.max_pages = crawler.settings.getint("DISCOVERY_MAX_PAGES", DEFAULT_MAX_PAGES)
+        # scrapy sources check warns about a feed whose newest item is older than this.
+        spider.frozen_days = crawler.settings.getfloat("CHECK_FROZEN_DAYS", 3)
         workers = crawler.settings.getint("EXTRACTION_WORKERS", -1)
         spider.extractor = ExtractionPool(
             default_workers() if workers < 0 else workers,
@@ -348,6 +350,10 @@ class SourcesSpider(scrapy.Spider):
         skipped = f", {document.skipped_links} unusable links skipped" if document.skipped_links else ""
         counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
         self._report(source, kind, url, True, f"HTTP {status}, {document.kind}: {counts} (newest {newest}){skipped}")
+        age = days_since(newest)
+        if age is not None and age > self.frozen_days:
+            detail = f"warning: its newest item is {age:.0f} days old: a frozen feed? Look for the site's current one"
+            self._report(source, kind, url, True, detail, warning=True)
 
     def _sitemap_children(
         self, source: Source, url: str, kind: str, depth: int, document: ParsedDocument
@@ -419,9 +425,10 @@ class SourcesSpider(scrapy.Spider):
             return 1 << 30
         return limit - self._requested.get(source.name, 0)
 
-    def _report(self, source: str, step: str, url: str, ok: bool, detail: str) -> None:
+    def _report(self, source: str, step: str, url: str, ok: bool, detail: str, warning: bool = False) -> None:
         if self.collect_report and len(self.report) < 1000:
-            self.report.append({"source": source, "step": step, "url": url, "ok": ok, "detail": detail})
+            event = {"source": source, "step": step, "url": url, "ok": ok, "detail": detail, "warning": warning}
+            self.report.append(event)
 
     def _article_request(
         self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None, trusted: bool = True
