@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-__all__ = ["days_since", "format_iso", "parse_date", "utc_timestamp"]
+__all__ = ["days_since", "format_iso", "parse_date", "unix_time", "utc_timestamp"]
 
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 _TRAILING_TZ_NAME = re.compile(r"\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
@@ -65,8 +65,8 @@ def utc_timestamp(moment: float | None = None) -> str:
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def days_since(text: str | None) -> float | None:
-    """Days from the date in ``text`` until now, or None when it does not parse."""
+def unix_time(text: str | None) -> float | None:
+    """The date in ``text`` as a Unix time (a date is its midnight, a naive time is UTC), or None."""
     parsed = parse_date(text)
     if parsed is None:
         return None
@@ -74,4 +74,10 @@ def days_since(text: str | None) -> float | None:
         parsed = datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
     elif parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - parsed).total_seconds() / 86400
+    return parsed.timestamp()
+
+
+def days_since(text: str | None) -> float | None:
+    """Days from the date in ``text`` until now, or None when it does not parse."""
+    moment = unix_time(text)
+    return None if moment is None else (datetime.now(UTC).timestamp() - moment) / 86400

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urljoin
@@ -18,7 +19,7 @@ from urllib.parse import urljoin
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.dates import format_iso, parse_date
+from crawler.dates import format_iso, parse_date, unix_time
 from crawler.urls import is_public_http_url_syntax
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ParsedDocument",
     "SitemapLink",
     "gunzip_limited",
+    "newest_entry",
     "parse_discovery_document",
 ]
 
@@ -476,6 +478,12 @@ def _plain_text_sitemap(text: str, base: str) -> ParsedDocument:
         else:
             doc.entries.append(FeedEntry(url=url))
     return doc
+
+
+def newest_entry(entries: Iterable[FeedEntry]) -> float | None:
+    """The Unix time of the newest dated entry (published, else updated), or None."""
+    times = [unix_time(entry.published or entry.updated) for entry in entries]
+    return max((moment for moment in times if moment is not None), default=None)
 
 
 def parse_discovery_document(body: bytes, url: str) -> ParsedDocument:

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,7 +32,16 @@ from crawler.encoding import decode_html
 from crawler.language import detect_language
 from crawler.urls import clean_url, host_of, is_public_http_url_syntax
 
-__all__ = ["Article", "ExtractionOptions", "Rejected", "content_hash", "extract_article", "sanitize_text", "warm_up"]
+__all__ = [
+    "Article",
+    "ExtractionOptions",
+    "Refusal",
+    "Rejected",
+    "content_hash",
+    "extract_article",
+    "sanitize_text",
+    "warm_up",
+]
 
 # trafilatura logs a warning per discarded page; we log one line per refusal ourselves.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -90,11 +100,22 @@ class Article:
     content_hash: str
 
 
+class Refusal(StrEnum):
+    """Why a fetched page gave no article; source health watches their share."""
+
+    EMPTY = "empty"
+    NOT_HTML = "not_html"
+    EXTRACTION_ERROR = "extraction_error"
+    EXTRACTION_TIMEOUT = "extraction_timeout"
+    BLOCKED = "blocked"
+    NO_ARTICLE = "no_article"
+
+
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """No article: ``reason`` is a short stats key, ``detail`` says it for humans."""
 
-    reason: str
+    reason: Refusal
     detail: str
 
 
@@ -508,10 +529,10 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
         html, _ = decode_html(html, options.content_type)
     html = _strip_controls(html)
     if not html or not html.strip():
-        return Rejected("empty", "empty response body")
+        return Rejected(Refusal.EMPTY, "empty response body")
     tree = load_html(html)
     if tree is None:
-        return Rejected("not_html", "the body does not parse as HTML")
+        return Rejected(Refusal.NOT_HTML, "the body does not parse as HTML")
     rules = options.rules
     url = options.url
     entry = options.entry
@@ -521,7 +542,7 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
     try:
         document = trafilatura.bare_extraction(tree, url=url, options=extractor)
     except (ValueError, TypeError, RecursionError, etree.LxmlError) as exc:
-        return Rejected("extraction_error", f"trafilatura failed: {exc}")
+        return Rejected(Refusal.EXTRACTION_ERROR, f"trafilatura failed: {exc}")
     meta: dict[str, Any] = document.as_dict() if document is not None else {}
 
     title = _clean_inline((_xpath_strings(tree, rules["title"])[:1] or [None])[0] if "title" in rules else None, 500)
@@ -538,13 +559,13 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
 
     blocked = _block_page(tree, title, len(text))
     if blocked:
-        return Rejected("blocked", blocked)
+        return Rejected(Refusal.BLOCKED, blocked)
     if len(text) < MIN_TEXT_CHARS:
-        return Rejected("no_article", f"main text too short ({len(text)} characters)")
+        return Rejected(Refusal.NO_ARTICLE, f"main text too short ({len(text)} characters)")
     if _consent_wall(text):
-        return Rejected("no_article", "a cookie or consent dialog, not an article")
+        return Rejected(Refusal.NO_ARTICLE, "a cookie or consent dialog, not an article")
     if len(text) < 6000 and _furniture_only(tree, text):
-        return Rejected("no_article", "only the page's navigation, header and footer (an app shell?)")
+        return Rejected(Refusal.NO_ARTICLE, "only the page's navigation, header and footer (an app shell?)")
     if not title:
         title = _clean_inline(text.split("\n", 1)[0], 300) or ""
 

@@ -164,6 +164,7 @@ class TranslationPipeline:
                     chars=outcome.chars,
                 )
                 self.stats.inc(item.source, "translated")
+                self.stats.inc(item.source, "translation_chars", outcome.chars)
             else:
                 item.title_en = item.summary_en = item.text_en = None
                 item.translation = translation_record(
@@ -240,4 +241,5 @@ class EmittedPipeline:
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if isinstance(item, ArticleItem):
             self.stats.emitted(item.source)
+            self.stats.inc(item.source, f"language/{item.language or 'unknown'}")
         return item

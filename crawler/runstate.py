@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.health.assess import HealthRules, assess_all
 from crawler.items import ArticleItem
 from crawler.markers import has_changed
 from crawler.state import StateDB, StateError
@@ -512,6 +514,7 @@ class RunState:
                 full=self.full,
                 failed_outputs=self.failed_outputs,
             )
+            self._add_health(summary)
             for source in summary["failed_sources"]:
                 self.crawler.stats.inc_value("summary/failed_sources")
                 logger.error("Source %s produced nothing because of errors", source)
@@ -525,6 +528,25 @@ class RunState:
             self._finish(summary)
         finally:
             self.db.close()
+
+    def _add_health(self, summary: dict[str, Any]) -> None:
+        """Each source's health, this run included, into the summary; a WARNING per flagged one."""
+        rules = HealthRules.from_settings(self.crawler.settings)
+        finished = time.time()
+        try:
+            history = self.db.run_history(finished - rules.history_days * 86400)
+        except (StateError, sqlite3.Error) as exc:
+            logger.warning("Source health not assessed: the run history cannot be read (%s)", exc)
+            return
+        history.append((finished, summary))
+        flagged = []
+        for name, health in assess_all(history, list(summary["sources"]), finished, rules).items():
+            summary["sources"][name]["health"] = health.as_dict()
+            if health.flags:
+                flagged.append(name)
+                flags = ", ".join(health.flags)
+                logger.warning("Source %s is %s: %s", name, flags, "; ".join(health.reasons))
+        summary["flagged_sources"] = flagged
 
     def _finish(self, summary: dict[str, Any]) -> None:
         """Keep the run's summary and forget what is too old to matter."""

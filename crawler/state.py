@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key", "check_state_file", "last_summary"]
+__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key", "check_state_file", "last_summary", "run_history"]
 
 
 class StateError(Exception):
@@ -141,6 +141,21 @@ def last_summary(db: sqlite3.Connection) -> dict[str, Any] | None:
     """The summary of the last finished run (also used on a read-only connection)."""
     row = db.execute("SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1").fetchone()
     return json.loads(row[0]) if row else None
+
+
+def run_history(db: sqlite3.Connection, since: float) -> list[tuple[float, dict[str, Any]]]:
+    """(finished, summary) of every finished run since ``since`` (a Unix time), oldest first."""
+    rows = db.execute(
+        "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= ? ORDER BY finished",
+        (int(since),),
+    ).fetchall()
+    history = []
+    for finished, text in rows:
+        try:
+            history.append((float(finished), json.loads(text)))
+        except (TypeError, ValueError):
+            continue  # one unreadable summary must not hide the rest
+    return history
 
 
 _FIX_HINT = (
@@ -390,6 +405,9 @@ class StateDB:
 
     def last_summary(self) -> dict[str, Any] | None:
         return last_summary(self.db)
+
+    def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:
+        return run_history(self.db, since)
 
     def prune(self, older_than: int) -> dict[str, int]:
         """Forget what was last seen before ``older_than`` (a Unix time)."""

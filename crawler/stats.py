@@ -32,6 +32,13 @@ class SourceStats:
     def discovery_ok(self, source: str) -> None:
         self.inc(source, "discovery/ok")
 
+    def answered(self, source: str, kind: str, newest: float | None = None) -> None:
+        """A discovery document of ``kind`` answered (200 or 304); ``newest`` is the Unix time
+        of its newest dated entry, for source health to tell a frozen feed."""
+        self.inc(source, f"answered/{kind}")
+        if newest is not None:
+            self._stats.max_value(f"{PREFIX}{source}/newest/{kind}", int(newest))
+
     def discovery_failed(self, source: str, reason: str) -> None:
         self.inc(source, f"discovery/failed/{reason}")
         self.inc(source, "discovery/failed")

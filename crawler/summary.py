@@ -9,12 +9,14 @@ from typing import Any
 
 from crawler.dates import utc_timestamp
 from crawler.exporters import write_text_atomically
+from crawler.extraction import Refusal
 
 __all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
 
 # Request failures: the site, not the page, is the problem.
 _ERROR_PREFIXES = ("http_5", "http_429", "http_403", "timeout", "dns", "connection", "tcptimedout", "responsenever")
 _LINK_REASONS = ("over_max_articles", "offsite", "too_long")
+_REFUSALS = frozenset(Refusal)
 
 
 def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
@@ -29,6 +31,10 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
     discovery_failed = {key.split("/", 2)[2]: int(v) for key, v in stats.items() if key.startswith("discovery/failed/")}
     request_failures = {reason: count for reason, count in not_emitted.items() if reason.startswith(_ERROR_PREFIXES)}
     request_errors = sum(request_failures.values())
+    by_prefix = {
+        prefix: {key.split("/", 1)[1]: value for key, value in stats.items() if key.startswith(f"{prefix}/")}
+        for prefix in ("answered", "newest", "language")
+    }
     errors = Counter(discovery_failed) + Counter(request_failures)
     summary = {
         "discovered": get("discovered"),
@@ -41,11 +47,19 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
         "not_emitted": dict(sorted(not_emitted.items())),
         "translated": get("translated"),
         "translation_failed": get("translation_failed"),
+        "translation_chars": get("translation_chars"),
         "http_errors": get("http_errors"),
+        # Pages fetched that gave no article, by reason (a subset of not_emitted).
+        "refused": {reason: count for reason, count in not_emitted.items() if reason in _REFUSALS},
+        "languages": {language: int(count) for language, count in sorted(by_prefix["language"].items())},
         "discovery": {
             "ok": get("discovery/ok"),
             "not_modified": get("discovery/not_modified"),
             "failed": discovery_failed,
+            # Documents that answered (200 or 304) per kind, and the newest dated entry
+            # a kind's documents listed this run: source health tells a frozen feed by it.
+            "answered": {kind: int(count) for kind, count in sorted(by_prefix["answered"].items())},
+            "newest": {kind: utc_timestamp(moment) for kind, moment in sorted(by_prefix["newest"].items())},
         },
         # Why requests of this source failed, discovery and articles together, most frequent first.
         "errors": dict(errors.most_common()),
@@ -87,6 +101,7 @@ def build_summary(
             "emitted",
             "translated",
             "translation_failed",
+            "translation_chars",
             "http_errors",
         ):
             totals[key] = totals.get(key, 0) + summary[key]
@@ -119,6 +134,7 @@ def format_table(summary: dict[str, Any]) -> str:
         "tr. failed",
         "HTTP errors",
         "status",
+        "health",
         "errors",
     ]
     rows = [header]
@@ -138,6 +154,7 @@ def format_table(summary: dict[str, Any]) -> str:
                 s["translation_failed"],
                 s["http_errors"],
                 s["status"],
+                ", ".join(s.get("health", {}).get("flags", [])) or "-",
                 ", ".join(f"{reason} {count}" for reason, count in s["errors"].items()) or "-",
             ]
         )

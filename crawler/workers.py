@@ -32,7 +32,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from crawler.extraction import Article, ExtractionOptions, Rejected, extract_article
+from crawler.extraction import Article, ExtractionOptions, Refusal, Rejected, extract_article
 
 __all__ = ["ExtractionPool", "default_workers"]
 
@@ -85,7 +85,7 @@ def _worker_main(conn: Connection) -> None:
         try:
             result: Article | Rejected = extract_article(body, options)
         except Exception as exc:
-            result = Rejected("extraction_error", f"{type(exc).__name__}: {exc}"[:300])
+            result = Rejected(Refusal.EXTRACTION_ERROR, f"{type(exc).__name__}: {exc}"[:300])
         if trim is not None:
             # Hand a big page's freed heap back instead of keeping its high-water mark.
             trim(0)
@@ -244,7 +244,7 @@ class ExtractionPool:
                 logger.warning("Extraction of %s took over %g s; replacing its worker", options.url, self.timeout)
                 self._count("workers/killed_hung")
                 self._replace(worker, kill=True)
-                return Rejected("extraction_timeout", f"extraction took over {self.timeout:g} s")
+                return Rejected(Refusal.EXTRACTION_TIMEOUT, f"extraction took over {self.timeout:g} s")
             except (ChildProcessError, BrokenPipeError, OSError) as exc:
                 self._crashes += 1
                 self._count("workers/died")
@@ -264,4 +264,4 @@ class ExtractionPool:
             else:
                 self._idle.put_nowait(worker)
             return result
-        return Rejected("extraction_error", "the extraction worker died on this page twice")
+        return Rejected(Refusal.EXTRACTION_ERROR, "the extraction worker died on this page twice")

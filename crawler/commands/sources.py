@@ -8,6 +8,8 @@
 * ``discover URL``: find a site's feeds and sitemaps and print an entry to paste.
 * ``digest FILE``: render a JSON lines output file for reading (``--markdown``,
   ``--original``), the latest record per article winning.
+* ``health``: each source's health learned from past runs; exit 1 when an enabled one is flagged.
+* ``report --output FILE.html``: the same as a self-contained HTML page with a chart per source.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import sqlite3
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,15 +29,23 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.dates import utc_timestamp
+from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED
 from crawler.exporters import write_text_atomically
+from crawler.health.assess import DAY, HealthRules, SourceHealth, assess_all
+from crawler.health.history import load_history
+from crawler.health.report import ReportRow, render_report
+from crawler.health.text import format_health, health_json
 from crawler.items import TranslationStatus
 from crawler.pipelines import translation_decision, translation_languages
 from crawler.sources import Source, SourcesConfig, SourcesError, load_sources, select_sources
 from crawler.state import last_summary
 from crawler.translation.base import LANGUAGE_NAMES
 
-USAGE = "list | check [NAME ...|--all] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
+USAGE = (
+    "list | check [NAME ...|--all] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
+    " | health [--json] | report --output FILE.html"
+)
 
 
 class Command(ScrapyCommand):
@@ -53,7 +64,8 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument("--markdown", action="store_true", help="digest: Markdown instead of plain text")
         parser.add_argument("--original", action="store_true", help="digest: add the original-language text")
-        parser.add_argument("--output", metavar="FILE", help="digest: write here instead of standard output")
+        parser.add_argument("--output", metavar="FILE", help="digest, report: write here instead of standard output")
+        parser.add_argument("--json", action="store_true", help="health: JSON instead of a table")
         parser.add_argument("--articles", type=int, default=2, help="check: articles to try per source (default 2)")
         parser.add_argument("--all", action="store_true", help="check: try every enabled source")
 
@@ -68,7 +80,14 @@ class Command(ScrapyCommand):
         if not args:
             raise UsageError(f"say what to do: {USAGE}")
         action, rest = args[0], args[1:]
-        handlers = {"list": self._list, "check": self._check, "discover": self._discover, "digest": self._digest}
+        handlers = {
+            "list": self._list,
+            "check": self._check,
+            "discover": self._discover,
+            "digest": self._digest,
+            "health": self._health,
+            "report": self._report,
+        }
         if action not in handlers:
             raise UsageError(f"unknown action {action!r}: {USAGE}")
         self.exitcode = handlers[action](rest, opts)
@@ -94,7 +113,9 @@ class Command(ScrapyCommand):
         figures = (last or {}).get("sources", {})
         when = f"last run {last['finished']}" if last else "no run recorded yet"
         print(f"{config.path}: {len(config.sources)} sources, {len(config.enabled)} enabled; {when}\n")
-        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "STATUS", "DISCOVERY"]
+        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "STATUS", "HEALTH"]
+        header.append("DISCOVERY")
+        health = {entry.name: entry for entry in self._healths(config)[0]}
         rows = [header]
         for source in config.sources:
             stats = figures.get(source.name)
@@ -109,16 +130,64 @@ class Command(ScrapyCommand):
                 ]
             else:
                 cells += ["-", "-", "-", "-", "-"]
+            known = health[source.name]
+            cells.append(", ".join(known.flags) or ("ok" if known.runs else "-"))
             urls = (
                 [("feed", u) for u in source.feeds]
                 + [("sitemap", u) for u in source.sitemaps]
                 + [("listing", listing.url) for listing in source.listings]
             )
             rows.append([*cells, f"{urls[0][0]:8} {urls[0][1]}"])
-            rows.extend(["", "", "", "", "", "", "", "", f"{kind:8} {url}"] for kind, url in urls[1:])
+            rows.extend([*([""] * (len(header) - 1)), f"{kind:8} {url}"] for kind, url in urls[1:])
         widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+        return EXIT_OK
+
+    # --- health and report ----------------------------------------------------------------
+
+    def _healths(self, config: SourcesConfig) -> tuple[list[SourceHealth], list[tuple[float, dict[str, Any]]]]:
+        assert self.settings is not None
+        rules = HealthRules.from_settings(self.settings)
+        now = time.time()
+        history = load_history(Path(self.settings.get("STATE_DB")), now - rules.history_days * DAY)
+        healths = assess_all(history, [source.name for source in config.sources], now, rules)
+        return list(healths.values()), history
+
+    def _health(self, args: list[str], opts: argparse.Namespace) -> int:
+        config = self._config()
+        if config is None:
+            return EXIT_CONFIG_ERROR
+        healths, history = self._healths(config)
+        enabled = [source.name for source in config.enabled]
+        if opts.json:
+            print(json.dumps(health_json(healths, enabled), ensure_ascii=False, indent=2))
+        else:
+            when = f"last run {utc_timestamp(history[-1][0])}" if history else "no run recorded yet"
+            print(f"{config.path}: {len(history)} runs in the history; {when}\n")
+            print(format_health(healths, enabled))
+        flagged = [health.name for health in healths if health.flags and health.name in enabled]
+        return EXIT_SOURCE_FAILED if flagged else EXIT_OK
+
+    def _report(self, args: list[str], opts: argparse.Namespace) -> int:
+        if not opts.output:
+            raise UsageError("say where: scrapy sources report --output FILE.html")
+        config = self._config()
+        if config is None:
+            return EXIT_CONFIG_ERROR
+        assert self.settings is not None
+        healths, history = self._healths(config)
+        by_name = {source.name: source for source in config.sources}
+        rows = [ReportRow(health, by_name[health.name].language, by_name[health.name].enabled) for health in healths]
+        page = render_report(rows, history, time.time(), HealthRules.from_settings(self.settings).window_days)
+        target = Path(opts.output)
+        try:
+            write_text_atomically(target, page)
+        except OSError as exc:
+            print(f"sources-crawler: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_OUTPUT_FAILED
+        flagged = sum(1 for row in rows if row.enabled and row.health.flags)
+        print(f"{target}: {len(rows)} sources, {flagged} flagged, {len(history)} runs")
         return EXIT_OK
 
     # --- check ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import replace
@@ -24,9 +25,9 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.dates import days_since, utc_timestamp
-from crawler.discovery import DiscoveryError, FeedEntry, ParsedDocument, parse_discovery_document
-from crawler.extraction import Article, ExtractionOptions, Rejected
+from crawler.dates import utc_timestamp
+from crawler.discovery import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
+from crawler.extraction import Article, ExtractionOptions, Refusal, Rejected
 from crawler.items import ArticleItem
 from crawler.listing import listing_links, next_page_url
 from crawler.markers import is_uniform
@@ -263,6 +264,7 @@ class SourcesSpider(scrapy.Spider):
             )
             return None
         self.source_stats.inc(source.name, "discovery/not_modified")
+        self.source_stats.answered(source.name, kind)
         children = self.run_state.document_unchanged(url, parent)
         requests: list[Request | None]
         if children is None:
@@ -317,6 +319,7 @@ class SourcesSpider(scrapy.Spider):
             self.run_state.settle(parent)
             return
         self.source_stats.discovery_ok(source)
+        self.source_stats.answered(source, kind, newest_entry(document.entries))
         self._report_document(source, kind, url, response.status, document)
         if document.skipped_links:
             self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
@@ -346,11 +349,12 @@ class SourcesSpider(scrapy.Spider):
     def _report_document(self, source: str, kind: str, url: str, status: int, document: ParsedDocument) -> None:
         if not self.collect_report:
             return
-        newest = max((e.published or e.updated or "" for e in document.entries), default="") or "no dates"
+        moment = newest_entry(document.entries)
+        newest = "no dates" if moment is None else utc_timestamp(moment)
         skipped = f", {document.skipped_links} unusable links skipped" if document.skipped_links else ""
         counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
         self._report(source, kind, url, True, f"HTTP {status}, {document.kind}: {counts} (newest {newest}){skipped}")
-        age = days_since(newest)
+        age = None if moment is None else (time.time() - moment) / 86400
         if age is not None and age > self.frozen_days:
             detail = f"warning: its newest item is {age:.0f} days old: a frozen feed? Look for the site's current one"
             self._report(source, kind, url, True, detail, warning=True)
@@ -514,7 +518,7 @@ class SourcesSpider(scrapy.Spider):
         state.settle(via.get("url"))
         problem = _not_html(response)
         if problem:
-            self.reject(source, response.url, Rejected("not_html", problem))
+            self.reject(source, response.url, Rejected(Refusal.NOT_HTML, problem))
             state.note_rejected(key, "not_html", via.get("url"))
             return []
         content_type = response.headers.get("Content-Type")

@@ -1,0 +1,90 @@
+"""What one run did for one source, read back from the run summaries kept in the state."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.dates import unix_time
+from crawler.state import run_history
+
+__all__ = ["SourceRun", "load_history", "runs_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRun:
+    """One run's figures for one source (see crawler/summary.py for where they come from)."""
+
+    finished: float
+    new: int = 0
+    pages: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    discovery_failed: int = 0
+    answered: frozenset[str] = frozenset()
+    newest: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    translated: int = 0
+    translation_failed: int = 0
+    translation_chars: int = 0
+
+    @property
+    def refused_count(self) -> int:
+        return sum(self.refused.values())
+
+    @classmethod
+    def from_summary(cls, finished: float, figures: dict[str, Any]) -> SourceRun:
+        discovery = figures.get("discovery") or {}
+        # The summaries are our own JSON: counts are already ints, keys already strings.
+        refused = figures.get("refused") or {}
+        newest = {kind: _instant(text) for kind, text in (discovery.get("newest") or {}).items()}
+        return cls(
+            finished=finished,
+            new=int(figures.get("new", 0)),
+            # Article pages requested this run (known articles a feed lists again are not).
+            pages=int(figures.get("requested", 0)),
+            refused=refused,
+            discovery_failed=sum((discovery.get("failed") or {}).values()),
+            answered=frozenset(kind for kind, count in (discovery.get("answered") or {}).items() if count),
+            newest={kind: moment for kind, moment in newest.items() if moment is not None},
+            errors=figures.get("errors") or {},
+            languages=figures.get("languages") or {},
+            translated=int(figures.get("translated", 0)),
+            translation_failed=int(figures.get("translation_failed", 0)),
+            translation_chars=int(figures.get("translation_chars", 0)),
+        )
+
+
+def _instant(text: str) -> float | None:
+    # The summary writes these itself (utc_timestamp), so the strict ISO parser nearly always takes them.
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError):
+        return unix_time(text)
+
+
+def load_history(state_db: Path, since: float) -> list[tuple[float, dict[str, Any]]]:
+    """The stored history, read without creating or changing the database; [] if there is none."""
+    if not state_db.exists():
+        return []
+    try:
+        db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
+        try:
+            return run_history(db, since)
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []
+
+
+def runs_of(history: Iterable[tuple[float, dict[str, Any]]], name: str) -> list[SourceRun]:
+    """The runs that crawled source ``name``, oldest first."""
+    return [
+        SourceRun.from_summary(finished, summary["sources"][name])
+        for finished, summary in history
+        if name in (summary.get("sources") or {})
+    ]

@@ -1,0 +1,65 @@
+"""The health table printed by `scrapy sources health` and the HEALTH column of `sources list`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from crawler.dates import utc_timestamp
+from crawler.health.assess import SourceHealth, duration
+
+__all__ = ["format_health", "health_json"]
+
+
+def _share(recent: float | None, usual: float | None) -> str:
+    if recent is None:
+        return "-"
+    return f"{recent:.0%}" + (f" (usually {usual:.0%})" if usual is not None else "")
+
+
+def _row(health: SourceHealth, enabled: bool) -> list[str]:
+    days = len(health.per_day)
+    return [
+        health.name,
+        "yes" if enabled else "no",
+        str(health.runs),
+        f"{sum(health.per_day) / days:.1f}" if days else "-",
+        utc_timestamp(health.last_new) if health.last_new else "-",
+        duration(health.usual_gap) if health.usual_gap is not None else ("learning" if health.runs else "-"),
+        duration(health.quiet),
+        str(health.failed_streak),
+        _share(health.refused_recent, health.refused_usual),
+        ", ".join(health.flags) or "ok",
+    ]
+
+
+def format_health(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> str:
+    """One row per source, then one line per flag saying why."""
+    on = set(enabled)
+    header = ["SOURCE", "ENABLED", "RUNS", "NEW/DAY", "LAST NEW", "USUAL GAP", "QUIET", "FAILED RUNS", "REFUSED"]
+    header.append("HEALTH")
+    rows = [header] + [_row(health, health.name in on) for health in healths]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    why = [f"  {health.name}: {reason}" for health in healths for reason in health.reasons]
+    return "\n".join(lines + (["", *why] if why else []))
+
+
+def health_json(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> dict[str, object]:
+    on = set(enabled)
+    return {
+        health.name: {
+            "enabled": health.name in on,
+            "runs": health.runs,
+            "new_per_day": list(health.per_day),
+            "last_new": utc_timestamp(health.last_new) if health.last_new else None,
+            "usual_gap_seconds": health.usual_gap,
+            "quiet_seconds": health.quiet,
+            "failed_streak": health.failed_streak,
+            "refused_recent": health.refused_recent,
+            "refused_usual": health.refused_usual,
+            "refusals": health.refusals,
+            "last_error": health.last_error,
+            **health.as_dict(),
+        }
+        for health in healths
+    }
