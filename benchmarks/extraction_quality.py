@@ -4,7 +4,7 @@ Usage: python benchmarks/extraction_quality.py [--corpus ../shared/corpus]
 
 * text: mean token F1 / precision / recall of ``text`` against the Zyte
   (scrapinghub) article-extraction benchmark ground truth, for
-  crawler.extraction.extract_article and for ``trafilatura.extract(html)``
+  crawler.parsing.article.extract_article and for ``trafilatura.extract(html)``
   with its default settings;
 * title and publication date against fundus and newspaper4k ground truth;
 * publication date against htmldate's Media Cloud set (uk/ru pages marked).
@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from crawler.encoding import decode_html  # noqa: E402
-from crawler.extraction import Article, ExtractionOptions, extract_article  # noqa: E402
+from crawler.parsing.article import Article, ExtractionOptions, extract_article  # noqa: E402
+from crawler.parsing.encoding import decode_html  # noqa: E402
 
 TOKEN = re.compile(r"\w+")
 

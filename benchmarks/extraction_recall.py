@@ -6,9 +6,9 @@ Every corpus page with a whole-text ground truth (tests/site/corpus.py,
 ``text_truth_pages``: Zyte AEB, fundus, newspaper4k, Mozilla Readability,
 lenta.ru; 551 pages) is extracted four ways:
 
-* ``fast only`` — crawler.extraction with its fallback switched off (the crawler before this change);
+* ``fast only`` — crawler.parsing.article with its fallback switched off (the crawler before this change);
 * ``crawler`` — as shipped: fast pass, full cascade where the fast text is doubtful;
-* ``full everywhere`` — crawler.extraction with the full cascade tried on every page;
+* ``full everywhere`` — crawler.parsing.article with the full cascade tried on every page;
 * ``trafilatura fallbacks`` — ``trafilatura.extract(fast=False, include_comments=False)``.
 
 It prints mean token F1 per collection, pages refused as no article, pages
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from crawler import extraction  # noqa: E402
-from crawler.encoding import decode_html  # noqa: E402
-from crawler.extraction import Article, ExtractionOptions, extract_article  # noqa: E402
+from crawler.parsing import article as extraction  # noqa: E402
+from crawler.parsing.article import Article, ExtractionOptions, extract_article  # noqa: E402
+from crawler.parsing.encoding import decode_html  # noqa: E402
 from tests.site.corpus import token_f1  # noqa: E402
 
 MODES = ("fast only", "crawler", "full everywhere", "trafilatura fallbacks")

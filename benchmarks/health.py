@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from crawler.health.assess import HealthRules, assess_all
-from crawler.state import StateDB
+from crawler.state.sqlite_store import StateDB
 
 
 def main() -> None:

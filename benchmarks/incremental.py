@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.state import StateDB  # noqa: E402
+from crawler.state.sqlite_store import StateDB  # noqa: E402
 from tests.site.bulk import serve_bulk_site  # noqa: E402
 
 SETTINGS = [

@@ -4,7 +4,7 @@ Usage: python benchmarks/language_accuracy.py [--corpus ../shared/corpus]
 
 Prints accuracy (%) for uk, ru and en on lingua's sentences, word pairs and
 single words, and on the long news texts, for plain seeded langdetect and for
-crawler.language.detect_language without a hint, with the right hint, and with
+crawler.parsing.language.detect_language without a hint, with the right hint, and with
 a misleading hint (uk<->ru swapped, en given "uk").
 """
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory  # noqa: E402
 from langdetect.lang_detect_exception import LangDetectException  # noqa: E402
 
-from crawler.language import detect_language  # noqa: E402
+from crawler.parsing.language import detect_language  # noqa: E402
 
 LANGS = ("uk", "ru", "en")
 WRONG_HINT = {"uk": "ru", "ru": "uk", "en": "uk"}

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.state import StateDB  # noqa: E402
+from crawler.state.sqlite_store import StateDB  # noqa: E402
 from crawler.translation import ProviderOptions, provider_class  # noqa: E402
 from crawler.translation.service import TranslationService  # noqa: E402
 from tests.site.translators import FakeTranslator  # noqa: E402

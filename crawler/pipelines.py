@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem, TranslationStatus, translation_record
-from crawler.runstate import Decision, RunState
+from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.service import TranslationService

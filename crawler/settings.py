@@ -59,11 +59,11 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 EXTENSIONS = {
-    # What the run remembers and delivers (crawler/runstate.py); found by the other
+    # What the run remembers and delivers (crawler/state/runstate.py); found by the other
     # components with crawler.get_extension(RunState).
-    "crawler.runstate.RunState": 0,
+    "crawler.state.runstate.RunState": 0,
     "scrapy.extensions.throttle.AutoThrottle": None,
-    "crawler.throttle.PoliteAutoThrottle": 0,
+    "crawler.net.throttle.PoliteAutoThrottle": 0,
     # A listening debug console has no place on an unattended server.
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
@@ -80,20 +80,20 @@ EXTRACTION_TIMEOUT = 60
 # fresh one, which keeps a long crawl's memory flat.
 EXTRACTION_WORKER_MAX_MB = 80
 
-# --- network reach (crawler/network.py) -------------------------------------------
+# --- network reach (crawler/net/guard.py) -------------------------------------------
 # Only public addresses, plus the hosts of the sources file's URLs and these.
 NETWORK_ALLOW_HOSTS: list[str] = []
 # True turns the guard off (a crawler inside an intranet, on purpose).
 NETWORK_ALLOW_PRIVATE = False
 # The setting was renamed in Scrapy 2.19; the old name still works before it.
 if _SCRAPY_VERSION >= (2, 19):
-    TWISTED_DNS_RESOLVER = "crawler.network.GuardedResolver"
+    TWISTED_DNS_RESOLVER = "crawler.net.guard.GuardedResolver"
 else:
-    DNS_RESOLVER = "crawler.network.GuardedResolver"
+    DNS_RESOLVER = "crawler.net.guard.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.network.NetworkGuardMiddleware": 50,
-    # Learns the sites' Clean-param rules from the robots.txt files Scrapy reads (crawler/siterules.py).
-    "crawler.siterules.SiteRules": 560,
+    "crawler.net.guard.NetworkGuardMiddleware": 50,
+    # Learns the sites' Clean-param rules from the robots.txt files Scrapy reads (crawler/net/siterules.py).
+    "crawler.net.siterules.SiteRules": 560,
     # Same behaviour, same place in the chain; skips decoding pages that hold no refresh tag.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,
@@ -123,16 +123,16 @@ DEFAULT_FEEDS = {
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_STORE_EMPTY = True
 FEED_STORAGES = {
-    "": "crawler.exporters.AtomicFileFeedStorage",
-    "file": "crawler.exporters.AtomicFileFeedStorage",
-    "stdout": "crawler.exporters.GuardedStdoutFeedStorage",
+    "": "crawler.output.exporters.AtomicFileFeedStorage",
+    "file": "crawler.output.exporters.AtomicFileFeedStorage",
+    "stdout": "crawler.output.exporters.GuardedStdoutFeedStorage",
 }
 FEED_EXPORTERS = {
-    "digest": "crawler.digest.DigestItemExporter",
-    "markdown": "crawler.digest.MarkdownDigestItemExporter",
-    "jsonlines": "crawler.exporters.SafeJsonLinesItemExporter",
-    "jsonl": "crawler.exporters.SafeJsonLinesItemExporter",
-    "jl": "crawler.exporters.SafeJsonLinesItemExporter",
+    "digest": "crawler.output.digest.DigestItemExporter",
+    "markdown": "crawler.output.digest.MarkdownDigestItemExporter",
+    "jsonlines": "crawler.output.exporters.SafeJsonLinesItemExporter",
+    "jsonl": "crawler.output.exporters.SafeJsonLinesItemExporter",
+    "jl": "crawler.output.exporters.SafeJsonLinesItemExporter",
 }
 
 # The digest formats (-o today.txt:digest, -o today.md:markdown) add each

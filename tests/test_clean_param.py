@@ -1,4 +1,4 @@
-"""The sites' own URL rules: robots.txt Clean-param (crawler/urls.py, crawler/siterules.py).
+"""The sites' own URL rules: robots.txt Clean-param (crawler/parsing/urls.py, crawler/net/siterules.py).
 
 The robots.txt texts below are real ones, copied where they were found:
   * kp.ru (Komsomolskaya Pravda): the robots.txt a public C++ project keeps as a test fixture
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.urls import drop_clean_params, parse_clean_params
+from crawler.parsing.urls import drop_clean_params, parse_clean_params
 from tests.conftest import run_crawl
 from tests.site.server import Site
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.digest import latest_records, provenance, render_markdown, render_text
-from crawler.sources import load_sources
+from crawler.config.sources_file import load_sources
+from crawler.output.digest import latest_records, provenance, render_markdown, render_text
 from tests.conftest import FAST, ROOT, run_crawl, scrapy_command
 from tests.site.corpus import NewsSite, news_sources_yaml
 from tests.site.server import Site

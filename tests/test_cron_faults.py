@@ -310,7 +310,7 @@ def test_a_jobdir_run_is_an_ordinary_run_and_can_be_reused(tmp_path: Path, newsr
 def test_no_spider_attribute_collides_with_a_name_scrapy_reserves() -> None:
     import scrapy
 
-    from crawler.spiders.sources import SourcesSpider
+    from crawler.spiders.sources_spider import SourcesSpider
 
     ours = set(vars(SourcesSpider())) - set(vars(scrapy.Spider(name="plain")))
     ours |= {name for name in vars(SourcesSpider) if not name.startswith("__")}

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.discovery import DiscoveryError, gunzip_limited, parse_discovery_document
+from crawler.parsing.feeds import DiscoveryError, gunzip_limited, parse_discovery_document
 from tests.site.corpus import SKIP_REASON, corpus_dir, have_corpus
 
 pytestmark = pytest.mark.skipif(not have_corpus(), reason=SKIP_REASON)

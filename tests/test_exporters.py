@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.exporters import AtomicFileFeedStorage, SafeJsonLinesItemExporter
 from crawler.items import ArticleItem
+from crawler.output.exporters import AtomicFileFeedStorage, SafeJsonLinesItemExporter
 from tests.conftest import FAST, ROOT
 from tests.site.server import Site
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from crawler.discovery import FeedEntry
-from crawler.extraction import Article, ExtractionOptions, Rejected, content_hash, extract_article, sanitize_text
+from crawler.parsing.article import Article, ExtractionOptions, Rejected, content_hash, extract_article, sanitize_text
+from crawler.parsing.feeds import FeedEntry
 from tests.site.corpus import SKIP_REASON, have_corpus, news_pages, text_truth_pages
 from tests.site.walls import WALLS
 

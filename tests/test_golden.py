@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import Article, ExtractionOptions, extract_article
-from crawler.sources import load_sources
+from crawler.config.sources_file import load_sources
+from crawler.parsing.article import Article, ExtractionOptions, extract_article
 from tests.site.corpus import SKIP_REASON, CorpusPage, have_corpus, news_pages
 from tests.site.obozrevatel import obozrevatel_page
 from tests.site.timeline import corpus_texts

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.discovery import parse_discovery_document
-from crawler.network import is_public_address
+from crawler.net.guard import is_public_address
+from crawler.parsing.feeds import parse_discovery_document
 from tests.conftest import FAST, ROOT, WORKERS
 from tests.site.hostile import HostileSite, build_hostile_site, hostile_sources_yaml
 from tests.site.procstat import PeakMemory

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawler.language import detect_language
+from crawler.parsing.language import detect_language
 from tests.site.corpus import SKIP_REASON, corpus_dir, have_corpus
 
 LINGUA = corpus_dir() / "langid" / "lingua-testdata"

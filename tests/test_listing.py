@@ -1,4 +1,4 @@
-"""Listing pages: article links and the next page (crawler/listing.py), on real Scrapy responses."""
+"""Listing pages: article links and the next page (crawler/spiders/listing.py), on real Scrapy responses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.listing import listing_links, next_page_url
+from crawler.spiders.listing import listing_links, next_page_url
 
 URL = "https://news.example.org/news/"
 

@@ -1,12 +1,12 @@
-"""When a feed or sitemap says that an article changed (crawler/markers.py), and the feed-side
-metadata it is read from (crawler/discovery.py)."""
+"""When a feed or sitemap says that an article changed (crawler/parsing/markers.py), and the feed-side
+metadata it is read from (crawler/parsing/feeds.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from crawler.discovery import parse_discovery_document
-from crawler.markers import has_changed, is_uniform
+from crawler.parsing.feeds import parse_discovery_document
+from crawler.parsing.markers import has_changed, is_uniform
 
 NEWS = "https://news.example.org/sitemap-news.xml"
 ARCHIVE = "https://news.example.org/sitemap-archive.xml"

@@ -1,4 +1,4 @@
-"""A source's politeness covers every host of its site (crawler/politeness.py): section subdomains,
+"""A source's politeness covers every host of its site (crawler/net/politeness.py): section subdomains,
 a feed host of its own, and the other editions of the same outlet."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import itertools
 import re
 from pathlib import Path
 
-from crawler.politeness import download_slots, site_slots
-from crawler.sources import Source
+from crawler.config.sources_file import Source
+from crawler.net.politeness import download_slots, site_slots
 from tests.conftest import run_crawl
 from tests.site.server import Site
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources import MAX_FILE_BYTES, SourcesError, load_sources, select_sources
+from crawler.config.sources_file import MAX_FILE_BYTES, SourcesError, load_sources, select_sources
 from tests.conftest import scrapy_command
 from tests.site.server import Site
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.state import StateDB
+from crawler.state.sqlite_store import StateDB
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.base import TranslationError
 from crawler.translation.service import TranslationService, check_translation

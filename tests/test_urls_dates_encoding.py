@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from crawler.dates import format_iso, parse_date
-from crawler.encoding import decode_html
-from crawler.regex_safety import RegexProblem, check_follow_pattern
-from crawler.urls import article_id, clean_url, is_public_http_url_syntax, url_key
+from crawler.config.regex_safety import RegexProblem, check_follow_pattern
+from crawler.parsing.dates import format_iso, parse_date
+from crawler.parsing.encoding import decode_html
+from crawler.parsing.urls import article_id, clean_url, is_public_http_url_syntax, url_key
 
 
 def test_clean_url_drops_tracking_and_fragment_only() -> None:

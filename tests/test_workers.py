@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import Article, ExtractionOptions, Rejected, extract_article
-from crawler.workers import ExtractionPool
+from crawler.parsing.article import Article, ExtractionOptions, Rejected, extract_article
+from crawler.workers.pool import ExtractionPool
 from tests.conftest import run_crawl
 from tests.site.corpus import NewsSite, news_pages, news_sources_yaml
 

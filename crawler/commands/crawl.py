@@ -17,6 +17,7 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config.sources_file import SourcesError, load_sources, select_sources
 from crawler.exit_codes import (
     EXIT_CONFIG_ERROR,
     EXIT_INTERRUPTED,
@@ -26,10 +27,9 @@ from crawler.exit_codes import (
     EXIT_SOURCE_FAILED,
     EXIT_STATE_UNUSABLE,
 )
-from crawler.exporters import check_output_location
-from crawler.lock import RunLock, RunLockedError
-from crawler.sources import SourcesError, load_sources, select_sources
-from crawler.state import StateError, check_state_file
+from crawler.output.exporters import check_output_location
+from crawler.state.lock import RunLock, RunLockedError
+from crawler.state.sqlite_store import StateError, check_state_file
 from crawler.translation import PROVIDERS
 
 SPIDER_NAME = "sources"

@@ -29,17 +29,17 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.dates import utc_timestamp
+from crawler.config.sources_file import Source, SourcesConfig, SourcesError, load_sources, select_sources
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED
-from crawler.exporters import write_text_atomically
 from crawler.health.assess import DAY, HealthRules, SourceHealth, assess_all
 from crawler.health.history import load_history
 from crawler.health.report import ReportRow, render_report
 from crawler.health.text import format_health, health_json
 from crawler.items import TranslationStatus
+from crawler.output.exporters import write_text_atomically
+from crawler.parsing.dates import utc_timestamp
 from crawler.pipelines import translation_decision, translation_languages
-from crawler.sources import Source, SourcesConfig, SourcesError, load_sources, select_sources
-from crawler.state import last_summary
+from crawler.state.sqlite_store import last_summary
 from crawler.translation.base import LANGUAGE_NAMES
 
 USAGE = (
@@ -235,7 +235,7 @@ class Command(ScrapyCommand):
     # --- discover ------------------------------------------------------------------------
 
     def _discover(self, args: list[str], opts: argparse.Namespace) -> int:
-        from crawler.finder import discover_site, source_entry
+        from crawler.net.site_finder import discover_site, source_entry
 
         if len(args) != 1:
             raise UsageError("discover takes one URL: scrapy sources discover https://example.com/")
@@ -259,7 +259,7 @@ class Command(ScrapyCommand):
     # --- digest --------------------------------------------------------------------------
 
     def _digest(self, args: list[str], opts: argparse.Namespace) -> int:
-        from crawler.digest import latest_records, render_all
+        from crawler.output.digest import latest_records, render_all
 
         if len(args) != 1:
             raise UsageError("digest takes one JSON lines file: scrapy sources digest output/FILE.jsonl")
@@ -350,8 +350,8 @@ def _fetcher(settings: Any, named_hosts: set[str]) -> Any:
     """A plain HTTP fetch for discover: limits, our User-Agent, the network guard."""
     import requests
 
-    from crawler.finder import FetchError
-    from crawler.network import allowed_hosts, is_public_address
+    from crawler.net.guard import allowed_hosts, is_public_address
+    from crawler.net.site_finder import FetchError
 
     allowed = allowed_hosts(settings)
     session = requests.Session()

@@ -9,15 +9,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.dates import unix_time
-from crawler.state import run_history
+from crawler.parsing.dates import unix_time
+from crawler.state.sqlite_store import run_history
 
 __all__ = ["SourceRun", "load_history", "runs_of"]
 
 
 @dataclass(frozen=True, slots=True)
 class SourceRun:
-    """One run's figures for one source (see crawler/summary.py for where they come from)."""
+    """One run's figures for one source (see crawler/output/summary.py for where they come from)."""
 
     finished: float
     new: int = 0

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from crawler.dates import utc_timestamp
 from crawler.health.assess import DAY, SourceHealth, duration
+from crawler.parsing.dates import utc_timestamp
 
 __all__ = ["ReportRow", "bar_chart", "render_report"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from crawler.dates import utc_timestamp
 from crawler.health.assess import SourceHealth, duration
+from crawler.parsing.dates import utc_timestamp
 
 __all__ = ["format_health", "health_json"]
 

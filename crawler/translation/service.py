@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from crawler.state import StateDB, cache_key
+from crawler.state.sqlite_store import StateDB, cache_key
 from crawler.translation.base import Provider, TranslationError
 from crawler.translation.chunking import pack, reassemble, units_for
 

@@ -32,7 +32,7 @@ _COLLECTIONS = (
 def corpus_pool(limit: int = 300) -> list[bytes]:
     """Up to ``limit`` article pages from the corpus that hold an article once their
     canonical link is gone, Ukrainian and Russian ones first."""
-    from crawler.extraction import Article, ExtractionOptions, extract_article
+    from crawler.parsing.article import Article, ExtractionOptions, extract_article
 
     base = corpus_dir() / "articles"
     rows = [json.loads(line) for line in (base / "INDEX.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -26,11 +26,11 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
-from crawler.dates import format_iso, parse_date
-from crawler.discovery import FeedEntry
-from crawler.encoding import decode_html
-from crawler.language import detect_language
-from crawler.urls import clean_url, host_of, is_public_http_url_syntax
+from crawler.parsing.dates import format_iso, parse_date
+from crawler.parsing.encoding import decode_html
+from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.language import detect_language
+from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax
 
 __all__ = [
     "Article",

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from lxml import etree
 
-from crawler.regex_safety import RegexProblem, check_follow_pattern
-from crawler.urls import host_of, is_public_http_url_syntax
+from crawler.config.regex_safety import RegexProblem, check_follow_pattern
+from crawler.parsing.urls import host_of, is_public_http_url_syntax
 
 __all__ = [
     "ExtractRules",

@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from crawler.dates import utc_timestamp
-from crawler.exporters import write_text_atomically
-from crawler.extraction import Refusal
+from crawler.output.exporters import write_text_atomically
+from crawler.parsing.article import Refusal
+from crawler.parsing.dates import utc_timestamp
 
 __all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
 

@@ -27,8 +27,8 @@ from scrapy.exporters import JsonLinesItemExporter
 from scrapy.extensions.feedexport import FileFeedStorage, StdoutFeedStorage
 from w3lib.url import file_uri_to_path
 
-from crawler import signals
-from crawler.state import StateError
+from crawler.output import signals
+from crawler.state.sqlite_store import StateError
 
 __all__ = [
     "AtomicFileFeedStorage",
@@ -145,7 +145,7 @@ def _quiet_reported_failures() -> None:
 
 def _run_state(crawler: Any) -> Any:
     """The run's state extension, if this storage belongs to a crawl that has one."""
-    from crawler.runstate import RunState  # the run state imports this module for its summary
+    from crawler.state.runstate import RunState  # the run state imports this module for its summary
 
     if crawler is None:
         return None

@@ -39,10 +39,10 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.health.assess import HealthRules, assess_all
 from crawler.items import ArticleItem
-from crawler.markers import has_changed
-from crawler.state import StateDB, StateError
+from crawler.output.summary import build_summary, format_table, write_summary
+from crawler.parsing.markers import has_changed
+from crawler.state.sqlite_store import StateDB, StateError
 from crawler.stats import SourceStats, per_source
-from crawler.summary import build_summary, format_table, write_summary
 
 __all__ = ["Batch", "Decision", "RunState", "run_names", "title_hash"]
 
@@ -163,7 +163,7 @@ class RunState:
         """The crawl's run state; it exists from the start of the crawl (EXTENSIONS)."""
         state = crawler.get_extension(cls)
         if state is None:
-            raise RuntimeError("the crawler.runstate.RunState extension is disabled in EXTENSIONS")
+            raise RuntimeError("the crawler.state.runstate.RunState extension is disabled in EXTENSIONS")
         return state
 
     @classmethod
@@ -292,7 +292,7 @@ class RunState:
         """Whether ``document`` now gives ``key`` a different marker than it did last time.
 
         Times of one kind are compared across documents (an article moved from a
-        news sitemap into the archive keeps its lastmod); see crawler/markers.py."""
+        news sitemap into the archive keeps its lastmod); see crawler/parsing/markers.py."""
         if not (marker and document):
             return False
         known = self.db.known_url(key)

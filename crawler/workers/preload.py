@@ -9,8 +9,9 @@ instead of being loaded again by each.
 import contextlib
 import gc
 
-from crawler import extraction, language
-from crawler.memory import tune_malloc
+from crawler.parsing import article as extraction
+from crawler.parsing import language
+from crawler.workers.memory import tune_malloc
 
 tune_malloc()
 

@@ -19,11 +19,11 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html as lxml_html
 from protego import Protego
 
-from crawler.discovery import DiscoveryError, ParsedDocument, parse_discovery_document
-from crawler.encoding import decode_html
-from crawler.extraction import Article, ExtractionOptions, extract_article
-from crawler.language import detect_language
-from crawler.urls import host_of, is_public_http_url_syntax
+from crawler.parsing.article import Article, ExtractionOptions, extract_article
+from crawler.parsing.encoding import decode_html
+from crawler.parsing.feeds import DiscoveryError, ParsedDocument, parse_discovery_document
+from crawler.parsing.language import detect_language
+from crawler.parsing.urls import host_of, is_public_http_url_syntax
 
 __all__ = ["Candidate", "FetchError", "SiteDiscovery", "discover_site", "feed_links", "source_entry"]
 

@@ -24,8 +24,8 @@ from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
-from crawler.sources import SourcesError, load_sources
-from crawler.urls import host_of
+from crawler.config.sources_file import SourcesError, load_sources
+from crawler.parsing.urls import host_of
 
 __all__ = ["BlockedAddressError", "GuardedResolver", "NetworkGuardMiddleware", "allowed_hosts", "is_public_address"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crawler.sources import Source
-from crawler.urls import host_of
+from crawler.config.sources_file import Source
+from crawler.parsing.urls import host_of
 
 __all__ = ["download_slots", "site_slots"]
 

@@ -19,8 +19,8 @@ from urllib.parse import urljoin
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.dates import format_iso, parse_date, unix_time
-from crawler.urls import is_public_http_url_syntax
+from crawler.parsing.dates import format_iso, parse_date, unix_time
+from crawler.parsing.urls import is_public_http_url_syntax
 
 __all__ = [
     "DiscoveryError",

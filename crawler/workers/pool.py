@@ -32,7 +32,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from crawler.extraction import Article, ExtractionOptions, Refusal, Rejected, extract_article
+from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected, extract_article
 
 __all__ = ["ExtractionPool", "default_workers"]
 
@@ -65,7 +65,7 @@ def _private_mb() -> float:
 def _worker_main(conn: Connection) -> None:
     """Runs in the worker: (body, options) in, (result, private MiB) out, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from crawler import preload  # noqa: F401 - already imported when forked from the forkserver
+    from crawler.workers import preload  # noqa: F401 - already imported when forked from the forkserver
 
     trim: Callable[[int], int] | None
     try:
@@ -118,7 +118,7 @@ class ExtractionPool:
         self.max_worker_mb = max_worker_mb
         self.stats = stats
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["crawler.preload"])
+        self._context.set_forkserver_preload(["crawler.workers.preload"])
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._starting: asyncio.Future[None] | None = None

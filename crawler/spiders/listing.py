@@ -13,7 +13,7 @@ import re
 from scrapy.http import TextResponse
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.urls import is_public_http_url_syntax
+from crawler.parsing.urls import is_public_http_url_syntax
 
 __all__ = ["listing_links", "next_page_url"]
 

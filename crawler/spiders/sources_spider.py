@@ -25,21 +25,21 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.dates import utc_timestamp
-from crawler.discovery import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
-from crawler.extraction import Article, ExtractionOptions, Refusal, Rejected
+from crawler.config.sources_file import Source, SourcesError, load_sources, select_sources
 from crawler.items import ArticleItem
-from crawler.listing import listing_links, next_page_url
-from crawler.markers import is_uniform
-from crawler.memory import tune_malloc
-from crawler.network import BlockedAddressError, GuardedResolver
-from crawler.politeness import download_slots, site_slots
-from crawler.runstate import RunState, run_names
-from crawler.siterules import SiteRules
-from crawler.sources import Source, SourcesError, load_sources, select_sources
+from crawler.net.guard import BlockedAddressError, GuardedResolver
+from crawler.net.politeness import download_slots, site_slots
+from crawler.net.siterules import SiteRules
+from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected
+from crawler.parsing.dates import utc_timestamp
+from crawler.parsing.feeds import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
+from crawler.parsing.markers import is_uniform
+from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
+from crawler.spiders.listing import listing_links, next_page_url
+from crawler.state.runstate import RunState, run_names
 from crawler.stats import SourceStats
-from crawler.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
-from crawler.workers import ExtractionPool, default_workers
+from crawler.workers.memory import tune_malloc
+from crawler.workers.pool import ExtractionPool, default_workers
 
 logger = logging.getLogger(__name__)
 tune_malloc()
@@ -113,7 +113,7 @@ class SourcesSpider(scrapy.Spider):
         if not settings.getdict("FEEDS"):
             settings.set("FEEDS", settings.getdict("DEFAULT_FEEDS"), priority="spider")
         # One download slot per site, with the largest download_delay of its sources
-        # (crawler/politeness.py). An invalid file is reported by the crawl command or in
+        # (crawler/net/politeness.py). An invalid file is reported by the crawl command or in
         # from_crawler, not here.
         try:
             config = load_sources(settings.get("SOURCES_FILE"))

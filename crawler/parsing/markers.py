@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from crawler.dates import parse_date
+from crawler.parsing.dates import parse_date
 
 __all__ = ["has_changed", "is_uniform"]
 

@@ -22,8 +22,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
-from crawler.runstate import RunState
-from crawler.urls import CleanParam, drop_clean_params, host_of, parse_clean_params, site_of
+from crawler.parsing.urls import CleanParam, drop_clean_params, host_of, parse_clean_params, site_of
+from crawler.state.runstate import RunState
 
 __all__ = ["SiteRules"]
 
