@@ -1,13 +1,31 @@
-"""Downloader middlewares that replace Scrapy's own where those cost too much per page."""
+"""Downloader middlewares that replace Scrapy's own: where those cost too much per page, and
+where they refuse a request with a bare IgnoreRequest (re-raised typed, crawler/net/failures.py)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware as ScrapyHttpCompression
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware as ScrapyRedirectMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
+from scrapy.robotstxt import RobotParser
 
-__all__ = ["MetaRefreshMiddleware"]
+from crawler.net.failures import ForbiddenByRobots, OffsiteRedirect, TooLarge, TooManyRedirects
+
+__all__ = [
+    "HttpCompressionMiddleware",
+    "MetaRefreshMiddleware",
+    "OffsiteMiddleware",
+    "RedirectMiddleware",
+    "RobotsTxtMiddleware",
+]
 
 # Scrapy looks for the tag in the first 4,096 characters; in any ASCII-compatible
 # encoding they fit in four times as many bytes.
@@ -36,3 +54,74 @@ def _may_refresh(response: HtmlResponse) -> bool:
     if b"\x00" in head[:200]:
         return True  # UTF-16 or UTF-32: let Scrapy decode it
     return b"refresh" in head.lower()
+
+
+class RobotsTxtErrorFilter(logging.Filter):
+    """One warning line instead of an ERROR with a traceback when robots.txt cannot be fetched.
+
+    A site that is down is not a bug in the crawler; cron mail should say which
+    site and why, not print forty lines of Twisted frames. The failed request
+    itself is then reported once by the spider with its reason.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "robots.txt not fetched before %(request)s: %(f_exception)s"
+            args = record.args if isinstance(record.args, dict) else {}
+            record.args = {"request": args.get("request", "?"), "f_exception": _brief(error)}
+        return True
+
+
+def _brief(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    return f"{type(cause).__name__}: {str(cause)[:200]}"
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's, with typed refusals and a one-line warning for a robots.txt that cannot be fetched
+    (Scrapy logs it as an ERROR with a traceback, from inside its own method)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsTxtMiddleware:
+        middleware = super().from_crawler(crawler)
+        quiet = RobotsTxtErrorFilter()
+        robots_logger = logging.getLogger(ScrapyRobotsTxtMiddleware.__module__)
+        crawler.signals.connect(lambda: robots_logger.addFilter(quiet), signal=signals.engine_started, weak=False)
+        crawler.signals.connect(lambda: robots_logger.removeFilter(quiet), signal=signals.engine_stopped, weak=False)
+        return middleware
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest as exc:
+            raise ForbiddenByRobots(*exc.args) from exc
+
+
+class OffsiteMiddleware(ScrapyOffsiteMiddleware):
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        try:
+            super().process_request(request, *((spider,) if spider is not None else ()))
+        except IgnoreRequest as exc:
+            raise OffsiteRedirect(*exc.args) from exc
+
+
+class RedirectMiddleware(ScrapyRedirectMiddleware):
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        try:
+            return super().process_response(request, response, *((spider,) if spider is not None else ()))
+        except IgnoreRequest as exc:
+            # Scrapy's RedirectMiddleware refuses only one thing: one redirect too many.
+            raise TooManyRedirects(*exc.args) from exc
+
+
+class HttpCompressionMiddleware(ScrapyHttpCompression):
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        try:
+            return super().process_response(request, response, *((spider,) if spider is not None else ()))
+        except IgnoreRequest as exc:
+            # Refused only when the decompressed body passes DOWNLOAD_MAXSIZE.
+            raise TooLarge(*exc.args) from exc

@@ -97,6 +97,15 @@ DOWNLOADER_MIDDLEWARES = {
     # Same behaviour, same place in the chain; skips decoding pages that hold no refresh tag.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,
+    # Scrapy's own, raising typed IgnoreRequest subclasses (crawler/net/failures.py).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.OffsiteMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.HttpCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RedirectMiddleware": 600,
 }
 # http and https only: no file://, ftp://, s3:// or data: downloads.
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}

@@ -14,59 +14,22 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any, ClassVar
+from typing import Any
 from urllib.request import getproxies, proxy_bypass
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from crawler.config.sources_file import SourcesError, load_sources
+from crawler.net.failures import BlockedAddressError, RefusedRequest
 from crawler.parsing.urls import host_of
 
 __all__ = ["BlockedAddressError", "GuardedResolver", "NetworkGuardMiddleware", "allowed_hosts", "is_public_address"]
 
 logger = logging.getLogger(__name__)
-
-ROBOTSTXT_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
-
-
-class RobotsTxtErrorFilter(logging.Filter):
-    """One warning line instead of an ERROR with a traceback when robots.txt cannot be fetched.
-
-    A site that is down is not a bug in the crawler; cron mail should say which
-    site and why, not print forty lines of Twisted frames. The failed request
-    itself is then reported once by the spider with its reason.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg = "robots.txt not fetched before %(request)s: %(f_exception)s"
-            args = record.args if isinstance(record.args, dict) else {}
-            record.args = {"request": args.get("request", "?"), "f_exception": _brief(error)}
-        return True
-
-
-def _brief(error: BaseException) -> str:
-    cause = error.__cause__ or error
-    return f"{type(cause).__name__}: {str(cause)[:200]}"
-
-
-def quiet_robotstxt_errors() -> None:
-    robots = logging.getLogger(ROBOTSTXT_LOGGER)
-    if not any(isinstance(f, RobotsTxtErrorFilter) for f in robots.filters):
-        robots.addFilter(RobotsTxtErrorFilter())
-
-
-class BlockedAddressError(Exception):
-    """A connection to a non-public address that the sources file does not name."""
 
 
 def is_public_address(address: str) -> bool:
@@ -110,9 +73,6 @@ class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing non-public answers for hosts not named."""
 
     allowed: frozenset[str] | None = frozenset()
-    # Host names refused in this process, so a failed download can say why
-    # (Twisted reports a refused lookup as a plain DNS failure).
-    refused: ClassVar[set[str]] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> GuardedResolver:
@@ -128,7 +88,6 @@ class GuardedResolver(CachingThreadedResolver):
     def _check(self, address: str, name: str) -> str:
         if self.allowed is None or name.lower() in self.allowed or is_public_address(address):
             return address
-        GuardedResolver.refused.add(name.lower())
         raise BlockedAddressError(f"{name} resolves to {address}, which is not a public address")
 
 
@@ -142,7 +101,6 @@ class NetworkGuardMiddleware:
         # proxied network often cannot resolve public names itself, and what the crawler's
         # DNS says about a name tells nothing about where the proxy connects.
         self.proxied = {scheme for scheme in getproxies() if scheme in ("http", "https")}
-        quiet_robotstxt_errors()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NetworkGuardMiddleware:
@@ -167,10 +125,11 @@ class NetworkGuardMiddleware:
 
         try:
             await maybe_deferred_to_future(reactor.resolve(host))
+        except BlockedAddressError:
+            self._refuse("private_address", f"{host} resolves to a non-public address: {request.url[:200]}")
         except Exception:
-            if host in GuardedResolver.refused:
-                self._refuse("private_address", f"{host} resolves to a non-public address: {request.url[:200]}")
+            pass
 
     def _refuse(self, reason: str, message: str) -> None:
         self.crawler.stats.inc_value(f"network/refused/{reason}")
-        raise IgnoreRequest(f"refused ({reason}): {message}")
+        raise RefusedRequest(reason, f"refused ({reason}): {message}")

@@ -8,7 +8,6 @@ translation, state, output) happens in item pipelines.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -19,15 +18,13 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.config.sources_file import Source, SourcesError, load_sources, select_sources
 from crawler.items import ArticleItem
-from crawler.net.guard import BlockedAddressError, GuardedResolver
+from crawler.net.failures import failure_reason, failure_text
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
 from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected
@@ -572,18 +569,18 @@ class SourcesSpider(scrapy.Spider):
     def on_discovery_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         source = request.cb_kwargs.get("source", "?")
-        reason = _failure_reason(failure)
+        reason = failure_reason(failure)
         self.source_stats.discovery_failed(source, reason)
         self._documents_inflight.discard(request.url)
         self.run_state.settle(request.cb_kwargs.get("parent"), done=False)
-        kind, text = request.cb_kwargs.get("kind", "feed"), _failure_text(failure)
+        kind, text = request.cb_kwargs.get("kind", "feed"), failure_text(failure)
         self._report(source, kind, request.url, False, f"cannot fetch: {text}")
         logger.warning("%s: cannot fetch %s %s: %s", source, kind, request.url, text)
 
     def on_article_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         source = request.cb_kwargs.get("source", "?")
-        reason = _failure_reason(failure)
+        reason = failure_reason(failure)
         self.source_stats.not_emitted(source, reason)
         if reason.startswith("http_"):
             self.source_stats.inc(source, "http_errors")
@@ -594,7 +591,7 @@ class SourcesSpider(scrapy.Spider):
         self.run_state.note_rejected(key, reason, via.get("url"))
         redirects = request.meta.get("redirect_urls") or []
         where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
-        text = _failure_text(failure)
+        text = failure_text(failure)
         logger.info("%s: cannot fetch article %s: %s", source, where, text)
         self._report(source, "article", where, False, f"cannot fetch: {text}")
 
@@ -619,59 +616,3 @@ def _not_html(response: Response) -> str | None:
     if b"<html" in lowered or b"<!doctype html" in lowered or b"<head" in lowered or b"<body" in lowered:
         return None
     return f"does not look like HTML ({content_type or 'no Content-Type'})"
-
-
-_REFUSED = re.compile(r"refused \((\w+)\)")
-
-
-def _failure_reason(failure: Failure) -> str:
-    """A short, stable name for why a request failed (a stats key)."""
-    if failure.check(HttpError):
-        response = failure.value.response  # type: ignore[union-attr]
-        location = (response.headers.get("Location") or b"").decode("latin-1").lower()
-        if 300 <= response.status < 400 and location and not location.startswith(("http:", "https:", "/")):
-            return "scheme"  # Scrapy does not follow redirects to file:, ftp:, data: ...
-        return f"http_{response.status}"
-    if failure.check(BlockedAddressError):
-        return "private_address"
-    message = str(failure.value)
-    if failure.check(IgnoreRequest):
-        lowered = message.lower()
-        refused = _REFUSED.search(message)
-        if refused:
-            return refused.group(1)
-        if "robots.txt" in lowered:
-            return "robots_txt"
-        if "offsite" in lowered:
-            return "offsite"
-        if "max redirections" in lowered:
-            return "redirect_loop"
-        if "maxsize" in lowered:
-            return "too_large"
-        return "ignored"
-    name = type(failure.value).__name__.lower()
-    if "cancel" in name:
-        # Scrapy cancels downloads that pass DOWNLOAD_MAXSIZE.
-        return "too_large"
-    if "timeout" in name or "timedout" in name:
-        return "timeout"
-    if "dns" in name or "resolve" in name:
-        request = getattr(failure, "request", None)
-        if request is not None and host_of(request.url) in GuardedResolver.refused:
-            return "private_address"
-        return "dns"
-    if (
-        "connection" in name
-        or "refused" in name
-        or "responsenever" in name
-        or "lost" in name
-        or "downloadfailed" in name
-    ):
-        return "connection"
-    return name
-
-
-def _failure_text(failure: Failure) -> str:
-    if failure.check(HttpError):
-        return f"HTTP {failure.value.response.status}"  # type: ignore[union-attr]
-    return f"{type(failure.value).__name__}: {failure.value}"
