@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
-from crawler.state.sqlite_store import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError, cache_key
+from crawler.state.sqlite_store import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError
+from crawler.state.store import cache_key
 from tests.conftest import FAST, ROOT, WORKERS, CrawlRun, run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site

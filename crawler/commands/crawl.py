@@ -28,8 +28,8 @@ from crawler.exit_codes import (
     EXIT_STATE_UNUSABLE,
 )
 from crawler.output.exporters import check_output_location
-from crawler.state.lock import RunLock, RunLockedError
-from crawler.state.sqlite_store import StateError, check_state_file
+from crawler.state.lock import RunLockedError
+from crawler.state.store import StateError, preflight, run_lock
 from crawler.translation import PROVIDERS
 
 SPIDER_NAME = "sources"
@@ -51,7 +51,7 @@ class Command(ScrapyCrawlCommand):
             print(f"sources-crawler: not crawling: {problem}", file=sys.stderr)
             self.exitcode = status
             return
-        lock = RunLock(self.settings.get("STATE_DB"))
+        lock = run_lock(self.settings)
         try:
             lock.acquire()
         except RunLockedError as exc:
@@ -78,7 +78,7 @@ class Command(ScrapyCrawlCommand):
         """The state database and the outputs, checked before anything is crawled."""
         assert self.settings is not None
         try:
-            check_state_file(self.settings.get("STATE_DB"))
+            preflight(self.settings)
         except StateError as exc:
             return str(exc), EXIT_STATE_UNUSABLE
         feeds = self.settings.getdict("FEEDS") or self.settings.getdict("DEFAULT_FEEDS")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-import sqlite3
 import sys
 import tempfile
 import time
@@ -32,14 +31,13 @@ from scrapy.exceptions import UsageError
 from crawler.config.sources_file import Source, SourcesConfig, SourcesError, load_sources, select_sources
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED
 from crawler.health.assess import DAY, HealthRules, SourceHealth, assess_all
-from crawler.health.history import load_history
 from crawler.health.report import ReportRow, render_report
 from crawler.health.text import format_health, health_json
 from crawler.items import TranslationStatus
 from crawler.output.exporters import write_text_atomically
 from crawler.parsing.dates import utc_timestamp
 from crawler.pipelines import translation_decision, translation_languages
-from crawler.state.sqlite_store import last_summary
+from crawler.state.store import last_run_summary, stored_history
 from crawler.translation.base import LANGUAGE_NAMES
 
 USAGE = (
@@ -109,7 +107,7 @@ class Command(ScrapyCommand):
         if config is None:
             return EXIT_CONFIG_ERROR
         assert self.settings is not None
-        last = _last_run(Path(self.settings.get("STATE_DB")))
+        last = last_run_summary(self.settings)
         figures = (last or {}).get("sources", {})
         when = f"last run {last['finished']}" if last else "no run recorded yet"
         print(f"{config.path}: {len(config.sources)} sources, {len(config.enabled)} enabled; {when}\n")
@@ -150,7 +148,7 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         rules = HealthRules.from_settings(self.settings)
         now = time.time()
-        history = load_history(Path(self.settings.get("STATE_DB")), now - rules.history_days * DAY)
+        history = stored_history(self.settings, now - rules.history_days * DAY)
         healths = assess_all(history, [source.name for source in config.sources], now, rules)
         return list(healths.values()), history
 
@@ -278,20 +276,6 @@ class Command(ScrapyCommand):
         else:
             sys.stdout.write(text)
         return EXIT_OK
-
-
-def _last_run(state_db: Path) -> dict[str, Any] | None:
-    """The last run's summary, read without creating or changing the database."""
-    if not state_db.exists():
-        return None
-    try:
-        db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
-        try:
-            return last_summary(db)
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
 
 
 def _translation_plan(record: dict[str, Any], source: Source, provider: str, languages: set[str], target: str) -> str:

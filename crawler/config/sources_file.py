@@ -8,7 +8,7 @@ before giving up, and nothing here touches the network.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,21 +209,6 @@ def _parse_yaml(path: Path, text: str) -> _Value | Problem | None:
 
 # --- validation ---------------------------------------------------------------
 
-_SOURCE_KEYS = {
-    "name",
-    "language",
-    "enabled",
-    "feeds",
-    "sitemaps",
-    "listings",
-    "allowed_domains",
-    "translate",
-    "extract",
-    "download_delay",
-    "max_articles",
-    "concurrency",
-    "follow",
-}
 _TOP_KEYS = {"defaults", "sources"}
 
 
@@ -297,84 +282,128 @@ def _close_match(key: str, known: Iterable[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
+def _language(check: _Validator, v: _Value, key: str) -> str | None:
+    language = check.str_(v, key)
+    if language is None:
+        return None
+    if LANGUAGE_RE.match(language.lower()):
+        return language.lower()
+    check.error(v.line, key, f"{language!r} is not a two-letter ISO 639-1 code such as uk, ru or en")
+    return None
+
+
+def _urls(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
+    items = check.list_(v, key)
+    if items is None:
+        return None
+    urls = [check.url(item, f"{key}[{i}]") for i, item in enumerate(items)]
+    return tuple(dict.fromkeys(url for url in urls if url))
+
+
+def _listings(check: _Validator, v: _Value, key: str) -> tuple[Listing, ...] | None:
+    items = check.list_(v, key)
+    if items is None:
+        return None
+    listings = (_build_listing(check, item, f"{key}[{i}]") for i, item in enumerate(items))
+    return tuple(listing for listing in listings if listing is not None)
+
+
+def _domains(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
+    items = check.list_(v, key)
+    if items is None:
+        return None
+    domains = []
+    for i, item in enumerate(items):
+        domain = check.str_(item, f"{key}[{i}]")
+        if domain is None:
+            continue
+        domain = domain.lower().strip(".")
+        if DOMAIN_RE.match(domain):
+            domains.append(domain)
+        else:
+            check.error(item.line, f"{key}[{i}]", f"{domain!r} is not a domain name (no scheme or path)")
+    return tuple(dict.fromkeys(domains))
+
+
+def _extract(check: _Validator, v: _Value, key: str) -> dict[str, str] | None:
+    rules = check.mapping(v, key)
+    return None if rules is None else _build_extract(check, rules)
+
+
+def _delay(check: _Validator, v: _Value, key: str) -> float | None:
+    if isinstance(v.value, (int, float)) and not isinstance(v.value, bool) and 0 <= v.value <= 3600:
+        return float(v.value)
+    check.error(v.line, key, f"expected seconds between 0 and 3600, got {_show(v.value)}")
+    return None
+
+
+def _count(check: _Validator, v: _Value, key: str) -> int | None:
+    if isinstance(v.value, int) and not isinstance(v.value, bool) and v.value >= 1:
+        return v.value
+    check.error(v.line, key, f"expected a whole number of at least 1, got {_show(v.value)}")
+    return None
+
+
+def _follow(check: _Validator, v: _Value, key: str) -> re.Pattern[str] | None:
+    pattern = check.str_(v, key)
+    if pattern is None:
+        return None
+    compiled = check_follow_pattern(pattern)
+    if isinstance(compiled, RegexProblem):
+        check.error(v.line, key, f"{pattern!r}: {compiled.message}")
+        return None
+    return compiled
+
+
+def _flag(check: _Validator, v: _Value, key: str) -> bool | None:
+    return check.bool_(v, key)
+
+
+# Each source key and the function that validates and converts its value (None: a problem
+# was recorded, or there is nothing to keep).
+_PARSERS: dict[str, Callable[[_Validator, _Value, str], Any]] = {
+    "language": _language,
+    "enabled": _flag,
+    "translate": _flag,
+    "feeds": _urls,
+    "sitemaps": _urls,
+    "listings": _listings,
+    "allowed_domains": _domains,
+    "extract": _extract,
+    "download_delay": _delay,
+    "max_articles": _count,
+    "concurrency": _count,
+    "follow": _follow,
+}
+_SOURCE_KEYS = {"name", *_PARSERS}
+
+
+def _source_name(check: _Validator, raw: dict[str, tuple[_Value, _Value]], line: int) -> str | None:
+    name_entry = raw.get("name")
+    if name_entry is None:
+        check.error(line, "name", "every source needs a name")
+        return None
+    name = check.str_(name_entry[1], "name")
+    if name is not None and not NAME_RE.match(name):
+        check.error(name_entry[1].line, "name", f"{name!r}: use only letters, digits, '-' and '_' (at most 64)")
+        return None
+    return name
+
+
 def _build_source(
     check: _Validator, raw: dict[str, tuple[_Value, _Value]], defaults: dict[str, tuple[_Value, _Value]], line: int
 ) -> Source | None:
-    merged = {**defaults, **raw}
-    name_entry = raw.get("name")
-    name = None
-    if name_entry is None:
-        check.error(line, "name", "every source needs a name")
-    else:
-        name = check.str_(name_entry[1], "name")
-        if name is not None and not NAME_RE.match(name):
-            check.error(name_entry[1].line, "name", f"{name!r}: use only letters, digits, '-' and '_' (at most 64)")
-            name = None
+    name = _source_name(check, raw, line)
     check.source = name
     for key, (key_value, _) in raw.items():
         if key not in _SOURCE_KEYS:
             check.error(key_value.line, key, f"unknown key{_close_match(key, _SOURCE_KEYS)}")
-
-    kwargs: dict[str, Any] = {}
     before = len(check.problems)
-
-    def get(key: str) -> _Value | None:
-        entry = merged.get(key)
-        return entry[1] if entry else None
-
-    if (v := get("language")) is not None:
-        language = check.str_(v, "language")
-        if language is not None:
-            if LANGUAGE_RE.match(language.lower()):
-                kwargs["language"] = language.lower()
-            else:
-                check.error(v.line, "language", f"{language!r} is not a two-letter ISO 639-1 code such as uk, ru or en")
-    for key in ("enabled", "translate"):
-        if (v := get(key)) is not None and (flag := check.bool_(v, key)) is not None:
-            kwargs[key] = flag
-    for key in ("feeds", "sitemaps"):
-        if (v := get(key)) is not None and (items := check.list_(v, key)) is not None:
-            urls = [check.url(item, f"{key}[{i}]") for i, item in enumerate(items)]
-            kwargs[key] = tuple(dict.fromkeys(url for url in urls if url))
-    if (v := get("listings")) is not None and (items := check.list_(v, "listings")) is not None:
-        listings = []
-        for i, item in enumerate(items):
-            listing = _build_listing(check, item, f"listings[{i}]")
-            if listing is not None:
-                listings.append(listing)
-        kwargs["listings"] = tuple(listings)
-    if (v := get("allowed_domains")) is not None and (items := check.list_(v, "allowed_domains")) is not None:
-        domains = []
-        for i, item in enumerate(items):
-            domain = check.str_(item, f"allowed_domains[{i}]")
-            if domain is None:
-                continue
-            domain = domain.lower().strip(".")
-            if DOMAIN_RE.match(domain):
-                domains.append(domain)
-            else:
-                check.error(item.line, f"allowed_domains[{i}]", f"{domain!r} is not a domain name (no scheme or path)")
-        kwargs["allowed_domains"] = tuple(dict.fromkeys(domains))
-    if (v := get("extract")) is not None and (rules := check.mapping(v, "extract")) is not None:
-        kwargs["extract"] = _build_extract(check, rules)
-    if (v := get("download_delay")) is not None:
-        if isinstance(v.value, (int, float)) and not isinstance(v.value, bool) and 0 <= v.value <= 3600:
-            kwargs["download_delay"] = float(v.value)
-        else:
-            check.error(v.line, "download_delay", f"expected seconds between 0 and 3600, got {_show(v.value)}")
-    for key in ("max_articles", "concurrency"):
-        if (v := get(key)) is not None:
-            if isinstance(v.value, int) and not isinstance(v.value, bool) and v.value >= 1:
-                kwargs[key] = v.value
-            else:
-                check.error(v.line, key, f"expected a whole number of at least 1, got {_show(v.value)}")
-    if (v := get("follow")) is not None and (pattern := check.str_(v, "follow")) is not None:
-        compiled = check_follow_pattern(pattern)
-        if isinstance(compiled, RegexProblem):
-            check.error(v.line, "follow", f"{pattern!r}: {compiled.message}")
-        else:
-            kwargs["follow"] = compiled
-
+    kwargs: dict[str, Any] = {}
+    for key, (_, value) in {**defaults, **raw}.items():
+        parser = _PARSERS.get(key)
+        if parser is not None and (parsed := parser(check, value, key)) is not None:
+            kwargs[key] = parsed
     if name is None or len(check.problems) > before:
         return None
     if not (kwargs.get("feeds") or kwargs.get("sitemaps") or kwargs.get("listings")):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from crawler.parsing.dates import unix_time
-from crawler.state.sqlite_store import run_history
 
-__all__ = ["SourceRun", "load_history", "runs_of"]
+__all__ = ["SourceRun", "runs_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +62,6 @@ def _instant(text: str) -> float | None:
         return datetime.fromisoformat(text).timestamp()
     except (TypeError, ValueError):
         return unix_time(text)
-
-
-def load_history(state_db: Path, since: float) -> list[tuple[float, dict[str, Any]]]:
-    """The stored history, read without creating or changing the database; [] if there is none."""
-    if not state_db.exists():
-        return []
-    try:
-        db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
-        try:
-            return run_history(db, since)
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return []
 
 
 def runs_of(history: Iterable[tuple[float, dict[str, Any]]], name: str) -> list[SourceRun]:

@@ -56,7 +56,7 @@ class SiteRules:
         if not crawler.settings.getbool("ROBOTSTXT_CLEAN_PARAM", True):
             raise NotConfigured
         state = RunState.of(crawler)
-        known = {host: _decode(rules) for host, rules in state.db.site_rules().items()}
+        known = {host: _decode(rules) for host, rules in state.site_rules().items()}
         return cls(crawler, known)
 
     def _index(self) -> None:

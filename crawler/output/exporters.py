@@ -28,7 +28,8 @@ from scrapy.extensions.feedexport import FileFeedStorage, StdoutFeedStorage
 from w3lib.url import file_uri_to_path
 
 from crawler.output import signals
-from crawler.state.sqlite_store import StateError
+from crawler.parsing.chars import CONTROL_CHARS
+from crawler.state.store import StateError
 
 __all__ = [
     "AtomicFileFeedStorage",
@@ -44,7 +45,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _PART_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.part$")
-_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -362,7 +362,7 @@ class GuardedStdoutFeedStorage(StdoutFeedStorage):
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return _UNSAFE.sub("\ufffd", value) if _UNSAFE.search(value) else value
+        return CONTROL_CHARS.sub("\ufffd", value) if CONTROL_CHARS.search(value) else value
     if isinstance(value, dict):
         return {key: _clean(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

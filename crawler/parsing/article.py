@@ -26,6 +26,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
+from crawler.parsing.chars import CONTROL_CHARS
 from crawler.parsing.dates import format_iso, parse_date
 from crawler.parsing.encoding import decode_html
 from crawler.parsing.feeds import FeedEntry
@@ -72,7 +73,6 @@ _BLOCK_MARKERS = (
     "px-captcha",
 )
 # Control characters JSON consumers choke on (tab and newline are fine).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,6 @@ class Rejected:
     detail: str
 
 
-_RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
 
@@ -134,7 +133,7 @@ def _strip_controls(html: str) -> str:
     """Drop C0 control characters, raw or as references, and references to surrogates:
     a NUL ends the document for libxml2 and a control character makes trafilatura's
     internal XML invalid, losing the whole article over one stray byte."""
-    html = _RAW_CONTROLS.sub("", html)
+    html = CONTROL_CHARS.sub("", html)
     if "&#" in html:
         html = _CHAR_REFERENCE.sub(_bad_reference, html)
     return html
@@ -142,7 +141,7 @@ def _strip_controls(html: str) -> str:
 
 def sanitize_text(value: str) -> str:
     """Remove characters that cannot travel in UTF-8 JSON (NUL, lone surrogates, C0 controls)."""
-    return _CONTROL.sub("", value)
+    return CONTROL_CHARS.sub("", value)
 
 
 def _clean_inline(value: str | None, limit: int = 1000) -> str | None:
@@ -523,8 +522,91 @@ def _drop_title_line(text: str, title: str | None) -> str:
     return text
 
 
-def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | Rejected:
-    """Extract one article; never raises for bad input, returns Rejected instead."""
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What every field function reads: the parsed page, trafilatura's metadata, the
+    source's XPath overrides, and the feed entry that led here."""
+
+    tree: HtmlElement
+    meta: dict[str, Any]
+    rules: dict[str, str]
+    url: str
+    entry: FeedEntry | None
+
+    def override(self, field: str) -> list[str]:
+        return _xpath_strings(self.tree, self.rules[field]) if field in self.rules else []
+
+    def from_entry(self, field: str) -> Any:
+        return getattr(self.entry, field) if self.entry else None
+
+
+# One function per field, each trying in turn: the source's XPath override, the page
+# (through trafilatura or our own metadata readers), then the feed entry.
+
+
+def _title(page: _Page) -> str | None:
+    return (
+        _clean_inline((page.override("title") or [None])[0], 500)
+        or _best_title(page.tree, page.meta.get("title"), page.meta.get("sitename"), page.url)
+        or _clean_inline(page.from_entry("title"), 500)
+    )
+
+
+def _text(page: _Page, title: str | None) -> str:
+    if "body" in page.rules:
+        body = _xpath_body(page.tree, page.rules["body"])
+        text = _clean_text(body) if body else None
+        if text:
+            return text
+    text = _main_text(page.tree, page.url, _clean_text(page.meta.get("text") or ""))
+    return _drop_title_line(text, title)
+
+
+def _summary(page: _Page) -> str | None:
+    return (
+        _clean_inline((page.override("summary") or [None])[0], 2000)
+        or _clean_inline(page.meta.get("description"), 2000)
+        or _clean_inline(page.from_entry("summary"), 2000)
+    )
+
+
+def _author(page: _Page) -> str | None:
+    return (
+        _clean_inline("; ".join(page.override("author")) or None, 300)
+        or _clean_inline(page.meta.get("author"), 300)
+        or _clean_inline(page.from_entry("author"), 300)
+    )
+
+
+def _published(page: _Page) -> str | None:
+    for value in page.override("published"):
+        parsed = parse_date(value)
+        if parsed is not None:
+            return format_iso(parsed)
+    return _choose_published(_page_published(page.tree), page.meta.get("date"), page.entry)
+
+
+def _tags(page: _Page) -> tuple[str, ...]:
+    tags = _split_tags(page.meta.get("categories")) + _split_tags(page.meta.get("tags"))
+    tags += list(page.from_entry("tags") or ())
+    cleaned = (_clean_inline(tag, 100) for tag in dict.fromkeys(tags))
+    return tuple(dict.fromkeys(tag for tag in cleaned if tag))[:MAX_TAGS]
+
+
+def _not_an_article(page: _Page, title: str | None, text: str) -> Rejected | None:
+    blocked = _block_page(page.tree, title, len(text))
+    if blocked:
+        return Rejected(Refusal.BLOCKED, blocked)
+    if len(text) < MIN_TEXT_CHARS:
+        return Rejected(Refusal.NO_ARTICLE, f"main text too short ({len(text)} characters)")
+    if _consent_wall(text):
+        return Rejected(Refusal.NO_ARTICLE, "a cookie or consent dialog, not an article")
+    if len(text) < 6000 and _furniture_only(page.tree, text):
+        return Rejected(Refusal.NO_ARTICLE, "only the page's navigation, header and footer (an app shell?)")
+    return None
+
+
+def _parse(html: str | bytes, options: ExtractionOptions) -> _Page | Rejected:
     if isinstance(html, bytes):
         html, _ = decode_html(html, options.content_type)
     html = _strip_controls(html)
@@ -533,77 +615,36 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
     tree = load_html(html)
     if tree is None:
         return Rejected(Refusal.NOT_HTML, "the body does not parse as HTML")
-    rules = options.rules
-    url = options.url
-    entry = options.entry
-
     extractor = _extractor()
-    extractor.url = extractor.source = url
+    extractor.url = extractor.source = options.url
     try:
-        document = trafilatura.bare_extraction(tree, url=url, options=extractor)
+        document = trafilatura.bare_extraction(tree, url=options.url, options=extractor)
     except (ValueError, TypeError, RecursionError, etree.LxmlError) as exc:
         return Rejected(Refusal.EXTRACTION_ERROR, f"trafilatura failed: {exc}")
     meta: dict[str, Any] = document.as_dict() if document is not None else {}
+    return _Page(tree, meta, dict(options.rules), options.url, options.entry)
 
-    title = _clean_inline((_xpath_strings(tree, rules["title"])[:1] or [None])[0] if "title" in rules else None, 500)
-    title = title or _best_title(tree, meta.get("title"), meta.get("sitename"), url)
-    title = title or _clean_inline(entry.title if entry else None, 500)
 
-    text: str | None = None
-    if "body" in rules:
-        body = _xpath_body(tree, rules["body"])
-        text = _clean_text(body) if body else None
-    if not text:
-        text = _main_text(tree, url, _clean_text(meta.get("text") or ""))
-        text = _drop_title_line(text, title)
-
-    blocked = _block_page(tree, title, len(text))
-    if blocked:
-        return Rejected(Refusal.BLOCKED, blocked)
-    if len(text) < MIN_TEXT_CHARS:
-        return Rejected(Refusal.NO_ARTICLE, f"main text too short ({len(text)} characters)")
-    if _consent_wall(text):
-        return Rejected(Refusal.NO_ARTICLE, "a cookie or consent dialog, not an article")
-    if len(text) < 6000 and _furniture_only(tree, text):
-        return Rejected(Refusal.NO_ARTICLE, "only the page's navigation, header and footer (an app shell?)")
-    if not title:
-        title = _clean_inline(text.split("\n", 1)[0], 300) or ""
-
-    summary = _clean_inline(
-        (_xpath_strings(tree, rules["summary"])[:1] or [None])[0] if "summary" in rules else None, 2000
-    )
-    summary = (
-        summary or _clean_inline(meta.get("description"), 2000) or _clean_inline(entry.summary if entry else None, 2000)
-    )
-
-    author = _clean_inline("; ".join(_xpath_strings(tree, rules["author"])) if "author" in rules else None, 300)
-    author = author or _clean_inline(meta.get("author"), 300) or _clean_inline(entry.author if entry else None, 300)
-
-    published: str | None = None
-    if "published" in rules:
-        for value in _xpath_strings(tree, rules["published"]):
-            parsed = parse_date(value)
-            if parsed is not None:
-                published = format_iso(parsed)
-                break
-    if published is None:
-        published = _choose_published(_page_published(tree), meta.get("date"), entry)
-
-    tags = _split_tags(meta.get("categories")) + _split_tags(meta.get("tags"))
-    if entry:
-        tags += list(entry.tags)
-    tags = [t for t in (_clean_inline(tag, 100) for tag in dict.fromkeys(tags)) if t][:MAX_TAGS]
-
-    canonical = _canonical_url(tree, url)
+def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | Rejected:
+    """Extract one article; never raises for bad input, returns Rejected instead."""
+    page = _parse(html, options)
+    if isinstance(page, Rejected):
+        return page
+    title = _title(page)
+    text = _text(page, title)
+    refused = _not_an_article(page, title, text)
+    if refused:
+        return refused
+    title = title or _clean_inline(text.split("\n", 1)[0], 300) or ""
     detected = detect_language(f"{title}\n{text}", options.language_hint, max_chars=LANGUAGE_SAMPLE_CHARS)
     return Article(
         title=title,
         text=text,
-        summary=summary,
-        author=author,
-        published=published,
-        canonical_url=canonical,
-        tags=tuple(dict.fromkeys(tags)),
+        summary=_summary(page),
+        author=_author(page),
+        published=_published(page),
+        canonical_url=_canonical_url(page.tree, page.url),
+        tags=_tags(page),
         language=detected.language,
         language_confidence=detected.confidence,
         content_hash=content_hash(text),

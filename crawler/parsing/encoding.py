@@ -14,6 +14,8 @@ import codecs
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
+from crawler.parsing.chars import is_cyrillic
+
 __all__ = ["decode_html"]
 
 # koi8_u before koi8_r: identical for Russian, and only koi8_u has і ї є ґ.
@@ -42,7 +44,7 @@ def _plausibility(text: str) -> float:
         if not ch.isalpha():
             continue
         letters += 1
-        if "\u0400" <= ch <= "\u04ff":
+        if is_cyrillic(ch):
             cyrillic += 1
             if ch.isupper():
                 upper += 1

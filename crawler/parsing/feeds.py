@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 from lxml import html as lxml_html
+from scrapy.utils.gz import gunzip
 
 from crawler.parsing.dates import format_iso, parse_date, unix_time
 from crawler.parsing.urls import is_public_http_url_syntax
@@ -90,23 +92,14 @@ class ParsedDocument:
 
 
 def gunzip_limited(data: bytes, max_size: int = MAX_DOCUMENT_BYTES) -> bytes:
-    """Decompress gzip data, refusing to inflate past ``max_size`` (gzip bombs)."""
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    chunks: list[bytes] = []
-    size = 0
-    pending = data
-    while pending:
-        chunk = decompressor.decompress(pending, max_size + 1 - size)
-        size += len(chunk)
-        if size > max_size:
-            raise DiscoveryError("too_large", f"gzip data inflates past {max_size} bytes")
-        chunks.append(chunk)
-        pending = decompressor.unconsumed_tail
-        if decompressor.eof:
-            break
-        if not chunk and not pending:
-            break
-    return b"".join(chunks)
+    """Scrapy's gunzip (tolerant of a bad CRC or a cut-off tail), refusing to inflate past
+    ``max_size`` (gzip bombs) or data that is not gzip at all, as DiscoveryError."""
+    try:
+        return gunzip(data, max_size=max_size)
+    except ValueError as exc:  # Scrapy's "decompressed past max_size" is a ValueError
+        raise DiscoveryError("too_large", f"gzip data inflates past {max_size} bytes") from exc
+    except (OSError, EOFError, struct.error, zlib.error) as exc:
+        raise DiscoveryError("bad_gzip", f"gzip data does not decompress: {exc}") from exc
 
 
 _XML_PARSER_OPTIONS = {

@@ -23,6 +23,8 @@ from functools import cache
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
+from crawler.parsing.chars import is_cyrillic
+
 __all__ = ["LanguageResult", "detect_language", "warm_up"]
 
 UNKNOWN = "und"
@@ -156,16 +158,12 @@ def _langdetect(text: str, group: str, candidates: dict[str, float] | None = Non
     return {lang: p for lang, p in zip(detector.langlist, detector.langprob, strict=True) if p > 0}
 
 
-def _is_cyrillic(ch: str) -> bool:
-    return "\u0400" <= ch <= "\u04ff"
-
-
 def _script_counts(text: str) -> tuple[int, int, int]:
     cyrillic = latin = other = 0
     for ch in text:
         if not ch.isalpha():
             continue
-        if _is_cyrillic(ch):
+        if is_cyrillic(ch):
             cyrillic += 1
         elif ch < "\u0250":
             latin += 1
@@ -176,7 +174,7 @@ def _script_counts(text: str) -> tuple[int, int, int]:
 
 def _unmix_word(match: re.Match[str]) -> str:
     word = match.group(0)
-    if any(_is_cyrillic(ch) for ch in word) and not word.isascii():
+    if any(is_cyrillic(ch) for ch in word) and not word.isascii():
         return word.translate(_HOMOGLYPHS)
     return word
 

@@ -431,9 +431,9 @@ class SourcesSpider(scrapy.Spider):
             event = {"source": source, "step": step, "url": url, "ok": ok, "detail": detail, "warning": warning}
             self.report.append(event)
 
-    def _article_request(
-        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None, trusted: bool = True
-    ) -> Request | None:
+    def _followable(self, source: Source, url: str) -> str | None:
+        """The link without tracking or Clean-param parameters, or None (counted) when the
+        source does not take it."""
         if len(url) > MAX_URL_LENGTH:
             self.source_stats.inc(source.name, "links/too_long")
             return None
@@ -447,6 +447,15 @@ class SourcesSpider(scrapy.Spider):
         if not source.follows(url):
             self.source_stats.inc(source.name, "links/not_followed")
             return None
+        return url
+
+    def _article_request(
+        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None, trusted: bool = True
+    ) -> Request | None:
+        cleaned = self._followable(source, url)
+        if cleaned is None:
+            return None
+        url = cleaned
         key = url_key(url)
         self.source_stats.inc(source.name, "discovered")
         if entry is not None and (key not in self._entries or _richer(entry, self._entries[key])):

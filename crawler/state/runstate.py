@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -41,7 +40,7 @@ from crawler.health.assess import HealthRules, assess_all
 from crawler.items import ArticleItem
 from crawler.output.summary import build_summary, format_table, write_summary
 from crawler.parsing.markers import has_changed
-from crawler.state.sqlite_store import StateDB, StateError
+from crawler.state.store import StateError, StateStore, open_store
 from crawler.stats import SourceStats, per_source
 
 __all__ = ["Batch", "Decision", "RunState", "run_names", "title_hash"]
@@ -131,7 +130,7 @@ class RunState:
         self.crawler = crawler
         settings = crawler.settings
         spider = crawler.spider
-        self.db = StateDB(settings.get("STATE_DB"))
+        self.db: StateStore = open_store(settings)
         self.started = time.time()
         self.now = int(self.started)
         self.run_id = getattr(spider, "run_id", None) or run_names(datetime.now(UTC))[1]
@@ -297,6 +296,10 @@ class RunState:
             return False
         known = self.db.known_url(key)
         return known is not None and has_changed(marker, document, known[1])
+
+    def site_rules(self) -> dict[str, list[list[Any]]]:
+        """Clean-param rules learnt by earlier runs, per host."""
+        return self.db.site_rules()
 
     def learn_site_rules(self, host: str, rules: list[list[Any]]) -> None:
         """A host's robots.txt rules (Clean-param), kept for the next runs."""
@@ -535,7 +538,7 @@ class RunState:
         finished = time.time()
         try:
             history = self.db.run_history(finished - rules.history_days * 86400)
-        except (StateError, sqlite3.Error) as exc:
+        except StateError as exc:
             logger.warning("Source health not assessed: the run history cannot be read (%s)", exc)
             return
         history.append((finished, summary))

@@ -9,7 +9,6 @@ refuses a newer one instead of corrupting it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 import time
@@ -17,11 +16,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "StateDB", "StateError", "cache_key", "check_state_file", "last_summary", "run_history"]
+from crawler.state.store import StateError
 
-
-class StateError(Exception):
-    """The state database cannot be used; the message says why."""
+__all__ = [
+    "SCHEMA_VERSION",
+    "StateDB",
+    "StateError",
+    "check_state_file",
+    "last_summary",
+    "read_history",
+    "read_last_summary",
+    "run_history",
+]
 
 
 def _v0_to_v1(db: sqlite3.Connection) -> None:
@@ -36,6 +42,11 @@ def _v0_to_v1(db: sqlite3.Connection) -> None:
 
 
 def _v1_to_v2(db: sqlite3.Connection) -> None:
+    _v2_articles_and_urls(db)
+    _v2_documents_deliveries_runs(db)
+
+
+def _v2_articles_and_urls(db: sqlite3.Connection) -> None:
     # Delivered articles: what the last completed output file holds for each id.
     db.execute(
         "CREATE TABLE articles ("
@@ -68,6 +79,9 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX urls_last_seen ON urls (last_seen)")
     db.execute("CREATE INDEX urls_article ON urls (article_id)")
+
+
+def _v2_documents_deliveries_runs(db: sqlite3.Connection) -> None:
     # Feeds and sitemaps: validators for conditional requests.
     db.execute(
         "CREATE TABLE discovery ("
@@ -133,10 +147,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def cache_key(provider: str, source: str, target: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{provider}\0{source}\0{target}\0{text}".encode(), digest_size=16).digest()
-
-
 def last_summary(db: sqlite3.Connection) -> dict[str, Any] | None:
     """The summary of the last finished run (also used on a read-only connection)."""
     row = db.execute("SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1").fetchone()
@@ -156,6 +166,41 @@ def run_history(db: sqlite3.Connection, since: float) -> list[tuple[float, dict[
         except (TypeError, ValueError):
             continue  # one unreadable summary must not hide the rest
     return history
+
+
+def _read_only(path: Path) -> sqlite3.Connection | None:
+    if not path.exists():
+        return None
+    try:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+
+
+def read_last_summary(path: Path) -> dict[str, Any] | None:
+    """The last run's summary from the file at ``path``, opened read-only; None if unreadable."""
+    db = _read_only(path)
+    if db is None:
+        return None
+    try:
+        return last_summary(db)
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+
+
+def read_history(path: Path, since: float) -> list[tuple[float, dict[str, Any]]]:
+    """The run history from the file at ``path``, opened read-only; [] if unreadable."""
+    db = _read_only(path)
+    if db is None:
+        return []
+    try:
+        return run_history(db, since)
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
 
 
 _FIX_HINT = (
@@ -407,7 +452,10 @@ class StateDB:
         return last_summary(self.db)
 
     def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:
-        return run_history(self.db, since)
+        try:
+            return run_history(self.db, since)
+        except sqlite3.Error as exc:
+            raise StateError(f"the state database {self.path} cannot be read ({exc})") from exc
 
     def prune(self, older_than: int) -> dict[str, int]:
         """Forget what was last seen before ``older_than`` (a Unix time)."""

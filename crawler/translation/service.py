@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from crawler.state.sqlite_store import StateDB, cache_key
+from crawler.parsing.chars import CYRILLIC, is_cyrillic
+from crawler.state.store import StateStore, cache_key
 from crawler.translation.base import Provider, TranslationError
 from crawler.translation.chunking import pack, reassemble, units_for
 
@@ -58,14 +59,13 @@ class Outcome:
 
 
 _CYRILLIC_SOURCES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk"})
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 def _needs_translation(text: str, source: str) -> bool:
     """Whether ``text`` holds anything to translate. A paragraph of a Ukrainian article
     with no Cyrillic at all (a name, a quote in English, a number) stays as it is."""
     if source in _CYRILLIC_SOURCES:
-        return bool(_CYRILLIC.search(text))
+        return bool(CYRILLIC.search(text))
     return bool(_LETTER.search(text))
 
 
@@ -84,7 +84,7 @@ def check_translation(original: str, translated: object, target: str) -> str:
         raise TranslationError("echo", "the provider returned the text untranslated")
     if target in _LATIN_TARGETS and len(letters) >= 20:
         out_letters = _LETTER.findall(translated)
-        cyrillic = sum(1 for ch in out_letters if "\u0400" <= ch <= "\u04ff")
+        cyrillic = sum(1 for ch in out_letters if is_cyrillic(ch))
         if out_letters and cyrillic / len(out_letters) > 0.5:
             raise TranslationError("echo", "the provider's answer is still mostly Cyrillic")
     return translated.strip()
@@ -101,7 +101,7 @@ class TranslationService:
         backoff: float = 1.0,
         failure_limit: int = 6,
         max_chars: int | None = None,
-        cache: StateDB | None = None,
+        cache: StateStore | None = None,
         stats: Callable[[str, int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
