@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import crawl_command  # noqa: E402
 from tests.site.bulk import corpus_pool, serve_bulk_site  # noqa: E402
 from tests.site.procstat import PeakMemory  # noqa: E402
 
@@ -67,21 +68,9 @@ def bare_loop(count: int, pages: Path) -> tuple[float, float, float]:
 def scrapy_crawl(
     tmp: Path, info: dict, count: int, workers: int, translation_url: str | None, extra: list[str]
 ) -> tuple[float, float, float, int]:
-    sources = tmp / "sources.yaml"
-    sources.write_text(info["feed"], encoding="utf-8")
     output = tmp / "out.jsonl"
     state = tmp / f"state-{time.monotonic_ns()}.sqlite3"
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sources",
-        "-s",
-        f"SOURCES_FILE={sources}",
-        "-s",
-        f"STATE_DB={state}",
-    ]
+    command = crawl_command(tmp, info["feed"], fast=False, state=state)
     command += ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=32"]
     command += ["-s", f"EXTRACTION_WORKERS={workers}", "-s", "LOG_LEVEL=WARNING", "-O", str(output)]
     if translation_url:

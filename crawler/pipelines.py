@@ -12,7 +12,7 @@ from scrapy.exceptions import DropItem
 from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
-from crawler.translation import ProviderOptions, provider_class
+from crawler.translation import ProviderOptions, provider_class, provider_name
 from crawler.translation.service import TranslationService
 
 __all__ = ["DeliveryPipeline", "DuplicatePipeline", "EmittedPipeline", "StatePipeline", "TranslationPipeline"]
@@ -74,7 +74,7 @@ class TranslationPipeline:
         self.stats = SourceStats(crawler)
         self.target = settings.get("TRANSLATION_TARGET", "en").strip().lower()
         self.languages = translation_languages(settings)
-        self.provider_name = settings.get("TRANSLATION_PROVIDER", "google").strip().lower()
+        self.provider_name = provider_name(settings)
         self.service: TranslationService | None = None
         if self.provider_name != "none":
             provider = provider_class(self.provider_name)(

@@ -61,6 +61,19 @@ def scrapy_command(
     )
 
 
+def crawl_command(
+    workdir: Path, sources_yaml: str | None = None, *extra: str, fast: bool = True, state: Path | None = None
+) -> list[str]:
+    """The one spelling of a test crawl: ``python -m scrapy crawl sources`` with the sources file
+    (written from ``sources_yaml`` when given) and the state database in ``workdir``."""
+    sources = workdir / "sources.yaml"
+    if sources_yaml is not None:
+        sources.write_text(sources_yaml, encoding="utf-8")
+    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-s", f"SOURCES_FILE={sources}"]
+    args += ["-s", f"STATE_DB={state or workdir / 'state.sqlite3'}", *(FAST if fast else []), *extra]
+    return args
+
+
 def run_crawl(
     tmp_path: Path,
     sources_yaml: str,
@@ -69,14 +82,10 @@ def run_crawl(
     timeout: float = 120,
     env: dict[str, str] | None = None,
 ) -> CrawlRun:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(sources_yaml, encoding="utf-8")
-    args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}", *FAST]
-    target = None
-    if output is not None:
-        target = tmp_path / output
-        args += ["-O", str(target)]
-    result = scrapy_command(*args, *extra, timeout=timeout, env=env)
+    target = tmp_path / output if output is not None else None
+    outputs = ["-O", str(target)] if target is not None else []
+    command = crawl_command(tmp_path, sources_yaml, *outputs, *extra)
+    result = scrapy_command(*command[3:], timeout=timeout, env=env)
     return CrawlRun(result.returncode, result.stdout, result.stderr, target)
 
 

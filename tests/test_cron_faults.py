@@ -16,7 +16,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from crawler.exit_codes import EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_STATE_UNUSABLE
-from tests.conftest import FAST, ROOT, CrawlRun, run_crawl
+from tests.conftest import ROOT, CrawlRun, crawl_command, run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 
@@ -156,13 +155,10 @@ def test_two_outputs_one_failing_marks_nothing_delivered(tmp_path: Path, newsroo
 
 
 def test_closed_pipe_on_standard_output(tmp_path: Path, newsroom: Newsroom) -> None:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
     read, write = os.pipe()
     os.close(read)  # nobody reads: the first write gets EPIPE
-    args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}"]
     process = subprocess.run(
-        [sys.executable, "-m", "scrapy", *args, *FAST, *NO_TRANSLATION, "-o", "-:jsonlines"],
+        crawl_command(tmp_path, newsroom.sources_yaml(), *NO_TRANSLATION, "-o", "-:jsonlines"),
         cwd=ROOT,
         stdout=write,
         stderr=subprocess.PIPE,
@@ -247,11 +243,8 @@ def test_the_state_database_disk_filling_up_mid_run(tmp_path: Path) -> None:
 
 
 def _start(tmp_path: Path, newsroom: Newsroom, output: Path, *extra: str) -> subprocess.Popen:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
-    args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}"]
     return subprocess.Popen(
-        [sys.executable, "-m", "scrapy", *args, *FAST, *NO_TRANSLATION, "-O", str(output), *extra],
+        crawl_command(tmp_path, newsroom.sources_yaml(), *NO_TRANSLATION, "-O", str(output), *extra),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crawler.items import ArticleItem
 from crawler.output.exporters import AtomicFileFeedStorage, SafeJsonLinesItemExporter
-from tests.conftest import FAST, ROOT
+from tests.conftest import ROOT, crawl_command
 from tests.site.server import Site
 
 BODY = " ".join(["Парламент ухвалив закон про бюджет на наступний рік після тривалих дебатів."] * 8)
@@ -86,24 +86,10 @@ def test_killed_crawl_leaves_no_partial_output(tmp_path: Path, site: Site) -> No
         f"<item><title>t{n}</title><link>{site.url(f'/a/{n}.html')}</link></item>" for n in [*range(6), "slow"]
     )
     site.add("/rss", f"<rss version='2.0'><channel>{items}</channel></rss>", content_type="application/rss+xml")
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(f"sources:\n  - name: s\n    language: uk\n    feeds: [{site.url('/rss')}]\n", encoding="utf-8")
     target = tmp_path / "result.jsonl"
     target.write_text("previous complete file\n", encoding="utf-8")
-    args = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sources",
-        "-s",
-        f"SOURCES_FILE={sources}",
-        "-s",
-        f"STATE_DB={tmp_path / 's.db'}",
-        *FAST,
-        "-O",
-        str(target),
-    ]
+    sources_yaml = f"sources:\n  - name: s\n    language: uk\n    feeds: [{site.url('/rss')}]\n"
+    args = crawl_command(tmp_path, sources_yaml, "-O", str(target))
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

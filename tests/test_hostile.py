@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from crawler.net.guard import is_public_address
 from crawler.parsing.feeds import parse_discovery_document
-from tests.conftest import FAST, ROOT, WORKERS
+from tests.conftest import ROOT, WORKERS, crawl_command
 from tests.site.hostile import HostileSite, build_hostile_site, hostile_sources_yaml
 from tests.site.procstat import PeakMemory
 from tests.site.server import Site
@@ -28,9 +27,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host
     tmp = tmp_path_factory.mktemp("hostile")
     with Site() as site:
         hostile = build_hostile_site(site)
-        (tmp / "sources.yaml").write_text(hostile_sources_yaml(hostile), encoding="utf-8")
-        args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-s", f"SOURCES_FILE={tmp / 'sources.yaml'}"]
-        args += ["-s", f"STATE_DB={tmp / 'state.sqlite3'}", "-O", str(tmp / "out.jsonl"), *FAST, *WORKERS]
+        args = crawl_command(tmp, hostile_sources_yaml(hostile), "-O", str(tmp / "out.jsonl"), *WORKERS)
         args += ["-s", "DOWNLOAD_TIMEOUT=3", "-s", "RETRY_TIMES=1", "-s", "TRANSLATION_PROVIDER=none"]
         started = time.monotonic()
         process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -153,23 +150,10 @@ def test_private_network_allowed_when_named(tmp_path: Path, site: Site) -> None:
         f"<rss version='2.0'><channel><item><link>http://localhost:{port}/a.html</link></item></channel></rss>",
         content_type="application/rss+xml",
     )
-    sources = tmp_path / "s.yaml"
-    sources.write_text(
+    base = crawl_command(
+        tmp_path,
         f"sources:\n  - name: s\n    feeds: [{site.url('/rss')}]\n    allowed_domains: [127.0.0.1, localhost]\n",
-        encoding="utf-8",
     )
-    base = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sources",
-        "-s",
-        f"SOURCES_FILE={sources}",
-        "-s",
-        f"STATE_DB={tmp_path / 'st.db'}",
-        *FAST,
-    ]
     refused = subprocess.run(
         [*base, "-O", str(tmp_path / "a.jsonl")], cwd=ROOT, capture_output=True, text=True, timeout=120
     )

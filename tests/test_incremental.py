@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
 from crawler.state.sqlite_store import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError
 from crawler.state.store import cache_key
-from tests.conftest import FAST, ROOT, WORKERS, CrawlRun, run_crawl
+from tests.conftest import ROOT, WORKERS, CrawlRun, crawl_command, run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 from tests.site.translators import FakeTranslator
@@ -97,27 +96,14 @@ def test_summary_file_and_exit_status(tmp_path: Path, newsroom: Newsroom) -> Non
 
 
 def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) -> None:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
     outdir = tmp_path / "feeds"
-    args = [
-        "-s",
-        f"SOURCES_FILE={sources}",
-        "-s",
-        f"STATE_DB={tmp_path / 'state.sqlite3'}",
-        "-s",
-        "TRANSLATION_PROVIDER=none",
-        *FAST,
-    ]
-    args += [
-        "-s",
-        'DEFAULT_FEEDS={"'
-        + str(outdir)
-        + '/sources-%(run_time)s.jsonl": {"format": "jsonlines", "store_empty": true}}',
-    ]
+    feeds = '{"' + str(outdir) + '/sources-%(run_time)s.jsonl": {"format": "jsonlines", "store_empty": true}}'
+    command = crawl_command(
+        tmp_path, newsroom.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none", "-s", f"DEFAULT_FEEDS={feeds}"
+    )
     for _ in range(2):
         result = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "sources", *args],
+            command,
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -136,28 +122,9 @@ def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) 
 def _start(
     tmp_path: Path, newsroom: Newsroom, name: str, env: dict[str, str] | None = None, extra: list[str] | None = None
 ) -> subprocess.Popen:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(newsroom.sources_yaml(), encoding="utf-8")
-    args = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sources",
-        "-s",
-        f"SOURCES_FILE={sources}",
-        "-s",
-        f"STATE_DB={tmp_path / 'state.sqlite3'}",
-    ]
     # Killed runs are killed with their worker processes: the real pool.
-    args += [
-        *FAST,
-        *WORKERS,
-        "-s",
-        "TRANSLATION_PROVIDER=none",
-        "-o",
-        str(tmp_path / "out" / f"{name}-%(run_id)s.jsonl"),
-    ]
+    output = str(tmp_path / "out" / f"{name}-%(run_id)s.jsonl")
+    args = crawl_command(tmp_path, newsroom.sources_yaml(), *WORKERS, "-s", "TRANSLATION_PROVIDER=none", "-o", output)
     args += extra or []
     return subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}

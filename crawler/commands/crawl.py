@@ -30,7 +30,7 @@ from crawler.exit_codes import (
 from crawler.output.exporters import check_output_location
 from crawler.state.lock import RunLockedError
 from crawler.state.store import StateError, preflight, run_lock
-from crawler.translation import PROVIDERS
+from crawler.translation import PROVIDERS, provider_name
 
 SPIDER_NAME = "sources"
 
@@ -95,7 +95,7 @@ class Command(ScrapyCrawlCommand):
             select_sources(config, opts.spargs.get("sources"))
         except SourcesError as exc:
             return f"not crawling, the sources file needs fixing:\n{exc}"
-        provider = str(self.settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
+        provider = provider_name(self.settings)
         if provider != "none" and provider not in PROVIDERS:
             return f"unknown TRANSLATION_PROVIDER {provider!r}; use one of {', '.join([*PROVIDERS, 'none'])}"
         full = opts.spargs.get("full")

@@ -38,6 +38,7 @@ from crawler.output.exporters import write_text_atomically
 from crawler.parsing.dates import utc_timestamp
 from crawler.pipelines import translation_decision, translation_languages
 from crawler.state.store import last_run_summary, stored_history
+from crawler.translation import provider_name
 from crawler.translation.base import LANGUAGE_NAMES
 
 USAGE = (
@@ -208,7 +209,7 @@ class Command(ScrapyCommand):
         assert self.settings is not None and self.crawler_process is not None
         workdir = Path(tempfile.mkdtemp(prefix="sources-check-"))
         output = workdir / "articles.jsonl"
-        provider = str(self.settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
+        provider = provider_name(self.settings)
         languages = translation_languages(self.settings)
         target = str(self.settings.get("TRANSLATION_TARGET", "en")).strip().lower()
         # A real crawl of these sources, but with its own state and no provider calls.

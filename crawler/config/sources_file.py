@@ -7,6 +7,7 @@ before giving up, and nothing here touches the network.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -533,8 +534,25 @@ def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
 
 
 def load_sources(path: Path | str) -> SourcesConfig:
-    """Read and validate a sources file; raise SourcesError listing every problem."""
+    """Read and validate a sources file; raise SourcesError listing every problem.
+
+    A crawl asks for it from several components (the crawl command, the spider's settings
+    and construction, the network guard): the file is read and validated once while it
+    does not change, and the same frozen configuration is handed to each."""
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read_sources(path)
+    return _cached_sources(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_sources(path: Path, mtime_ns: int, size: int) -> SourcesConfig:
+    return _read_sources(path)
+
+
+def _read_sources(path: Path) -> SourcesConfig:
     try:
         size = path.stat().st_size
     except FileNotFoundError:

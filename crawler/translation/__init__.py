@@ -7,10 +7,19 @@ in ``PROVIDERS`` below.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from crawler.translation.base import LANGUAGE_NAMES, Provider, ProviderOptions, TranslationError
 
-__all__ = ["LANGUAGE_NAMES", "PROVIDERS", "Provider", "ProviderOptions", "TranslationError", "provider_class"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "PROVIDERS",
+    "Provider",
+    "ProviderOptions",
+    "TranslationError",
+    "provider_class",
+    "provider_name",
+]
 
 # name -> "module:class", imported on use so unused clients cost nothing.
 PROVIDERS = {
@@ -19,6 +28,11 @@ PROVIDERS = {
     "libre": "crawler.translation.libre:LibreProvider",
     "ctranslate2": "crawler.translation.ct2:CTranslate2Provider",
 }
+
+
+def provider_name(settings: Any) -> str:
+    """TRANSLATION_PROVIDER as the registry knows it: "google", "deepl", …, or "none"."""
+    return str(settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
 
 
 def provider_class(name: str) -> type[Provider]:

@@ -1,6 +1,6 @@
 """First run vs second run over an unchanged loopback site, and the state database's size.
 
-Usage: python benchmarks/incremental.py [--pages 1000] [--discovery sitemap|feed]
+Usage: python benchmarks/incremental_runs.py [--pages 1000] [--discovery sitemap|feed]
 
 Serves N real corpus pages (repeated under distinct URLs, canonical links removed)
 from a child process behind a sitemap (with lastmod) or an RSS feed, then runs
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.state.sqlite_store import StateDB  # noqa: E402
+from tests.conftest import crawl_command  # noqa: E402
 from tests.site.bulk import serve_bulk_site  # noqa: E402
 
 SETTINGS = [
@@ -39,17 +40,8 @@ def db_size(path: Path) -> int:
 
 
 def crawl(tmp: Path, sources: Path, state: Path, output: Path) -> tuple[float, int, str]:
-    args = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sources",
-        "-s",
-        f"SOURCES_FILE={sources}",
-        "-s",
-        f"STATE_DB={state}",
-    ]
+    assert sources == tmp / "sources.yaml", "crawl_command reads the sources file from the work directory"
+    args = crawl_command(tmp, fast=False, state=state)
     started = time.perf_counter()
     result = subprocess.run([*args, *SETTINGS, "-O", str(output)], cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - started
