@@ -62,6 +62,8 @@ EXTENSIONS = {
     # What the run remembers and delivers (crawler/state/runstate.py); found by the other
     # components with crawler.get_extension(RunState).
     "crawler.state.runstate.RunState": 0,
+    # The run's summary, source health and pruning at the end (crawler/state/run_summary.py).
+    "crawler.state.run_summary.RunSummary": 1,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.net.throttle.PoliteAutoThrottle": 0,
     # A listening debug console has no place on an unattended server.

@@ -36,12 +36,10 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.health.assess import HealthRules, assess_all
 from crawler.items import ArticleItem
-from crawler.output.summary import build_summary, format_table, write_summary
 from crawler.parsing.markers import has_changed
 from crawler.state.store import StateError, StateStore, open_store
-from crawler.stats import SourceStats, per_source
+from crawler.stats import SourceStats
 
 __all__ = ["Batch", "Decision", "RunState", "run_names", "title_hash"]
 
@@ -169,7 +167,6 @@ class RunState:
     def from_crawler(cls, crawler: Crawler) -> RunState:
         state = cls(crawler)
         crawler.signals.connect(state._on_outputs_closed, signal=signals.feed_exporter_closed)
-        crawler.signals.connect(state._on_engine_stopped, signal=signals.engine_stopped)
         return state
 
     # --- recovery of an interrupted run ----------------------------------------------
@@ -447,7 +444,7 @@ class RunState:
         """An output cannot be written: nothing of this run will count as delivered."""
         if target in self.failed_outputs:
             return
-        reason = _os_error_text(error)
+        reason = os_error_text(error)
         self.failed_outputs[target] = reason
         if isinstance(error, StateError):
             # The delivery could not be recorded, so the file was not published.
@@ -504,63 +501,9 @@ class RunState:
         self.crawler.stats.inc_value("state/failed")
         logger.error("%s; this run's deliveries are not recorded: the next run emits its articles again", error)
 
-    def _on_engine_stopped(self) -> None:
-        try:
-            summary = build_summary(
-                per_source(self.crawler.stats.get_stats()),
-                run_id=self.run_id,
-                started=self.started,
-                finished=time.time(),
-                outputs=[str(p) for p in self.published],
-                committed=self.committed,
-                finish_reason=self.crawler.stats.get_value("finish_reason"),
-                full=self.full,
-                failed_outputs=self.failed_outputs,
-            )
-            self._add_health(summary)
-            for source in summary["failed_sources"]:
-                self.crawler.stats.inc_value("summary/failed_sources")
-                logger.error("Source %s produced nothing because of errors", source)
-            logger.info("Run summary:\n%s", format_table(summary))
-            for path in self.published:
-                try:
-                    write_summary(path, summary)
-                except OSError as exc:
-                    self.crawler.stats.inc_value("output/failed")
-                    logger.error("Run summary %s.summary.json cannot be written (%s)", path, _os_error_text(exc))
-            self._finish(summary)
-        finally:
-            self.db.close()
-
-    def _add_health(self, summary: dict[str, Any]) -> None:
-        """Each source's health, this run included, into the summary; a WARNING per flagged one."""
-        rules = HealthRules.from_settings(self.crawler.settings)
-        finished = time.time()
-        try:
-            history = self.db.run_history(finished - rules.history_days * 86400)
-        except StateError as exc:
-            logger.warning("Source health not assessed: the run history cannot be read (%s)", exc)
-            return
-        history.append((finished, summary))
-        flagged = []
-        for name, health in assess_all(history, list(summary["sources"]), finished, rules).items():
-            summary["sources"][name]["health"] = health.as_dict()
-            if health.flags:
-                flagged.append(name)
-                flags = ", ".join(health.flags)
-                logger.warning("Source %s is %s: %s", name, flags, "; ".join(health.reasons))
-        summary["flagged_sources"] = flagged
-
-    def _finish(self, summary: dict[str, Any]) -> None:
-        """Keep the run's summary and forget what is too old to matter."""
-        try:
-            self.db.finish_run(self.run_id, int(time.time()), json.dumps(summary, ensure_ascii=False))
-            if self.retention_days > 0:
-                pruned = self.db.prune(self.now - int(self.retention_days * 86400))
-                if any(pruned.values()):
-                    logger.info("State: pruned entries not seen for %g days: %s", self.retention_days, pruned)
-        except StateError as exc:
-            self.state_failed(exc)
+    def close(self) -> None:
+        """Release the store; the RunSummary extension calls it once the summary is kept."""
+        self.db.close()
 
 
 def _same_file(entry: dict[str, Any]) -> bool:
@@ -572,7 +515,7 @@ def _same_file(entry: dict[str, Any]) -> bool:
     return info.st_ino == entry.get("inode") and info.st_size == entry.get("size")
 
 
-def _os_error_text(error: BaseException) -> str:
+def os_error_text(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         where = f": {error.filename}" if error.filename else ""
         return f"{error.strerror} [errno {error.errno}]{where}"
