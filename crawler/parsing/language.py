@@ -17,6 +17,7 @@ import math
 import os
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
@@ -24,22 +25,45 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from crawler.parsing.chars import is_cyrillic
+from crawler.parsing.cyrillic_profiles import LANGUAGES, ngram_loglik
 
 __all__ = ["LanguageResult", "detect_language", "warm_up"]
 
 UNKNOWN = "und"
 
-# langdetect profiles written in Cyrillic / other non-Latin scripts.
-_CYRILLIC_LANGS = frozenset({"uk", "ru", "bg", "mk"})
+# langdetect's Cyrillic profiles, and every Cyrillic-script language the crawler tells apart
+# (crawler/parsing/cyrillic_profiles.py has n-gram profiles of all of them).
+_LANGDETECT_CYRILLIC = frozenset({"uk", "ru", "bg", "mk"})
+_CYRILLIC_LANGS = _LANGDETECT_CYRILLIC
+_CYRILLIC_CANDIDATES = frozenset(LANGUAGES)
+_ALPHABETS = {
+    "uk": frozenset("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"),
+    "ru": frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя"),
+    "be": frozenset("абвгдеёжзійклмнопрстуўфхцчшыьэюя"),
+    "bg": frozenset("абвгдежзийклмнопрстуфхцчшщъьюя"),
+    "mk": frozenset("абвгдѓежзѕијклљмнњопрстќуфхцчџш"),
+    "sr": frozenset("абвгдђежзијклљмнњопрстћуфхцчџш"),
+    "kk": frozenset("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"),
+}
+_LANGDETECT_CYRILLIC_NATS = 2.0
+_ALL_CYRILLIC_WORDS = 60
+_ALL_CYRILLIC_CHARS = 600
+# How sure the all-Cyrillic model must be before a language other than uk/ru is chosen.
+_OTHER_LANGUAGE_PROBABILITY = {False: 0.93, True: 0.98}  # without / with a uk or ru hint
+_FOREIGN_LETTER_NATS = 3.0
+_FOREIGN_LETTER_CAP = 12.0
+# Character n-grams are not independent: their log-likelihood is tempered.
+_NGRAM_WEIGHT = 0.35
+# Confidence caps for text of 0, 1, 2, … words (measured on lingua's word pairs and
+# single words: below these lengths even the best answer is wrong often enough).
+_SURE_WORDS = 8
+_MAX_SHORT_CONFIDENCE = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94)
 _NON_LATIN_LANGS = frozenset(
     {
         "ar", "bg", "bn", "el", "fa", "gu", "he", "hi", "ja", "kn", "ko", "mk",
         "ml", "mr", "ne", "pa", "ru", "ta", "te", "th", "uk", "ur", "zh-cn", "zh-tw",
     }
 )  # fmt: skip
-_MACEDONIAN_LETTERS = frozenset("ѓќѕљњџј")
-_UK_LETTERS = frozenset("іїєґ")
-_RU_LETTERS = frozenset("ыэъё")
 
 # Frequent function words that occur in one of the two languages only
 # (checked on the uk and ru long news texts of the shared corpus: each appears
@@ -58,13 +82,21 @@ _RU_WORDS = frozenset(
     "такое такой такая ней него нее который которая которое которые какой свое моя "
     "поэтому однако ведь сегодня вчера пока теперь ни бы ли вот".split()
 )
+# Function words of the South Slavic languages that the others do not use (or spell otherwise).
+_BG_WORDS = frozenset("че това като от са във със също много тази които този тези някои ще".split())
+_MK_WORDS = frozenset("во со ќе кои беше тоа таа овој оваа нивните според околу".split())
+_SR_WORDS = frozenset("је у који која које није био била били све веома код износи који".split())
 # Word shapes one of the two languages never produces (same corpus check):
 # uk -ють verbs, -ння nouns and apostrophes inside words; ru -ая/-ое/-ие/-ия endings.
-_UK_SHAPES = re.compile(r"ють$|ння|\w['’ʼ]\w")
+_UK_SHAPES = re.compile(r"ють$|ння|\w['’ʼ]\w|\w\w[аиія]ти$")
 _RU_SHAPES = re.compile(r"\w\w(?:ая|ое|ие|ия)$")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 # Latin letters that look like Cyrillic ones; Ukrainian web text often has a
 # Latin "i" typed for "і" inside Cyrillic words.
+_UK_LETTERS = frozenset("іїєґ")
+_RU_LETTERS = frozenset("ыэъё")
+_FUNCTION_WORDS = {"uk": _UK_WORDS, "ru": _RU_WORDS, "bg": _BG_WORDS, "mk": _MK_WORDS, "sr": _SR_WORDS}
+_SHAPES = {"uk": _UK_SHAPES, "ru": _RU_SHAPES}
 _HOMOGLYPHS = str.maketrans("aceiopxyïABCEHIKMOPTXÏ", "асеіорхуїАВСЕНІКМОРТХЇ")
 
 # Share of Cyrillic letters that are uk-only / ru-only letters in running text.
@@ -228,19 +260,86 @@ def _combine(
     return _normalise(scores)
 
 
-def _cyrillic(text: str, cyrillic: int, hint: str | None) -> dict[str, float]:
-    text = _WORD_RE.sub(_unmix_word, text)
-    words = _WORD_RE.findall(text.lower())
+def _alphabet_penalty(words: list[str]) -> dict[str, float]:
+    """Log-penalty per language for letters its alphabet lacks (ў is not Ukrainian, ы not
+    Bulgarian): strong evidence, not a gate, since names and quotations bring stray letters."""
+    letters = Counter(ch for word in words for ch in word if is_cyrillic(ch))
+    penalties = {}
+    for lang, alphabet in _ALPHABETS.items():
+        foreign = sum(count for ch, count in letters.items() if ch not in alphabet)
+        penalties[lang] = -min(_FOREIGN_LETTER_NATS * foreign, _FOREIGN_LETTER_CAP)
+    return penalties
+
+
+def _function_words(words: list[str]) -> dict[str, float]:
+    """Log-odds for each language from its own function words and word shapes."""
+    scores = {}
+    for lang, vocabulary in _FUNCTION_WORDS.items():
+        shapes = _SHAPES.get(lang)
+        hits = sum(1 for word in words if word in vocabulary or (shapes is not None and shapes.search(word)))
+        scores[lang] = _WORD_LOG_ODDS * hits
+    return scores
+
+
+def _all_cyrillic(text: str, words: list[str], hint: str | None) -> dict[str, float]:
+    """Scores over every Cyrillic language: n-grams, alphabets, function words, langdetect."""
+    candidates = set(_CYRILLIC_CANDIDATES)
+    detected = _langdetect(text, "cyrillic")
+    ngrams = ngram_loglik(words)
+    alphabet = _alphabet_penalty(words)
+    by_words = _function_words(words)
+    # langdetect has no Belarusian, Serbian or Kazakh profile: for those, its say is neutral
+    # (the best score it gives any language), so that it can neither veto nor favour them.
+    # Among the Cyrillic languages langdetect alone is often confidently wrong (Bulgarian
+    # read as Russian): its say is capped at _LANGDETECT_CYRILLIC_NATS.
+    floor = -min(_LANGDETECT_NATS_PER_WORD * max(len(words), 1), _LANGDETECT_CYRILLIC_NATS)
+    known = {lang: max(_LANGDETECT_WEIGHT * math.log(p), floor) for lang, p in detected.items() if p > 0}
+    neutral = max(known.values(), default=0.0)
+    scores = {}
+    for lang in candidates:
+        score = known.get(lang, neutral if lang not in _LANGDETECT_CYRILLIC else floor)
+        score += _NGRAM_WEIGHT * ngrams.get(lang, min(ngrams.values(), default=0.0))
+        score += alphabet.get(lang, 0.0) + by_words.get(lang, 0.0)
+        if lang == hint:
+            score += math.log(_HINT_ODDS)
+        scores[lang] = score
+    return _normalise(scores)
+
+
+def _uk_or_ru(text: str, words: list[str], cyrillic: int, hint: str | None) -> dict[str, float]:
+    """Ukrainian against Russian (and a Cyrillic hint): langdetect's own profiles with the
+    uk-only / ru-only letters and words, which tell these two apart better than anything else."""
     candidates = {"uk", "ru"}
-    if hint in _CYRILLIC_LANGS:
+    if hint in _LANGDETECT_CYRILLIC:
         candidates.add(hint)
-    if any(ch in _MACEDONIAN_LETTERS for word in words for ch in word):
-        candidates.add("mk")
     detected = _langdetect(text, "cyrillic", dict.fromkeys(candidates, 1.0))
     loglik = _uk_ru_loglik(words, cyrillic)
-    # bg/mk lack the uk/ru-specific letters and words, as Russian without them does.
     evidence = {lang: loglik.get(lang, loglik["ru"]) for lang in candidates}
     return _combine(detected, candidates, hint, len(words), evidence)
+
+
+def _cyrillic(text: str, cyrillic: int, hint: str | None) -> dict[str, float]:
+    """Every Cyrillic language is a candidate; the answer leaves Ukrainian and Russian only when
+    the all-Cyrillic model is sure of another (the region's news is mostly uk and ru)."""
+    text = _WORD_RE.sub(_unmix_word, text)
+    words = _WORD_RE.findall(text.lower())
+    # Sixty words settle which Cyrillic language it is; more only cost time (long articles).
+    everyone = _all_cyrillic(text[:_ALL_CYRILLIC_CHARS], words[:_ALL_CYRILLIC_WORDS], hint)
+    best, p_best = max(everyone.items(), key=lambda kv: kv[1])
+    # A source that says it publishes in uk or ru is believed unless the evidence is very strong.
+    needed = _OTHER_LANGUAGE_PROBABILITY[hint in ("uk", "ru")]
+    if best not in ("uk", "ru") and p_best >= needed:
+        return _calibrate(everyone, len(words))
+    return _calibrate(_uk_or_ru(text, words, cyrillic, hint), len(words))
+
+
+def _calibrate(probs: dict[str, float], n_words: int) -> dict[str, float]:
+    """Short text cannot be told with certainty: at most _MAX_SHORT_CONFIDENCE below
+    _SURE_WORDS words, whatever the scores say (README, "Language detection")."""
+    if n_words >= _SURE_WORDS:
+        return probs
+    cap = _MAX_SHORT_CONFIDENCE[min(n_words, len(_MAX_SHORT_CONFIDENCE) - 1)]
+    return {lang: min(p, cap) for lang, p in probs.items()}
 
 
 def _latin(text: str, hint: str | None) -> dict[str, float]:
