@@ -4,6 +4,8 @@ where they refuse a request with a bare IgnoreRequest (re-raised typed, crawler/
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from scrapy import signals
@@ -45,8 +47,7 @@ class MetaRefreshMiddleware(ScrapyMetaRefreshMiddleware):
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         if isinstance(response, HtmlResponse) and not _may_refresh(response):
             return response
-        args = (spider,) if spider is not None else ()
-        return super().process_response(request, response, *args)
+        return super().process_response(request, response, *_spider_args(spider))
 
 
 def _may_refresh(response: HtmlResponse) -> bool:
@@ -95,33 +96,39 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
         return middleware
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
-        try:
+        with _retyped(ForbiddenByRobots):
             super().process_request_2(rp, request)
-        except IgnoreRequest as exc:
-            raise ForbiddenByRobots(*exc.args) from exc
 
 
 class OffsiteMiddleware(ScrapyOffsiteMiddleware):
     def process_request(self, request: Request, spider: Any = None) -> None:
-        try:
-            super().process_request(request, *((spider,) if spider is not None else ()))
-        except IgnoreRequest as exc:
-            raise OffsiteRedirect(*exc.args) from exc
+        with _retyped(OffsiteRedirect):
+            super().process_request(request, *_spider_args(spider))
 
 
 class RedirectMiddleware(ScrapyRedirectMiddleware):
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
-        try:
-            return super().process_response(request, response, *((spider,) if spider is not None else ()))
-        except IgnoreRequest as exc:
-            # Scrapy's RedirectMiddleware refuses only one thing: one redirect too many.
-            raise TooManyRedirects(*exc.args) from exc
+        # Scrapy's RedirectMiddleware refuses only one thing: one redirect too many.
+        with _retyped(TooManyRedirects):
+            return super().process_response(request, response, *_spider_args(spider))
 
 
 class HttpCompressionMiddleware(ScrapyHttpCompression):
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
-        try:
-            return super().process_response(request, response, *((spider,) if spider is not None else ()))
-        except IgnoreRequest as exc:
-            # Refused only when the decompressed body passes DOWNLOAD_MAXSIZE.
-            raise TooLarge(*exc.args) from exc
+        # Refused only when the decompressed body passes DOWNLOAD_MAXSIZE.
+        with _retyped(TooLarge):
+            return super().process_response(request, response, *_spider_args(spider))
+
+
+def _spider_args(spider: Any) -> tuple[Any, ...]:
+    # Scrapy < 2.14 passes the spider; newer versions warn when it is passed on.
+    return (spider,) if spider is not None else ()
+
+
+@contextmanager
+def _retyped(kind: type[IgnoreRequest]) -> Iterator[None]:
+    """Re-raise the bare IgnoreRequest of the wrapped Scrapy method as ``kind``."""
+    try:
+        yield
+    except IgnoreRequest as exc:
+        raise kind(*exc.args) from exc

@@ -61,17 +61,24 @@ def scrapy_command(
     )
 
 
-def crawl_command(
+def crawl_args(
     workdir: Path, sources_yaml: str | None = None, *extra: str, fast: bool = True, state: Path | None = None
 ) -> list[str]:
-    """The one spelling of a test crawl: ``python -m scrapy crawl sources`` with the sources file
+    """The one spelling of a test crawl's arguments: ``crawl sources`` with the sources file
     (written from ``sources_yaml`` when given) and the state database in ``workdir``."""
     sources = workdir / "sources.yaml"
     if sources_yaml is not None:
         sources.write_text(sources_yaml, encoding="utf-8")
-    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-s", f"SOURCES_FILE={sources}"]
+    args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}"]
     args += ["-s", f"STATE_DB={state or workdir / 'state.sqlite3'}", *(FAST if fast else []), *extra]
     return args
+
+
+def crawl_command(
+    workdir: Path, sources_yaml: str | None = None, *extra: str, fast: bool = True, state: Path | None = None
+) -> list[str]:
+    """``crawl_args`` as a whole command line, for subprocess.Popen and run."""
+    return [sys.executable, "-m", "scrapy", *crawl_args(workdir, sources_yaml, *extra, fast=fast, state=state)]
 
 
 def run_crawl(
@@ -84,8 +91,7 @@ def run_crawl(
 ) -> CrawlRun:
     target = tmp_path / output if output is not None else None
     outputs = ["-O", str(target)] if target is not None else []
-    command = crawl_command(tmp_path, sources_yaml, *outputs, *extra)
-    result = scrapy_command(*command[3:], timeout=timeout, env=env)
+    result = scrapy_command(*crawl_args(tmp_path, sources_yaml, *outputs, *extra), timeout=timeout, env=env)
     return CrawlRun(result.returncode, result.stdout, result.stderr, target)
 
 

@@ -6,7 +6,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -43,19 +43,16 @@ class HealthRules:
 
     @classmethod
     def from_settings(cls, settings: Any) -> HealthRules:
-        return cls(
-            window_days=settings.getint("HEALTH_WINDOW_DAYS", 14),
-            history_days=settings.getfloat("HEALTH_HISTORY_DAYS", 28.0),
-            silent_factor=settings.getfloat("HEALTH_SILENT_FACTOR", 3.0),
-            silent_min_hours=settings.getfloat("HEALTH_SILENT_MIN_HOURS", 2.0),
-            min_history_days=settings.getfloat("HEALTH_MIN_HISTORY_DAYS", 3.0),
-            min_gaps=settings.getint("HEALTH_MIN_GAPS", 5),
-            failing_runs=settings.getint("HEALTH_FAILING_RUNS", 3),
-            frozen_days=settings.getfloat("HEALTH_FROZEN_DAYS", settings.getfloat("CHECK_FROZEN_DAYS", 3.0)),
-            degraded_jump=settings.getfloat("HEALTH_DEGRADED_JUMP", 0.3),
-            degraded_runs=settings.getint("HEALTH_DEGRADED_RUNS", 3),
-            degraded_min_pages=settings.getint("HEALTH_DEGRADED_MIN_PAGES", 5),
-        )
+        """HEALTH_<FIELD> for each field, its default the field's own; HEALTH_FROZEN_DAYS
+        falls back to CHECK_FROZEN_DAYS, which `scrapy sources check` uses too."""
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            default = spec.default
+            if spec.name == "frozen_days":
+                default = settings.getfloat("CHECK_FROZEN_DAYS", default)
+            get = settings.getint if isinstance(default, int) else settings.getfloat
+            values[spec.name] = get(f"HEALTH_{spec.name.upper()}", default)
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

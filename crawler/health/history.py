@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from crawler.parsing.dates import unix_time
@@ -38,7 +37,7 @@ class SourceRun:
         discovery = figures.get("discovery") or {}
         # The summaries are our own JSON: counts are already ints, keys already strings.
         refused = figures.get("refused") or {}
-        newest = {kind: _instant(text) for kind, text in (discovery.get("newest") or {}).items()}
+        newest = {kind: unix_time(text) for kind, text in (discovery.get("newest") or {}).items()}
         return cls(
             finished=finished,
             new=int(figures.get("new", 0)),
@@ -54,14 +53,6 @@ class SourceRun:
             translation_failed=int(figures.get("translation_failed", 0)),
             translation_chars=int(figures.get("translation_chars", 0)),
         )
-
-
-def _instant(text: str) -> float | None:
-    # The summary writes these itself (utc_timestamp), so the strict ISO parser nearly always takes them.
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except (TypeError, ValueError):
-        return unix_time(text)
 
 
 def runs_of(history: Iterable[tuple[float, dict[str, Any]]], name: str) -> list[SourceRun]:

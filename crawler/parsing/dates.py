@@ -34,20 +34,28 @@ def parse_date(text: str | None) -> datetime | date | None:
         except ValueError:
             return None
         return day if _plausible(day) else None
+    try:
+        # Well-formed ISO 8601 (what sitemaps and our own summaries write) needs no repair.
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = _repaired(text)
+    if parsed is None:
+        return None
+    return parsed if _plausible(parsed.date()) else None
+
+
+def _repaired(text: str) -> datetime | None:
+    """ISO 8601 with a zone name, an offset without colon or long fractions; else RFC 822."""
     candidate = _TRAILING_TZ_NAME.sub("+00:00", text) if text[-1:].isalpha() else text
     candidate = _OFFSET_NO_COLON.sub(r"\1:\2", candidate)
     candidate = _FRACTION.sub(r"\1", candidate)
-    parsed: datetime | None
     try:
-        parsed = datetime.fromisoformat(candidate)
+        return datetime.fromisoformat(candidate)
     except ValueError:
         try:
-            parsed = parsedate_to_datetime(text)
+            return parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
-        if parsed is None:
-            return None
-    return parsed if _plausible(parsed.date()) else None
 
 
 def format_iso(value: datetime | date | None) -> str | None:
