@@ -21,9 +21,11 @@ logger = logging.getLogger(__name__)
 
 
 class DuplicatePipeline:
-    """One record per article per run, even when several URLs lead to it (AMP, aliases)."""
+    """One record per article per run, even when several URLs lead to it (AMP, aliases),
+    and across the shards of a distributed run (claimed in the shared store)."""
 
     def __init__(self, crawler: Crawler):
+        self.crawler = crawler
         self.stats = SourceStats(crawler)
         self.seen: set[str] = set()
 
@@ -38,6 +40,10 @@ class DuplicatePipeline:
             self.stats.not_emitted(item.source, "duplicate")
             raise DropItem(f"duplicate of an article already in this run: {item.canonical_url}", log_level="DEBUG")
         self.seen.add(item.id)
+        if not RunState.of(self.crawler).claim(f"article {item.id}"):
+            # Another shard of this distributed run reached the same article first.
+            self.stats.not_emitted(item.source, "duplicate")
+            raise DropItem(f"emitted by another shard of this run: {item.canonical_url}", log_level="DEBUG")
         return item
 
 

@@ -19,6 +19,16 @@ SOURCES_FILE = "config/sources.yaml"
 # Per source per run, when the sources file sets no max_articles (0 = no limit).
 SOURCES_MAX_ARTICLES = 500
 STATE_DB = ".scrapy/state.sqlite3"
+# postgresql://…: state shared between machines (scrapy sources enqueue / worker); unset = SQLite at STATE_DB.
+STATE_URL = ""
+# The job queue of scrapy sources enqueue / worker.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+# A run holding the lease in PostgreSQL says it is alive this often; silent for
+# RUN_LEASE_SECONDS (at least 3 heartbeats), it is taken as dead and the next run takes over.
+RUN_HEARTBEAT_SECONDS = 15
+RUN_LEASE_SECONDS = 300
+# One shard's crawl may take this long before its job kills it (and RQ retries it once).
+SHARD_TIMEOUT_SECONDS = 3600
 # Later pages of a listing (or a paged feed) read beyond the first, while each page
 # still holds links not seen before.
 DISCOVERY_MAX_PAGES = 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import Postgres, Redis, postgres_server, redis_server
 from tests.site.corpus import SKIP_REASON, NewsSite, build_news_site, have_corpus, news_sources_yaml
 from tests.site.server import Site
 
 ROOT = Path(__file__).resolve().parents[1]
+_DATABASES = itertools.count()
 
 # Settings every test crawl uses: no politeness delays against our own loopback
 # server, and a state database inside the test's temporary directory. Extraction runs
@@ -25,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # (the end-to-end crawl, hostile input, killed runs, tests/test_workers.py).
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO", "-s", "EXTRACTION_WORKERS=0"]
 WORKERS = ["-s", "EXTRACTION_WORKERS=-1"]
+# The environment variable through which the state_backend fixture hands crawl_args a STATE_URL.
+TEST_STATE_URL = "SOURCES_CRAWLER_TEST_STATE_URL"
 
 
 @dataclass
@@ -71,6 +76,9 @@ def crawl_args(
         sources.write_text(sources_yaml, encoding="utf-8")
     args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}"]
     args += ["-s", f"STATE_DB={state or workdir / 'state.sqlite3'}", *(FAST if fast else []), *extra]
+    # Under the state_backend fixture's "postgresql" case the same crawl keeps its state there.
+    if os.environ.get(TEST_STATE_URL):
+        args += ["-s", f"STATE_URL={os.environ[TEST_STATE_URL]}"]
     return args
 
 
@@ -93,6 +101,40 @@ def run_crawl(
     outputs = ["-O", str(target)] if target is not None else []
     result = scrapy_command(*crawl_args(tmp_path, sources_yaml, *outputs, *extra), timeout=timeout, env=env)
     return CrawlRun(result.returncode, result.stdout, result.stderr, target)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL 15 on a free loopback port, one per test process."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres, request: pytest.FixtureRequest) -> str:
+    """A fresh database of its own for one test."""
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{os.getpid()}_{next(_DATABASES)}"
+    return postgres.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[Redis]:
+    """A real redis-server on a free loopback port, one per test process."""
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Run the test once per state store: the SQLite file (STATE_DB), then PostgreSQL (STATE_URL).
+
+    Returns the STATE_URL in force (None for SQLite); crawl_args passes it to every crawl."""
+    if request.param == "sqlite":
+        monkeypatch.delenv(TEST_STATE_URL, raising=False)
+        return None
+    url = request.getfixturevalue("pg_url")
+    monkeypatch.setenv(TEST_STATE_URL, url)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
 from crawler.state.sqlite_store import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError
 from crawler.state.store import cache_key
-from tests.conftest import ROOT, WORKERS, CrawlRun, crawl_command, run_crawl
+from tests.conftest import ROOT, TEST_STATE_URL, WORKERS, CrawlRun, crawl_command, run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 from tests.site.translators import FakeTranslator
@@ -33,6 +33,7 @@ def crawl(tmp_path: Path, newsroom: Newsroom, *extra: str, output: str = "out.js
     return run_crawl(tmp_path, newsroom.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none", *extra, output=output)
 
 
+@pytest.mark.usefixtures("state_backend")
 def test_unchanged_site_changes_and_additions(tmp_path: Path, newsroom: Newsroom) -> None:
     first = crawl(tmp_path, newsroom, *WORKERS)
     assert first.returncode == 0, first.stderr[-2000:]
@@ -69,6 +70,7 @@ def test_unchanged_site_changes_and_additions(tmp_path: Path, newsroom: Newsroom
     assert revisions["0003.html"] == 2 and revisions["0000.html"] == 1
 
 
+@pytest.mark.usefixtures("state_backend")
 def test_summary_file_and_exit_status(tmp_path: Path, newsroom: Newsroom) -> None:
     yaml = newsroom.sources_yaml() + f"  - name: broken\n    feeds: [{newsroom.site.url('/missing.xml')}]\n"
     run = run_crawl(tmp_path, yaml, "-s", "TRANSLATION_PROVIDER=none")
@@ -95,6 +97,7 @@ def test_summary_file_and_exit_status(tmp_path: Path, newsroom: Newsroom) -> Non
     assert again["failed_sources"] == []
 
 
+@pytest.mark.usefixtures("state_backend")
 def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) -> None:
     outdir = tmp_path / "feeds"
     feeds = '{"' + str(outdir) + '/sources-%(run_time)s.jsonl": {"format": "jsonlines", "store_empty": true}}'
@@ -131,6 +134,25 @@ def _start(
     )
 
 
+def _pending_deliveries(tmp_path: Path) -> int:
+    """Delivery rows written in phase 1 and not yet settled, in whichever store the test uses."""
+    if url := os.environ.get(TEST_STATE_URL):
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            try:
+                return db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+            except psycopg.errors.UndefinedTable:
+                return 0
+    if not (tmp_path / "state.sqlite3").exists():
+        return 0
+    with sqlite3.connect(tmp_path / "state.sqlite3", timeout=5) as db:
+        try:
+            return db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
 def _delivered(tmp_path: Path) -> Counter:
     counts: Counter = Counter()
     for path in (tmp_path / "out").glob("*.jsonl"):
@@ -139,6 +161,7 @@ def _delivered(tmp_path: Path) -> Counter:
     return counts
 
 
+@pytest.mark.usefixtures("state_backend")
 def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     with Site() as site:
         # Slow pages keep each run busy long enough to be killed at different stages.
@@ -164,6 +187,7 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> No
         assert not list((tmp_path / "out").glob(".*.part")), "temporary files of killed runs are cleaned up"
 
 
+@pytest.mark.usefixtures("state_backend")
 @pytest.mark.parametrize("window", ["before_rename", "after_rename"])
 def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str) -> None:
     pause = ["-s", 'ADDONS={"tests.site.faults.PublishPause": 0}', "-s", "TEST_PUBLISH_PAUSE=3"]
@@ -171,13 +195,7 @@ def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         published = list((tmp_path / "out").glob("first-*.jsonl"))
-        pending = 0
-        if (tmp_path / "state.sqlite3").exists():
-            with sqlite3.connect(tmp_path / "state.sqlite3", timeout=5) as db:
-                try:
-                    pending = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
-                except sqlite3.OperationalError:
-                    pending = 0
+        pending = _pending_deliveries(tmp_path)
         if (window == "before_rename" and pending and not published) or (window == "after_rename" and published):
             break
         time.sleep(0.05)
@@ -193,6 +211,7 @@ def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str)
     assert ("kept (the file is complete)" in message) == (window == "after_rename")
 
 
+@pytest.mark.usefixtures("state_backend")
 def test_overlapping_run_is_refused_and_a_killed_run_does_not_block(tmp_path: Path) -> None:
     with Site() as site:
         newsroom = Newsroom(site, 4, slow={0: 8.0})
@@ -212,6 +231,7 @@ def test_overlapping_run_is_refused_and_a_killed_run_does_not_block(tmp_path: Pa
         assert len(third.records) == 4
 
 
+@pytest.mark.usefixtures("state_backend")
 def test_failed_translations_are_retried_on_the_next_run(tmp_path: Path, newsroom: Newsroom) -> None:
     with FakeTranslator() as fake:
         settings = [

@@ -51,15 +51,20 @@ class Command(ScrapyCrawlCommand):
             print(f"sources-crawler: not crawling: {problem}", file=sys.stderr)
             self.exitcode = status
             return
-        lock = run_lock(self.settings)
+        shard = opts.spargs.get("shard")
         try:
+            lock = run_lock(self.settings, opts.spargs.get("run"), int(shard) if shard else None)
             lock.acquire()
         except RunLockedError as exc:
             print(f"sources-crawler: {exc}", file=sys.stderr)
             self.exitcode = EXIT_LOCKED
             return
+        except StateError as exc:
+            print(f"sources-crawler: not crawling: {exc}", file=sys.stderr)
+            self.exitcode = EXIT_STATE_UNUSABLE
+            return
         except OSError as exc:
-            print(f"sources-crawler: not crawling: cannot lock {lock.path}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"sources-crawler: not crawling: cannot lock {lock.where}: {exc.strerror or exc}", file=sys.stderr)
             self.exitcode = EXIT_STATE_UNUSABLE
             return
         try:
@@ -98,6 +103,12 @@ class Command(ScrapyCrawlCommand):
         provider = provider_name(self.settings)
         if provider != "none" and provider not in PROVIDERS:
             return f"unknown TRANSLATION_PROVIDER {provider!r}; use one of {', '.join([*PROVIDERS, 'none'])}"
+        shard, run = opts.spargs.get("shard"), opts.spargs.get("run")
+        if shard is not None or run is not None:
+            if not (run and shard and shard.isdigit()):
+                raise UsageError("-a run=ID -a shard=K go together (K a number); scrapy sources enqueue sets them")
+            if not self.settings.get("STATE_URL"):
+                return "a shard of a distributed run needs its state in PostgreSQL: set STATE_URL"
         full = opts.spargs.get("full")
         if full is not None and str(full).strip().lower() not in (
             "0",

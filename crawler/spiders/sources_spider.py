@@ -72,6 +72,9 @@ class SourcesSpider(scrapy.Spider):
         full: str | None = None,
         limit: str | None = None,
         report: str | None = None,
+        run: str | None = None,
+        shard: str | None = None,
+        run_time: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -103,6 +106,13 @@ class SourcesSpider(scrapy.Spider):
         # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths; the run state
         # takes the same run id, so file names and the database agree.
         self.run_time, self.run_id = run_names(datetime.now(UTC))
+        # -a run=ID -a shard=K -a run_time=T: one shard of a distributed run (scrapy sources
+        # enqueue). Its files and deliveries carry the shard; claims and the lease carry the run.
+        self.parent_run: str | None = run or None
+        self.shard: int | None = int(shard) if shard not in (None, "") else None
+        if self.parent_run and self.shard is not None:
+            self.run_time = run_time or self.run_time
+            self.run_id = f"{self.parent_run}-s{self.shard}"
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -488,6 +498,10 @@ class SourcesSpider(scrapy.Spider):
             state.document_incomplete(document)
             return None
         self._seen.add(key)
+        if not state.claim(f"url {key}"):
+            # Another shard of this distributed run fetches it (a page two sites link to).
+            self.source_stats.inc(source.name, "links/claimed_by_another_shard")
+            return None
         self._inflight[key] = source.name
         state.expect(document)
         self._requested[source.name] = self._requested.get(source.name, 0) + 1

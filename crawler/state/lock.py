@@ -22,6 +22,7 @@ class RunLockedError(Exception):
 class RunLock:
     def __init__(self, state_db: str | Path):
         self.path = Path(f"{state_db}.lock")
+        self.where = str(self.path)
         self._fd: int | None = None
 
     def acquire(self) -> None:

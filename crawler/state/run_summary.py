@@ -85,6 +85,13 @@ class RunSummary:
     def _finish(self, state: RunState, summary: dict[str, Any]) -> None:
         """Keep the run's summary and forget what is too old to matter."""
         try:
+            if state.sharded:
+                # The run's finishing job merges the shards' summaries into the run's, and prunes.
+                summary["shard"] = state.shard
+                state.db.record_shard(  # type: ignore[attr-defined]
+                    state.parent_run, state.shard, summary=summary, files=[str(p) for p in state.published]
+                )
+                return
             state.db.finish_run(state.run_id, int(time.time()), json.dumps(summary, ensure_ascii=False))
             if self.retention_days > 0:
                 pruned = state.db.prune(state.now - int(self.retention_days * 86400))

@@ -41,7 +41,7 @@ from crawler.parsing.markers import has_changed
 from crawler.state.store import StateError, StateStore, open_store
 from crawler.stats import SourceStats
 
-__all__ = ["Batch", "Decision", "RunState", "run_names", "title_hash"]
+__all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "run_names", "title_hash"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,9 @@ class RunState:
         self.now = int(self.started)
         self.run_id = getattr(spider, "run_id", None) or run_names(datetime.now(UTC))[1]
         self.full = bool(getattr(spider, "full", False))
+        # One shard of a distributed run: the run it belongs to, and which shard it is.
+        self.parent_run: str | None = getattr(spider, "parent_run", None)
+        self.shard: int | None = getattr(spider, "shard", None) if self.parent_run else None
         # A run resumed from a JOBDIR: what its first part fetched is unknown here,
         # so no document is taken as fully read (the next run re-reads them all).
         self.resumed = False
@@ -152,8 +155,30 @@ class RunState:
         self.committed = False
         self._stopping = False
         self.stats = SourceStats(crawler)
-        self._recover()
-        self.db.start_run(self.run_id, self.now)
+        if self.shard is None:
+            recover_deliveries(self.db)
+            self.db.start_run(self.run_id, self.now)
+        else:
+            # Other shards of the run are publishing beside us: only an earlier attempt of
+            # this shard is ours to undo. Its file is replaced by this attempt's, which emits
+            # again everything it owed, so its deliveries are dropped, not kept.
+            self.db.drop_delivery(self.run_id)
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard is not None
+
+    def claim(self, name: str) -> bool:
+        """Whether this process emits (or fetches) ``name``: always, unless it is one shard of a
+        distributed run, where the first shard to claim it in the shared store does."""
+        if self.shard is None or self.parent_run is None:
+            return True
+        try:
+            return self.db.claim(self.parent_run, name, self.shard)  # type: ignore[attr-defined]
+        except StateError as exc:
+            # Nothing of this run will be recorded as delivered: emitting is the safe side.
+            self.state_failed(exc)
+            return True
 
     @classmethod
     def of(cls, crawler: Crawler) -> RunState:
@@ -168,32 +193,6 @@ class RunState:
         state = cls(crawler)
         crawler.signals.connect(state._on_outputs_closed, signal=signals.feed_exporter_closed)
         return state
-
-    # --- recovery of an interrupted run ----------------------------------------------
-
-    def _recover(self) -> None:
-        for run_id, payload, files, complete in self.db.deliveries():
-            kept = complete and bool(files) and all(_same_file(entry) for entry in files)
-            if kept:
-                self.db.apply(json.loads(payload))
-            self.db.drop_delivery(run_id)
-            self._log_recovery(run_id, ", ".join(str(entry["path"]) for entry in files) or "(no file)", kept)
-        for run_id, path, probe_id, payload in self.db.legacy_pending():
-            file = Path(path)
-            kept = file.exists() and (
-                probe_id is None or probe_id in file.read_text(encoding="utf-8", errors="replace")
-            )
-            if kept:
-                self.db.apply(json.loads(payload))
-            self.db.drop_legacy_pending(run_id, path)
-            self._log_recovery(run_id, path, kept)
-
-    @staticmethod
-    def _log_recovery(run_id: str, paths: str, kept: bool) -> None:
-        logger.warning(
-            "State: run %s was interrupted while publishing %s; its deliveries were %s",
-            run_id, paths, "kept (the file is complete)" if kept else "dropped (its output never appeared whole)",
-        )  # fmt: skip
 
     # --- discovery documents ------------------------------------------------------------
 
@@ -409,7 +408,12 @@ class RunState:
             for url in self._complete_documents():
                 document = self.documents[url]
                 self.batch.validators[url] = (document.etag, document.last_modified, document.children)
-        return self.batch.payload(self.now)
+        payload = self.batch.payload(self.now)
+        if self.shard is not None:
+            # Applied in the same transaction as the rest: a retry of this shard then knows
+            # that its files were delivered, and does not replace them with an emptier run.
+            payload["shard"] = {"run": self.parent_run, "shard": self.shard, "files": [str(p) for p in self.published]}
+        return payload
 
     def register_output(self, target: str) -> None:
         """An output of this run (called by the feed storages as Scrapy builds them)."""
@@ -504,6 +508,34 @@ class RunState:
     def close(self) -> None:
         """Release the store; the RunSummary extension calls it once the summary is kept."""
         self.db.close()
+
+
+def recover_deliveries(db: StateStore, only: str | None = None) -> None:
+    """Settle what interrupted runs left half-published: a delivery whose every file is in
+    place, as the run wrote it, is applied; any other is dropped (its articles come again).
+    ``only``: just the deliveries of run ids starting with it (one distributed run's shards)."""
+    for run_id, payload, files, complete in db.deliveries():
+        if only is not None and not run_id.startswith(only):
+            continue
+        kept = complete and bool(files) and all(_same_file(entry) for entry in files)
+        if kept:
+            db.apply(json.loads(payload))
+        db.drop_delivery(run_id)
+        _log_recovery(run_id, ", ".join(str(entry["path"]) for entry in files) or "(no file)", kept)
+    for run_id, path, probe_id, payload in db.legacy_pending():
+        file = Path(path)
+        kept = file.exists() and (probe_id is None or probe_id in file.read_text(encoding="utf-8", errors="replace"))
+        if kept:
+            db.apply(json.loads(payload))
+        db.drop_legacy_pending(run_id, path)
+        _log_recovery(run_id, path, kept)
+
+
+def _log_recovery(run_id: str, paths: str, kept: bool) -> None:
+    logger.warning(
+        "State: run %s was interrupted while publishing %s; its deliveries were %s",
+        run_id, paths, "kept (the file is complete)" if kept else "dropped (its output never appeared whole)",
+    )  # fmt: skip
 
 
 def _same_file(entry: dict[str, Any]) -> bool:

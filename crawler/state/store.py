@@ -3,7 +3,8 @@
 Components depend on ``StateStore`` and get one from ``open_store``; the SQLite file at
 ``STATE_DB`` is the first implementation. A second backend (state shared between machines)
 implements this protocol and is chosen here, without touching the spider, the pipelines or
-the exporters."""
+the exporters: ``STATE_URL=postgresql://…`` selects the PostgreSQL store, which is also a
+``SharedStore`` (the lease, claims and shard results of a run spread over machines)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,17 @@ from crawler.state.lock import RunLock
 
 __all__ = [
     "Lock",
+    "SharedStore",
     "StateError",
     "StateStore",
     "cache_key",
     "last_run_summary",
+    "lease_seconds",
+    "open_shared_store",
     "open_store",
     "preflight",
     "run_lock",
+    "state_url",
     "stored_history",
 ]
 
@@ -66,10 +71,26 @@ class StateStore(Protocol):
     def close(self) -> None: ...
 
 
+class SharedStore(StateStore, Protocol):
+    """A store several processes use at once (STATE_URL): one run's shards, on any machine."""
+
+    def take_lease(self, run_id: str, stale_after: float, plan: dict[str, Any] | None = None) -> Any: ...
+    def lease(self) -> Any: ...
+    def heartbeat(self, run_id: str) -> bool: ...
+    def end_lease(self, run_id: str) -> None: ...
+    def claim(self, run_id: str, name: str, shard: int) -> bool: ...
+    def record_shard(
+        self, run_id: str, shard: int, *, status: int | None = None, summary: dict[str, Any] | None = None,
+        files: list[str] | None = None,
+    ) -> None: ...  # fmt: skip
+    def clear_shard(self, run_id: str, shard: int) -> None: ...
+    def shard_results(self, run_id: str) -> dict[int, Any]: ...
+
+
 class Lock(Protocol):
     """One run at a time per store; ``acquire`` raises RunLockedError when another holds it."""
 
-    path: Path
+    where: str
 
     def acquire(self) -> None: ...
     def release(self) -> None: ...
@@ -79,25 +100,69 @@ def cache_key(provider: str, source: str, target: str, text: str) -> bytes:
     return hashlib.blake2b(f"{provider}\0{source}\0{target}\0{text}".encode(), digest_size=16).digest()
 
 
+def state_url(settings: Any) -> str | None:
+    """STATE_URL, when state is shared in PostgreSQL; None for the SQLite file at STATE_DB."""
+    url = str(settings.get("STATE_URL") or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise StateError(f"STATE_URL must be a postgresql://… URL (or unset for SQLite at STATE_DB), not {url[:40]!r}")
+    return url
+
+
 def open_store(settings: Any) -> StateStore:
+    if url := state_url(settings):
+        from crawler.state.postgres_store import PostgresStore
+
+        return PostgresStore(url)
     from crawler.state.sqlite_store import StateDB  # it imports StateError from here
 
     return StateDB(settings.get("STATE_DB"))
 
 
-def run_lock(settings: Any) -> Lock:
+def open_shared_store(settings: Any) -> SharedStore:
+    """The shared store at STATE_URL; StateError when STATE_URL is unset."""
+    url = state_url(settings)
+    if url is None:
+        raise StateError("runs over several processes need their state in PostgreSQL: set STATE_URL=postgresql://…")
+    from crawler.state.postgres_store import PostgresStore
+
+    return PostgresStore(url)
+
+
+def run_lock(settings: Any, run_id: str | None = None, shard: int | None = None) -> Lock:
+    """The lock a crawl holds: the flock beside STATE_DB, or under STATE_URL the run lease
+    (a shard of a distributed run joins its run's lease instead of taking one)."""
+    if url := state_url(settings):
+        from crawler.state.lease import LeaseLock, ShardLock
+
+        if shard is not None and run_id:
+            return ShardLock(url, run_id, shard, lease_seconds(settings))
+        return LeaseLock(url, lease_seconds(settings), settings.getfloat("RUN_HEARTBEAT_SECONDS", 15))
     return RunLock(settings.get("STATE_DB"))
+
+
+def lease_seconds(settings: Any) -> float:
+    """How long a run's heartbeat may be silent before the run is taken as dead."""
+    return max(settings.getfloat("RUN_LEASE_SECONDS", 300), 3 * settings.getfloat("RUN_HEARTBEAT_SECONDS", 15))
 
 
 def preflight(settings: Any) -> None:
     """Raise StateError, before anything is crawled, when the store cannot be used."""
+    if state_url(settings):
+        open_store(settings).close()  # connects, and brings the schema up to date
+        return
     from crawler.state.sqlite_store import check_state_file
 
     check_state_file(settings.get("STATE_DB"))
 
 
 def last_run_summary(settings: Any) -> dict[str, Any] | None:
-    """The last run's summary, read without creating or changing anything."""
+    """The last run's summary, read without changing anything; None if it cannot be read."""
+    if url := _readable_url(settings):
+        from crawler.state.postgres_store import read_only
+
+        return read_only(url, lambda store: store.last_summary(), None)
     from crawler.state.sqlite_store import read_last_summary
 
     return read_last_summary(Path(settings.get("STATE_DB")))
@@ -105,6 +170,17 @@ def last_run_summary(settings: Any) -> dict[str, Any] | None:
 
 def stored_history(settings: Any, since: float) -> list[tuple[float, dict[str, Any]]]:
     """(finished, summary) of the runs since ``since``, oldest first, read without changing anything."""
+    if url := _readable_url(settings):
+        from crawler.state.postgres_store import read_only
+
+        return read_only(url, lambda store: store.run_history(since), [])
     from crawler.state.sqlite_store import read_history
 
     return read_history(Path(settings.get("STATE_DB")), since)
+
+
+def _readable_url(settings: Any) -> str | None:
+    try:
+        return state_url(settings)
+    except StateError:
+        return None

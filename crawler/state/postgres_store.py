@@ -1,0 +1,494 @@
+"""State shared between machines: the state store in PostgreSQL (``STATE_URL=postgresql://…``).
+
+The schema is the SQLite one carried over (BLOB → bytea, JSON documents → jsonb, upserts
+stay ``ON CONFLICT``), plus what a run spread over several processes needs: a run lease
+with a heartbeat (instead of the flock, which only one machine can see), claims that let
+exactly one shard emit an article, and each shard's result. Migrations run under an
+advisory lock, so workers starting together upgrade the schema once.
+
+Every call is one transaction on a connection from a small psycopg pool; a server that
+goes away raises ``StateError`` naming it (without its password), as a bad SQLite file does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from crawler.state.store import StateError
+
+__all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only", "server_name"]
+
+# pg_advisory_xact_lock key for migrations ("srccrawl" in ASCII).
+_MIGRATION_LOCK = 0x73726363726177
+# Lease row name: one run at a time per database.
+_LEASE = "sources"
+
+
+def server_name(url: str) -> str:
+    """``host:port/dbname`` of a conninfo URL, for messages (never the password)."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "the PostgreSQL server at STATE_URL"
+    return f"PostgreSQL {info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+def _v0_to_v1(db: psycopg.Connection) -> None:
+    db.execute(
+        "CREATE TABLE translation_cache (key bytea PRIMARY KEY, text_en text NOT NULL,"
+        " created bigint NOT NULL, used bigint NOT NULL)"
+    )
+    # retry_record and payload are kept verbatim (text): they are never queried inside,
+    # and jsonb would refuse a NUL that a page's text may still carry.
+    db.execute(
+        "CREATE TABLE articles (id text PRIMARY KEY, source text NOT NULL, canonical_url text NOT NULL,"
+        " first_seen bigint NOT NULL, last_seen bigint NOT NULL, content_hash text NOT NULL,"
+        " revision integer NOT NULL, translation_status text NOT NULL, retry_record text, title_hash text)"
+    )
+    db.execute("CREATE INDEX articles_last_seen ON articles (last_seen)")
+    db.execute("CREATE INDEX articles_retry ON articles (source) WHERE retry_record IS NOT NULL")
+    db.execute("CREATE INDEX articles_source_hash ON articles (source, content_hash)")
+    db.execute(
+        "CREATE TABLE urls (key text PRIMARY KEY, article_id text NOT NULL,"
+        " markers jsonb NOT NULL DEFAULT '{}', last_seen bigint NOT NULL, failures integer NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE INDEX urls_last_seen ON urls (last_seen)")
+    db.execute("CREATE INDEX urls_article ON urls (article_id)")
+    db.execute(
+        "CREATE TABLE discovery (url text PRIMARY KEY, etag text, last_modified text,"
+        " last_fetched bigint NOT NULL, children jsonb)"
+    )
+    db.execute("CREATE TABLE site_rules (host text PRIMARY KEY, rules jsonb NOT NULL, updated bigint NOT NULL)")
+    db.execute(
+        "CREATE TABLE deliveries (run_id text PRIMARY KEY, payload text NOT NULL,"
+        " files jsonb NOT NULL DEFAULT '[]', complete boolean NOT NULL DEFAULT false)"
+    )
+    db.execute("CREATE TABLE runs (run_id text PRIMARY KEY, started bigint NOT NULL, finished bigint, summary jsonb)")
+    db.execute("CREATE INDEX runs_finished ON runs (finished)")
+    # A run over several processes: who holds the database, and how recently it said so.
+    db.execute(
+        "CREATE TABLE run_lease (name text PRIMARY KEY, run_id text NOT NULL, started double precision NOT NULL,"
+        " heartbeat double precision NOT NULL, finished double precision, plan jsonb)"
+    )
+    # What one shard of a run emits (an article) or fetches (a URL); the first shard to claim wins.
+    db.execute(
+        "CREATE TABLE claims (run_id text NOT NULL, name text NOT NULL, shard integer NOT NULL,"
+        " PRIMARY KEY (run_id, name))"
+    )
+    db.execute(
+        "CREATE TABLE shard_results (run_id text NOT NULL, shard integer NOT NULL, status integer,"
+        " summary jsonb, files jsonb NOT NULL DEFAULT '[]', committed boolean NOT NULL DEFAULT false,"
+        " updated double precision NOT NULL, PRIMARY KEY (run_id, shard))"
+    )
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class PostgresStore:
+    """The StateStore protocol on PostgreSQL, plus the lease, claims and shard results."""
+
+    def __init__(self, url: str, max_connections: int = 2):
+        self.url = url
+        self.where = server_name(url)
+        try:
+            self.pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=max_connections,
+                kwargs={"autocommit": True},
+                open=False,
+                name="sources-crawler-state",
+            )
+            self.pool.open(wait=True, timeout=15)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StateError(f"cannot connect to {self.where}: {_reason(exc)}") from None
+        self._migrate()
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection]:
+        try:
+            with self.pool.connection(timeout=30) as conn, conn.transaction():
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StateError(f"the state database {self.where} cannot be used ({_reason(exc)})") from None
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            db.execute("CREATE TABLE IF NOT EXISTS sources_crawler_schema (version integer NOT NULL)")
+            row = db.execute("SELECT version FROM sources_crawler_schema").fetchone()
+            version = row[0] if row else 0
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"{self.where} was written by a newer sources-crawler (schema {version}, this one knows "
+                    f"{SCHEMA_VERSION}); upgrade, or point STATE_URL elsewhere"
+                )
+            for step in MIGRATIONS[version:]:
+                step(db)
+            if row is None:
+                db.execute("INSERT INTO sources_crawler_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+            else:
+                db.execute("UPDATE sources_crawler_schema SET version=%s", (SCHEMA_VERSION,))
+
+    @property
+    def schema_version(self) -> int:
+        with self._tx() as db:
+            return db.execute("SELECT version FROM sources_crawler_schema").fetchone()[0]
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # --- translation cache ------------------------------------------------------
+
+    def cached_translations(self, keys: Iterable[bytes]) -> dict[bytes, str]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        with self._tx() as db:
+            rows = db.execute(
+                "UPDATE translation_cache SET used=%s WHERE key = ANY(%s) RETURNING key, text_en",
+                (int(time.time()), keys),
+            ).fetchall()
+        return {bytes(key): text for key, text in rows}
+
+    def cache_translations(self, entries: Iterable[tuple[bytes, str]]) -> None:
+        now = int(time.time())
+        rows = [(key, text, now, now) for key, text in entries]
+        if not rows:
+            return
+        with self._tx() as db, db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO translation_cache (key, text_en, created, used) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET text_en=excluded.text_en, used=excluded.used",
+                rows,
+            )
+
+    # --- discovery documents, URLs, articles ----------------------------------------------
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        with self._tx() as db:
+            row = db.execute("SELECT etag, last_modified FROM discovery WHERE url=%s", (url,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def children(self, url: str) -> list[tuple[str, str | None]] | None:
+        with self._tx() as db:
+            row = db.execute("SELECT children FROM discovery WHERE url=%s", (url,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return [(str(link), lastmod) for link, lastmod in row[0]]
+
+    def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None:
+        with self._tx() as db:
+            row = db.execute("SELECT article_id, markers, failures FROM urls WHERE key=%s", (key,)).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1] if isinstance(row[1], dict) else {}, int(row[2] or 0)
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT content_hash, revision, translation_status, first_seen, title_hash, source"
+                " FROM articles WHERE id=%s",
+                (article_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
+        return dict(zip(keys, row, strict=True))
+
+    def article_with_text(self, source: str, content_hash: str) -> str | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id FROM articles WHERE source=%s AND content_hash=%s ORDER BY first_seen LIMIT 1",
+                (source, content_hash),
+            ).fetchone()
+        return row[0] if row else None
+
+    def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT a.retry_record, COALESCE(array_agg(u.key) FILTER (WHERE u.key IS NOT NULL), '{}')"
+                " FROM articles a LEFT JOIN urls u ON u.article_id = a.id"
+                " WHERE a.source=%s AND a.retry_record IS NOT NULL"
+                " GROUP BY a.id, a.retry_record, a.last_seen ORDER BY a.last_seen DESC LIMIT %s",
+                (source, limit),
+            ).fetchall()
+        return [(record, list(keys)) for record, keys in rows]
+
+    def site_rules(self) -> dict[str, list[list[Any]]]:
+        with self._tx() as db:
+            return dict(db.execute("SELECT host, rules FROM site_rules").fetchall())
+
+    def apply(self, batch: dict[str, Any]) -> None:
+        """Apply one run's changes (see runstate.Batch.payload) in a single transaction."""
+        now = int(batch["now"])
+        with self._tx() as db, db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO articles (id, source, canonical_url, first_seen, last_seen, content_hash, revision,"
+                " translation_status, retry_record, title_hash) VALUES (%(id)s, %(source)s, %(canonical_url)s,"
+                " %(now)s, %(now)s, %(content_hash)s, %(revision)s, %(translation_status)s, %(retry_record)s,"
+                " %(title_hash)s) ON CONFLICT (id) DO UPDATE SET source=excluded.source,"
+                " canonical_url=excluded.canonical_url, last_seen=excluded.last_seen,"
+                " content_hash=excluded.content_hash, revision=excluded.revision,"
+                " translation_status=excluded.translation_status, retry_record=excluded.retry_record,"
+                " title_hash=excluded.title_hash",
+                [{"title_hash": None, **article, "now": now} for article in batch["articles"]],
+            )
+            if batch["touched"]:
+                cursor.execute("UPDATE articles SET last_seen=%s WHERE id = ANY(%s)", (now, list(batch["touched"])))
+            cursor.executemany(
+                "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET article_id=excluded.article_id,"
+                " markers=urls.markers || excluded.markers, last_seen=excluded.last_seen,"
+                " failures=excluded.failures",
+                [(u[0], u[1], Jsonb(u[2] or {}), now, u[3] if len(u) > 3 else 0) for u in batch["urls"]],
+            )
+            cursor.executemany(
+                "INSERT INTO discovery (url, etag, last_modified, last_fetched, children) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (url) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,"
+                " last_fetched=excluded.last_fetched, children=excluded.children",
+                [
+                    (d[0], d[1], d[2], now, Jsonb(d[3]) if len(d) > 3 and d[3] is not None else None)
+                    for d in batch["validators"]
+                ],
+            )
+            cursor.executemany(
+                "INSERT INTO site_rules (host, rules, updated) VALUES (%s, %s, %s)"
+                " ON CONFLICT (host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
+                [(host, Jsonb(rules), now) for host, rules in batch.get("site_rules", [])],
+            )
+            if shard := batch.get("shard"):
+                cursor.execute(
+                    "INSERT INTO shard_results (run_id, shard, files, committed, updated)"
+                    " VALUES (%s, %s, %s, true, %s) ON CONFLICT (run_id, shard) DO UPDATE SET"
+                    " files=excluded.files, committed=true, updated=excluded.updated",
+                    (shard["run"], shard["shard"], Jsonb(shard["files"]), time.time()),
+                )
+
+    # --- two-phase delivery ---------------------------------------------------------
+
+    def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO deliveries (run_id, payload, files, complete) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (run_id) DO UPDATE SET payload=excluded.payload, files=excluded.files,"
+                " complete=excluded.complete",
+                (run_id, payload, Jsonb(files), complete),
+            )
+
+    def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
+        with self._tx() as db:
+            rows = db.execute("SELECT run_id, payload, files, complete FROM deliveries ORDER BY run_id").fetchall()
+        return [(run_id, payload, list(files), bool(complete)) for run_id, payload, files, complete in rows]
+
+    def drop_delivery(self, run_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM deliveries WHERE run_id=%s", (run_id,))
+
+    def legacy_pending(self) -> list[tuple[str, str, str | None, str]]:
+        return []  # the schema-2 table never existed here
+
+    def drop_legacy_pending(self, run_id: str, path: str) -> None:
+        return None
+
+    # --- runs and housekeeping --------------------------------------------------------
+
+    def start_run(self, run_id: str, started: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, started) VALUES (%s, %s)"
+                " ON CONFLICT (run_id) DO UPDATE SET started=excluded.started, finished=NULL, summary=NULL",
+                (run_id, started),
+            )
+
+    def finish_run(self, run_id: str, finished: int, summary: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET finished=%s, summary=%s WHERE run_id=%s",
+                (finished, Jsonb(json.loads(summary)), run_id),
+            )
+
+    def last_summary(self) -> dict[str, Any] | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
+            ).fetchone()
+        return row[0] if row else None
+
+    def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= %s ORDER BY finished",
+                (int(since),),
+            ).fetchall()
+        return [(float(finished), summary) for finished, summary in rows if isinstance(summary, dict)]
+
+    def prune(self, older_than: int) -> dict[str, int]:
+        statements = {
+            "articles": "DELETE FROM articles WHERE last_seen < %s",
+            "urls": "DELETE FROM urls WHERE last_seen < %s",
+            "discovery": "DELETE FROM discovery WHERE last_fetched < %s",
+            "translations": "DELETE FROM translation_cache WHERE used < %s",
+            "runs": "DELETE FROM runs WHERE started < %s",
+            "site_rules": "DELETE FROM site_rules WHERE updated < %s",
+        }
+        with self._tx() as db:
+            counts = {name: db.execute(sql, (older_than,)).rowcount for name, sql in statements.items()}
+            # Claims and shard results only matter while their run lasts.
+            db.execute("DELETE FROM claims WHERE run_id NOT IN (SELECT run_id FROM run_lease)")
+            db.execute("DELETE FROM shard_results WHERE updated < %s", (older_than,))
+        return counts
+
+    def counts(self) -> dict[str, int]:
+        tables = ("articles", "urls", "discovery", "translation_cache", "runs")
+        with self._tx() as db:
+            return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
+
+    # --- runs over several processes ---------------------------------------------------
+
+    def take_lease(
+        self, run_id: str, stale_after: float, plan: dict[str, Any] | None = None, crawl_gone: bool = False
+    ) -> Lease | None:
+        """The run lease for ``run_id``, or None (with nothing changed) while another run's is fresh.
+
+        ``crawl_gone``: the caller holds the session lock a single-process crawl holds while it
+        runs, so a lease such a crawl left behind belongs to a dead process whatever its heartbeat."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO run_lease (name, run_id, started, heartbeat, finished) VALUES (%s, '', 0, 0, 0)"
+                " ON CONFLICT (name) DO NOTHING",
+                (_LEASE,),
+            )
+            row = db.execute(
+                "SELECT run_id, started, heartbeat, finished, plan FROM run_lease WHERE name=%s FOR UPDATE", (_LEASE,)
+            ).fetchone()
+            held = Lease(*row)
+            dead_crawl = crawl_gone and (held.plan or {}).get("kind") == "crawl"
+            if held.active(stale_after, now) and held.run_id != run_id and not dead_crawl:
+                return None
+            db.execute(
+                "UPDATE run_lease SET run_id=%s, started=%s, heartbeat=%s, finished=NULL, plan=%s WHERE name=%s",
+                (run_id, now, now, Jsonb(plan) if plan is not None else None, _LEASE),
+            )
+        return Lease(run_id, now, now, None, plan)
+
+    def lease(self) -> Lease | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT run_id, started, heartbeat, finished, plan FROM run_lease WHERE name=%s", (_LEASE,)
+            ).fetchone()
+        return Lease(*row) if row and row[0] else None
+
+    def heartbeat(self, run_id: str) -> bool:
+        """Keep ``run_id``'s lease fresh; False when the run no longer holds it."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE run_lease SET heartbeat=%s WHERE name=%s AND run_id=%s AND finished IS NULL",
+                (time.time(), _LEASE, run_id),
+            )
+            return cursor.rowcount == 1
+
+    def end_lease(self, run_id: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE run_lease SET finished=%s WHERE name=%s AND run_id=%s", (time.time(), _LEASE, run_id)
+            )
+            db.execute("DELETE FROM claims WHERE run_id <> %s", (run_id,))
+
+    def claim(self, run_id: str, name: str, shard: int) -> bool:
+        """Whether ``shard`` owns ``name`` in this run: it claimed it first, now or in an earlier attempt."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO claims (run_id, name, shard) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (run_id, name, shard),
+            )
+            row = db.execute("SELECT shard FROM claims WHERE run_id=%s AND name=%s", (run_id, name)).fetchone()
+        return row is not None and row[0] == shard
+
+    def record_shard(
+        self, run_id: str, shard: int, *, status: int | None = None, summary: dict[str, Any] | None = None,
+        files: list[str] | None = None,
+    ) -> None:  # fmt: skip
+        """What one shard's crawl reported (its summary and files), then how its process ended."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO shard_results (run_id, shard, status, summary, files, updated)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, shard) DO UPDATE SET"
+                " status=COALESCE(excluded.status, shard_results.status),"
+                " summary=COALESCE(excluded.summary, shard_results.summary),"
+                " files=CASE WHEN %s THEN excluded.files ELSE shard_results.files END, updated=excluded.updated",
+                (
+                    run_id, shard, status, Jsonb(summary) if summary is not None else None, Jsonb(files or []),
+                    time.time(), files is not None,
+                ),
+            )  # fmt: skip
+
+    def clear_shard(self, run_id: str, shard: int) -> None:
+        """A new attempt of a shard starts: what an earlier attempt reported no longer holds."""
+        with self._tx() as db:
+            db.execute("DELETE FROM shard_results WHERE run_id=%s AND shard=%s", (run_id, shard))
+
+    def shard_results(self, run_id: str) -> dict[int, ShardResult]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT shard, status, summary, files, committed FROM shard_results WHERE run_id=%s", (run_id,)
+            ).fetchall()
+        return {row[0]: ShardResult(row[1], row[2], list(row[3] or []), bool(row[4])) for row in rows}
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What one shard of a run reported: its crawl's exit status, summary and files, and
+    whether its deliveries were committed (then a retry has nothing left to do)."""
+
+    status: int | None
+    summary: dict[str, Any] | None
+    files: list[str]
+    committed: bool
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The run lease as stored: who holds the database and since when."""
+
+    run_id: str
+    started: float
+    heartbeat: float
+    finished: float | None
+    plan: dict[str, Any] | None
+
+    def active(self, stale_after: float, now: float | None = None) -> bool:
+        """Unfinished, and its heartbeat younger than ``stale_after`` seconds."""
+        return self.finished is None and self.heartbeat > (now or time.time()) - stale_after
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_only(url: str, read: Callable[[PostgresStore], Any], default: Any) -> Any:
+    """``read(store)``, or ``default`` when the server cannot be reached (list, health)."""
+    try:
+        store = PostgresStore(url, max_connections=1)
+    except StateError:
+        return default
+    try:
+        return read(store)
+    except StateError:
+        return default
+    finally:
+        store.close()
