@@ -10,6 +10,8 @@ EXIT_SOURCE_FAILED = 1
 EXIT_CONFIG_ERROR = 2
 # The state database (STATE_DB) cannot be opened, or is not a database; nothing was crawled (EX_NOINPUT).
 EXIT_STATE_UNUSABLE = 66
+# The job queue (REDIS_URL) of scrapy sources enqueue / worker cannot be reached (EX_UNAVAILABLE).
+EXIT_UNAVAILABLE = 69
 # An output could not be opened, written or published; nothing of the run was marked delivered (EX_IOERR).
 EXIT_OUTPUT_FAILED = 74
 # Another run holds the state database; this one did nothing (EX_TEMPFAIL).

@@ -27,6 +27,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 # RUN_LEASE_SECONDS (at least 3 heartbeats), it is taken as dead and the next run takes over.
 RUN_HEARTBEAT_SECONDS = 15
 RUN_LEASE_SECONDS = 300
+# scrapy sources enqueue without --shards.
+SHARDS = 4
 # One shard's crawl may take this long before its job kills it (and RQ retries it once).
 SHARD_TIMEOUT_SECONDS = 3600
 # Later pages of a listing (or a paged feed) read beyond the first, while each page

@@ -10,12 +10,15 @@
   ``--original``), the latest record per article winning.
 * ``health``: each source's health learned from past runs; exit 1 when an enabled one is flagged.
 * ``report --output FILE.html``: the same as a self-contained HTML page with a chart per source.
+* ``enqueue [--shards K] [--wait]``: one run over several machines, as RQ jobs (crawler/distributed).
+* ``worker [--burst]``: an RQ worker on the project's queue that runs those jobs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import tempfile
@@ -29,7 +32,15 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config.sources_file import Source, SourcesConfig, SourcesError, load_sources, select_sources
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED
+from crawler.exit_codes import (
+    EXIT_CONFIG_ERROR,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_OUTPUT_FAILED,
+    EXIT_SOURCE_FAILED,
+    EXIT_STATE_UNUSABLE,
+    EXIT_UNAVAILABLE,
+)
 from crawler.health.assess import DAY, HealthRules, SourceHealth, assess_all
 from crawler.health.report import ReportRow, render_report
 from crawler.health.text import format_health, health_json
@@ -37,13 +48,14 @@ from crawler.items import TranslationStatus
 from crawler.output.exporters import write_text_atomically
 from crawler.parsing.dates import utc_timestamp
 from crawler.pipelines import translation_decision, translation_languages
-from crawler.state.store import last_run_summary, stored_history
+from crawler.state.lock import RunLockedError
+from crawler.state.store import StateError, last_run_summary, state_url, stored_history
 from crawler.translation import provider_name
 from crawler.translation.base import LANGUAGE_NAMES
 
 USAGE = (
     "list | check [NAME ...|--all] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
-    " | health [--json] | report --output FILE.html"
+    " | health [--json] | report --output FILE.html | enqueue [--shards K] [--wait] | worker [--burst]"
 )
 
 
@@ -67,12 +79,16 @@ class Command(ScrapyCommand):
         parser.add_argument("--json", action="store_true", help="health: JSON instead of a table")
         parser.add_argument("--articles", type=int, default=2, help="check: articles to try per source (default 2)")
         parser.add_argument("--all", action="store_true", help="check: try every enabled source")
+        parser.add_argument("--shards", type=int, default=None, help="enqueue: shards to split the run into")
+        parser.add_argument("--wait", action="store_true", help="enqueue: wait for the run, exit with its status")
+        parser.add_argument("--burst", action="store_true", help="worker: quit once the queue is empty")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
         # These commands print a report; Scrapy's log would bury it. -L INFO brings it back.
-        if (self.settings.getpriority("LOG_LEVEL") or 0) < 40:
+        # A worker is a service: its log is what it has to say.
+        if (self.settings.getpriority("LOG_LEVEL") or 0) < 40 and args[:1] != ["worker"]:
             self.settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -86,6 +102,8 @@ class Command(ScrapyCommand):
             "digest": self._digest,
             "health": self._health,
             "report": self._report,
+            "enqueue": self._enqueue,
+            "worker": self._worker,
         }
         if action not in handlers:
             raise UsageError(f"unknown action {action!r}: {USAGE}")
@@ -255,6 +273,50 @@ class Command(ScrapyCommand):
         print(source_entry(result), end="")
         return EXIT_OK if result.usable_feeds or result.usable_sitemaps else EXIT_SOURCE_FAILED
 
+    # --- several machines --------------------------------------------------------------------
+
+    def _enqueue(self, args: list[str], opts: argparse.Namespace) -> int:
+        from crawler.distributed.queue import QueueUnavailableError, enqueue_run, wait_for_run
+
+        config = self._config()
+        if config is None:
+            return EXIT_CONFIG_ERROR
+        assert self.settings is not None
+        shards = opts.shards if opts.shards is not None else self.settings.getint("SHARDS", 4)
+        if args or shards < 1:
+            raise UsageError("enqueue [--shards K] [--wait]: K at least 1")
+        try:
+            if state_url(self.settings) is None:
+                raise StateError("enqueue needs the state in PostgreSQL, shared by the workers: set STATE_URL")
+            enqueued = enqueue_run(self.settings, list(config.enabled), shards, _set_options(opts))
+        except RunLockedError as exc:
+            print(f"sources-crawler: {exc}", file=sys.stderr)
+            return EXIT_LOCKED
+        except StateError as exc:
+            print(f"sources-crawler: not enqueueing: {exc}", file=sys.stderr)
+            return EXIT_STATE_UNUSABLE
+        except QueueUnavailableError as exc:
+            print(f"sources-crawler: not enqueueing: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        plan = enqueued.plan
+        print(f"run {plan.run_id}: {len(config.enabled)} sources in {len(plan.assignment)} of {shards} shards")
+        print(f"manifest: {plan.manifest}")
+        return wait_for_run(self.settings, enqueued) if opts.wait else EXIT_OK
+
+    def _worker(self, args: list[str], opts: argparse.Namespace) -> int:
+        from crawler.distributed.jobs import WORKER_SETTINGS_ENV
+        from crawler.distributed.queue import QueueUnavailableError, start_worker
+
+        assert self.settings is not None
+        # This machine's own -s settings (EXTRACTION_WORKERS, ...) go to the crawls it runs.
+        os.environ[WORKER_SETTINGS_ENV] = json.dumps(_set_options(opts))
+        try:
+            start_worker(self.settings, burst=opts.burst)
+        except QueueUnavailableError as exc:
+            print(f"sources-crawler: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        return EXIT_OK
+
     # --- digest --------------------------------------------------------------------------
 
     def _digest(self, args: list[str], opts: argparse.Namespace) -> int:
@@ -277,6 +339,15 @@ class Command(ScrapyCommand):
         else:
             sys.stdout.write(text)
         return EXIT_OK
+
+
+def _set_options(opts: argparse.Namespace) -> list[tuple[str, str]]:
+    """The command line's -s NAME=VALUE pairs, in order."""
+    pairs = []
+    for option in getattr(opts, "set", None) or []:
+        name, _, value = option.partition("=")
+        pairs.append((name, value))
+    return pairs
 
 
 def _translation_plan(record: dict[str, Any], source: Source, provider: str, languages: set[str], target: str) -> str:

@@ -498,10 +498,6 @@ class SourcesSpider(scrapy.Spider):
             state.document_incomplete(document)
             return None
         self._seen.add(key)
-        if not state.claim(f"url {key}"):
-            # Another shard of this distributed run fetches it (a page two sites link to).
-            self.source_stats.inc(source.name, "links/claimed_by_another_shard")
-            return None
         self._inflight[key] = source.name
         state.expect(document)
         self._requested[source.name] = self._requested.get(source.name, 0) + 1

@@ -273,7 +273,9 @@ class PostgresStore:
                 cursor.execute(
                     "INSERT INTO shard_results (run_id, shard, files, committed, updated)"
                     " VALUES (%s, %s, %s, true, %s) ON CONFLICT (run_id, shard) DO UPDATE SET"
-                    " files=excluded.files, committed=true, updated=excluded.updated",
+                    # Each attempt of a shard publishes files of its own: keep every one.
+                    " files=(SELECT COALESCE(jsonb_agg(DISTINCT f), '[]') FROM jsonb_array_elements("
+                    "shard_results.files || excluded.files) AS f), committed=true, updated=excluded.updated",
                     (shard["run"], shard["shard"], Jsonb(shard["files"]), time.time()),
                 )
 
@@ -403,9 +405,7 @@ class PostgresStore:
 
     def end_lease(self, run_id: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE run_lease SET finished=%s WHERE name=%s AND run_id=%s", (time.time(), _LEASE, run_id)
-            )
+            db.execute("UPDATE run_lease SET finished=%s WHERE name=%s AND run_id=%s", (time.time(), _LEASE, run_id))
             db.execute("DELETE FROM claims WHERE run_id <> %s", (run_id,))
 
     def claim(self, run_id: str, name: str, shard: int) -> bool:
@@ -429,17 +429,14 @@ class PostgresStore:
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, shard) DO UPDATE SET"
                 " status=COALESCE(excluded.status, shard_results.status),"
                 " summary=COALESCE(excluded.summary, shard_results.summary),"
-                " files=CASE WHEN %s THEN excluded.files ELSE shard_results.files END, updated=excluded.updated",
+                " files=CASE WHEN %s THEN (SELECT COALESCE(jsonb_agg(DISTINCT f), '[]') FROM"
+                " jsonb_array_elements(shard_results.files || excluded.files) AS f) ELSE shard_results.files END,"
+                " updated=excluded.updated",
                 (
                     run_id, shard, status, Jsonb(summary) if summary is not None else None, Jsonb(files or []),
                     time.time(), files is not None,
                 ),
             )  # fmt: skip
-
-    def clear_shard(self, run_id: str, shard: int) -> None:
-        """A new attempt of a shard starts: what an earlier attempt reported no longer holds."""
-        with self._tx() as db:
-            db.execute("DELETE FROM shard_results WHERE run_id=%s AND shard=%s", (run_id, shard))
 
     def shard_results(self, run_id: str) -> dict[int, ShardResult]:
         with self._tx() as db:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from typing import Any
 
@@ -88,6 +89,7 @@ class RunSummary:
             if state.sharded:
                 # The run's finishing job merges the shards' summaries into the run's, and prunes.
                 summary["shard"] = state.shard
+                summary["host"] = socket.gethostname()
                 state.db.record_shard(  # type: ignore[attr-defined]
                     state.parent_run, state.shard, summary=summary, files=[str(p) for p in state.published]
                 )

@@ -27,6 +27,7 @@ import logging
 import os
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,9 +161,8 @@ class RunState:
             self.db.start_run(self.run_id, self.now)
         else:
             # Other shards of the run are publishing beside us: only an earlier attempt of
-            # this shard is ours to undo. Its file is replaced by this attempt's, which emits
-            # again everything it owed, so its deliveries are dropped, not kept.
-            self.db.drop_delivery(self.run_id)
+            # this shard is ours to settle. Its file stays (this attempt writes another).
+            recover_deliveries(self.db, lambda run_id: run_id == self.run_id)
 
     @property
     def sharded(self) -> bool:
@@ -510,12 +510,12 @@ class RunState:
         self.db.close()
 
 
-def recover_deliveries(db: StateStore, only: str | None = None) -> None:
+def recover_deliveries(db: StateStore, only: Callable[[str], bool] | None = None) -> None:
     """Settle what interrupted runs left half-published: a delivery whose every file is in
     place, as the run wrote it, is applied; any other is dropped (its articles come again).
-    ``only``: just the deliveries of run ids starting with it (one distributed run's shards)."""
+    ``only``: just the deliveries of the run ids it accepts (a distributed run's shards)."""
     for run_id, payload, files, complete in db.deliveries():
-        if only is not None and not run_id.startswith(only):
+        if only is not None and not only(run_id):
             continue
         kept = complete and bool(files) and all(_same_file(entry) for entry in files)
         if kept:

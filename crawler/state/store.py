@@ -83,7 +83,6 @@ class SharedStore(StateStore, Protocol):
         self, run_id: str, shard: int, *, status: int | None = None, summary: dict[str, Any] | None = None,
         files: list[str] | None = None,
     ) -> None: ...  # fmt: skip
-    def clear_shard(self, run_id: str, shard: int) -> None: ...
     def shard_results(self, run_id: str) -> dict[int, Any]: ...
 
 
