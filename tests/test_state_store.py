@@ -1,0 +1,164 @@
+"""The StateStore protocol, against both stores: the SQLite file and a real PostgreSQL.
+
+Every behaviour a run depends on is asserted on both, so that STATE_URL changes where the
+state lives and nothing else; then what only the shared store has (lease, claims, shard
+results) and how it fails."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
+from crawler.state.sqlite_store import StateDB
+from crawler.state.store import StateError, StateStore, cache_key
+
+ARTICLE = {
+    "id": "a" * 20,
+    "source": "s",
+    "canonical_url": "https://x.org/a",
+    "content_hash": "0" * 64,
+    "title_hash": "t" * 24,
+    "revision": 1,
+    "translation_status": "skipped",
+    "retry_record": None,
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "sqlite":
+        opened: StateStore = StateDB(tmp_path / "state.sqlite3")
+    else:
+        opened = PostgresStore(request.getfixturevalue("pg_url"))
+    yield opened
+    opened.close()
+
+
+def _batch(now: int, **parts: object) -> dict:
+    return {"now": now, "articles": [], "touched": [], "urls": [], "validators": [], **parts}
+
+
+def test_articles_urls_and_markers(store: StateStore) -> None:
+    store.apply(_batch(1_000, articles=[ARTICLE], urls=[("x.org/a", ARTICLE["id"], {"feed": "2025-01-01"}, 0)]))
+    store.apply(_batch(2_000, urls=[("x.org/a", ARTICLE["id"], {"sitemap": "2025-01-02"}, 0)]))
+    article_id, markers, failures = store.known_url("x.org/a")
+    assert article_id == ARTICLE["id"] and failures == 0
+    assert markers == {"feed": "2025-01-01", "sitemap": "2025-01-02"}, "markers of each document are kept"
+    assert store.known_url("x.org/missing") is None
+    article = store.article(ARTICLE["id"])
+    assert article is not None and article["revision"] == 1 and article["first_seen"] == 1_000
+    assert article["title_hash"] == ARTICLE["title_hash"] and article["source"] == "s"
+    assert store.article_with_text("s", "0" * 64) == ARTICLE["id"]
+    assert store.article_with_text("other", "0" * 64) is None
+    store.apply(_batch(3_000, articles=[{**ARTICLE, "revision": 2, "content_hash": "1" * 64}]))
+    updated = store.article(ARTICLE["id"])
+    assert updated is not None and updated["revision"] == 2 and updated["first_seen"] == 1_000
+
+
+def test_validators_children_and_site_rules(store: StateStore) -> None:
+    children = [["https://x.org/s1.xml", "2025-01-01"], ["https://x.org/s2.xml", None]]
+    store.apply(
+        _batch(
+            1_000,
+            validators=[("https://x.org/index.xml", '"e1"', "Mon, 01 Jan 2025 00:00:00 GMT", children)],
+            site_rules=[("x.org", [[["utm_source"], "/"]])],
+        )
+    )
+    assert store.validators("https://x.org/index.xml") == ('"e1"', "Mon, 01 Jan 2025 00:00:00 GMT")
+    assert store.children("https://x.org/index.xml") == [(c[0], c[1]) for c in children]
+    assert store.validators("https://x.org/other.xml") == (None, None)
+    assert store.children("https://x.org/other.xml") is None
+    assert store.site_rules() == {"x.org": [[["utm_source"], "/"]]}
+
+
+def test_retry_records_and_translation_cache(store: StateStore) -> None:
+    record = json.dumps({"id": ARTICLE["id"], "text": "Привіт"}, ensure_ascii=False)
+    failed = {**ARTICLE, "translation_status": "failed", "retry_record": record}
+    store.apply(
+        _batch(
+            1_000, articles=[failed], urls=[("x.org/a", ARTICLE["id"], {}, 0), ("x.org/a?amp", ARTICLE["id"], {}, 0)]
+        )
+    )
+    [(kept, keys)] = store.retry_records("s", 10)
+    assert json.loads(kept) == json.loads(record) and sorted(keys) == ["x.org/a", "x.org/a?amp"]
+    key = cache_key("google", "uk", "en", "Привіт")
+    assert store.cached_translations([key]) == {}
+    store.cache_translations([(key, "Hello")])
+    assert store.cached_translations([key, key]) == {key: "Hello"}
+
+
+def test_deliveries_runs_history_and_prune(store: StateStore) -> None:
+    store.write_delivery("r1", json.dumps(_batch(1)), [{"path": "/x", "inode": 1, "size": 2}], complete=False)
+    store.write_delivery("r1", json.dumps(_batch(1)), [{"path": "/x", "inode": 1, "size": 3}], complete=True)
+    [(run_id, payload, files, complete)] = store.deliveries()
+    assert run_id == "r1" and complete and files[0]["size"] == 3 and json.loads(payload)["now"] == 1
+    store.drop_delivery("r1")
+    assert store.deliveries() == []
+    now = int(time.time())
+    store.start_run("run-a", now - 10)
+    store.finish_run("run-a", now - 5, json.dumps({"run_id": "run-a", "sources": {}}))
+    assert store.last_summary() == {"run_id": "run-a", "sources": {}}
+    assert [summary["run_id"] for _, summary in store.run_history(now - 60)] == ["run-a"]
+    store.apply(_batch(1_000, articles=[ARTICLE], urls=[("x.org/a", ARTICLE["id"], None, 0)],
+                       validators=[("https://x.org/rss", '"e"', None)]))  # fmt: skip
+    store.apply(_batch(5_000, articles=[{**ARTICLE, "id": "b" * 20}]))
+    pruned = store.prune(older_than=2_000)
+    assert pruned["articles"] == 1 and pruned["urls"] == 1 and pruned["discovery"] == 1
+    assert store.article("b" * 20) is not None and store.article("a" * 20) is None
+
+
+def test_postgres_schema_is_migrated_once_and_a_newer_one_refused(pg_url: str) -> None:
+    first, second = PostgresStore(pg_url), PostgresStore(pg_url)
+    assert first.schema_version == second.schema_version == SCHEMA_VERSION
+    first.close()
+    second.close()
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("UPDATE sources_crawler_schema SET version=%s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StateError, match="newer sources-crawler"):
+        PostgresStore(pg_url)
+
+
+def test_an_unreachable_server_is_a_state_error_without_the_password() -> None:
+    with pytest.raises(StateError) as raised:
+        PostgresStore("postgresql://crawler:s3cret@127.0.0.1:1/state?connect_timeout=1")
+    assert "127.0.0.1:1/state" in str(raised.value) and "s3cret" not in str(raised.value)
+
+
+def test_the_lease_refuses_a_live_run_and_passes_from_a_dead_one(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    try:
+        assert store.take_lease("run-1", stale_after=60, plan={"kind": "distributed"}) is not None
+        assert store.take_lease("run-2", stale_after=60) is None, "run-1 is alive"
+        assert store.take_lease("run-2", stale_after=60, crawl_gone=True) is None, "a distributed run has no session"
+        assert store.heartbeat("run-1") and not store.heartbeat("run-2")
+        time.sleep(0.3)
+        assert store.take_lease("run-2", stale_after=0.2) is not None, "run-1's heartbeat went stale"
+        assert not store.heartbeat("run-1"), "run-1 knows it lost the lease"
+        store.end_lease("run-2")
+        assert store.take_lease("run-3", stale_after=60, plan={"kind": "crawl"}) is not None, "run-2 ended"
+        assert store.take_lease("run-4", stale_after=60, crawl_gone=True) is not None, "run-3's crawl is gone"
+    finally:
+        store.close()
+
+
+def test_claims_go_to_the_first_shard_and_stay_with_it(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    try:
+        assert store.claim("run-1", "article x", shard=0)
+        assert not store.claim("run-1", "article x", shard=1), "shard 1 lost the race"
+        assert store.claim("run-1", "article x", shard=0), "a retry of shard 0 reuses its claim"
+        assert store.claim("run-2", "article x", shard=1), "claims are per run"
+        store.record_shard("run-1", 0, summary={"totals": {"emitted": 3}}, files=["a-s0.jsonl"])
+        store.apply(_batch(1, shard={"run": "run-1", "shard": 0, "files": ["a-s0-r2.jsonl"]}))
+        store.record_shard("run-1", 0, status=0)
+        result = store.shard_results("run-1")[0]
+        assert result.status == 0 and result.committed and result.summary == {"totals": {"emitted": 3}}
+        assert sorted(result.files) == ["a-s0-r2.jsonl", "a-s0.jsonl"], "every attempt's files are kept"
+    finally:
+        store.close()
