@@ -40,7 +40,8 @@ class DuplicatePipeline:
             self.stats.not_emitted(item.source, "duplicate")
             raise DropItem(f"duplicate of an article already in this run: {item.canonical_url}", log_level="DEBUG")
         self.seen.add(item.id)
-        if not RunState.of(self.crawler).claim(f"article {item.id}"):
+        state = self.crawler.get_extension(RunState)
+        if state is not None and not state.claim(f"article {item.id}"):
             # Another shard of this distributed run reached the same article first.
             self.stats.not_emitted(item.source, "duplicate")
             raise DropItem(f"emitted by another shard of this run: {item.canonical_url}", log_level="DEBUG")

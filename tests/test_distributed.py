@@ -73,6 +73,13 @@ class Cluster:
             cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
 
+    def sources(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Another ``scrapy sources`` action, with the run's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "scrapy", "sources", *args, *self.settings()],
+            cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
     def start_enqueue(self, *extra: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "scrapy", "sources", "enqueue", *self.settings(), *extra],
@@ -144,6 +151,11 @@ def test_two_workers_emit_every_article_exactly_once_and_then_nothing(
         assert sum(manifest["counts"].values()) == len(records)
         hosts = {s["host"] for s in manifest["shards"]}
         assert hosts and None not in hosts
+        [manifest_path] = (tmp_path / "output").glob("*.manifest.json")
+        digest = cluster.sources("digest", str(manifest_path), "--output", str(tmp_path / "digest.txt"))
+        assert digest.returncode == 0 and f"{len(records)} articles written" in digest.stdout, digest.stderr
+        listing = cluster.sources("list")
+        assert listing.returncode == 0 and "over 2 shards" in listing.stdout, listing.stdout + listing.stderr
 
         fleet_site.reset_hits()
         second = cluster.enqueue("--shards", "2", "--wait")

@@ -7,7 +7,8 @@
   what was extracted from the articles, what translation would do.
 * ``discover URL``: find a site's feeds and sitemaps and print an entry to paste.
 * ``digest FILE``: render a JSON lines output file for reading (``--markdown``,
-  ``--original``), the latest record per article winning.
+  ``--original``), the latest record per article winning; given a distributed run's
+  ``….manifest.json``, every shard file it names.
 * ``health``: each source's health learned from past runs; exit 1 when an enabled one is flagged.
 * ``report --output FILE.html``: the same as a self-contained HTML page with a chart per source.
 * ``enqueue [--shards K] [--wait]``: one run over several machines, as RQ jobs (crawler/distributed).
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -129,6 +131,9 @@ class Command(ScrapyCommand):
         last = last_run_summary(self.settings)
         figures = (last or {}).get("sources", {})
         when = f"last run {last['finished']}" if last else "no run recorded yet"
+        if last and last.get("shards"):
+            failed = last["shards"].get("failed") or []
+            when += f" over {last['shards']['count']} shards" + (f", failed shards {failed}" if failed else "")
         print(f"{config.path}: {len(config.sources)} sources, {len(config.enabled)} enabled; {when}\n")
         header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "STATUS", "HEALTH"]
         header.append("DISCOVERY")
@@ -232,6 +237,7 @@ class Command(ScrapyCommand):
         target = str(self.settings.get("TRANSLATION_TARGET", "en")).strip().lower()
         # A real crawl of these sources, but with its own state and no provider calls.
         self.settings.set("STATE_DB", str(workdir / "state.sqlite3"), priority="cmdline")
+        self.settings.set("STATE_URL", "", priority="cmdline")  # a throw-away state, never the shared one
         self.settings.set("FEEDS", {str(output): {"format": "jsonlines", "store_empty": True}}, priority="cmdline")
         self.settings.set("TRANSLATION_PROVIDER", "none", priority="cmdline")
         crawler = self.crawler_process.create_crawler("sources")
@@ -323,13 +329,17 @@ class Command(ScrapyCommand):
         from crawler.output.digest import latest_records, render_all
 
         if len(args) != 1:
-            raise UsageError("digest takes one JSON lines file: scrapy sources digest output/FILE.jsonl")
+            raise UsageError(
+                "digest takes one JSON lines file or run manifest: scrapy sources digest output/FILE.jsonl"
+            )
         path = Path(args[0])
         try:
-            with path.open(encoding="utf-8") as lines:
-                records = latest_records(lines)
+            records = latest_records(_output_lines(path))
         except OSError as exc:
-            print(f"sources-crawler: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            print(f"sources-crawler: cannot read {exc.filename or path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        except ValueError as exc:
+            print(f"sources-crawler: {path} is not a run manifest: {exc}", file=sys.stderr)
             return EXIT_CONFIG_ERROR
         text = "".join(render_all(records, markdown=opts.markdown, original=opts.original))
         if opts.output:
@@ -339,6 +349,22 @@ class Command(ScrapyCommand):
         else:
             sys.stdout.write(text)
         return EXIT_OK
+
+
+def _output_lines(path: Path) -> Iterator[str]:
+    """The lines of a JSON lines output, or of every file a distributed run's manifest names."""
+    from crawler.distributed.manifest import MANIFEST_SUFFIX, manifest_files
+
+    if not path.name.endswith(MANIFEST_SUFFIX):
+        with path.open(encoding="utf-8") as lines:
+            yield from lines
+        return
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict) or "files" not in manifest:
+        raise ValueError("it names no files")
+    for file in manifest_files(manifest, path):
+        with file.open(encoding="utf-8") as lines:
+            yield from lines
 
 
 def _set_options(opts: argparse.Namespace) -> list[tuple[str, str]]:

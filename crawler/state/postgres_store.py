@@ -103,6 +103,8 @@ class PostgresStore:
         self.url = url
         self.where = server_name(url)
         try:
+            # One plain attempt first: the pool would keep retrying a refused connection until its timeout.
+            psycopg.connect(url, connect_timeout=10).close()
             self.pool = ConnectionPool(
                 url,
                 min_size=1,
