@@ -64,14 +64,10 @@ def distributed(site: Site, fleet: Fleet, pg: Postgres, redis: Redis, workers: i
     url = pg.create_database(f"bench_{os.getpid()}_{next(_COUNTER)}")
     settings = _settings(workdir, url, redis, extraction=1)
     env = _env(site)
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-m", "scrapy", "sources", "worker", "-s", f"REDIS_URL={redis.url}",
-             "-s", "RUN_HEARTBEAT_SECONDS=2", "-s", "EXTRACTION_WORKERS=1"],
-            cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(workers)
-    ]
+    worker = [sys.executable, "-m", "scrapy", "sources", "worker", "-s", f"REDIS_URL={redis.url}",
+              "-s", "RUN_HEARTBEAT_SECONDS=2", "-s", "EXTRACTION_WORKERS=1"]  # fmt: skip
+    quiet = {"cwd": workdir, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    started = [subprocess.Popen(worker, **quiet) for _ in range(workers)]
     try:
         time.sleep(2.0)  # the workers are up and waiting, as they are before cron fires
         begin = time.perf_counter()

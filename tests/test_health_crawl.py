@@ -7,6 +7,7 @@ The runs are seconds apart, so the HEALTH_* thresholds are scaled down to second
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -115,7 +116,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
                 # On a loaded machine runs take longer than PACE, and quiet's usual gap grows with
                 # them: its silence before the last run is made clearly longer than that gap.
                 times = [at for _, at in outlets["quiet"].published]
-                usual = max(b - a for a, b in zip(times, times[1:], strict=False))
+                usual = max(b - a for a, b in itertools.pairwise(times))
                 time.sleep(max(0.0, times[-1] + 2.5 * usual + 1 - time.time()))
             started = time.time()
             outlets["frozen"].feed_frozen = number > FEED_FREEZES_AFTER
