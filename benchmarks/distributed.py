@@ -35,6 +35,21 @@ from tests.site.server import Site  # noqa: E402
 _COUNTER = iter(range(1_000_000))
 
 
+def _busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+CPU: dict[str, float] = {}
+
+
+def _measured(label: str, begin: tuple[float, float]) -> None:
+    busy, total = _busy()
+    CPU[label] = (busy - begin[0]) / max(total - begin[1], 1) * 100
+
+
 def _env(site: Site) -> dict[str, str]:
     return {
         **os.environ, "PYTHONPATH": str(ROOT), "SCRAPY_SETTINGS_MODULE": "crawler.settings",
@@ -43,7 +58,8 @@ def _env(site: Site) -> dict[str, str]:
 
 
 def _settings(workdir: Path, state_url: str, redis: Redis, extraction: int) -> list[str]:
-    fast = [arg for arg in FAST if not arg.startswith("EXTRACTION_WORKERS")]
+    pairs = [FAST[i : i + 2] for i in range(0, len(FAST), 2)]
+    fast = [arg for pair in pairs if not pair[1].startswith("EXTRACTION_WORKERS") for arg in pair]
     return [
         "-s", f"SOURCES_FILE={workdir / 'sources.yaml'}", "-s", f"STATE_DB={workdir / 'state.sqlite3'}",
         "-s", f"STATE_URL={state_url}", "-s", f"REDIS_URL={redis.url}", "-s", "TRANSLATION_PROVIDER=none",
@@ -70,12 +86,14 @@ def distributed(site: Site, fleet: Fleet, pg: Postgres, redis: Redis, workers: i
     started = [subprocess.Popen(worker, **quiet) for _ in range(workers)]
     try:
         time.sleep(2.0)  # the workers are up and waiting, as they are before cron fires
+        cpu = _busy()
         begin = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "scrapy", "sources", "enqueue", "--shards", str(shards), "--wait", *settings],
             cwd=workdir, env=env, capture_output=True, text=True,
         )  # fmt: skip
         wall = time.perf_counter() - begin
+        _measured(f"distributed {workers} {shards} {fleet.count}", cpu)
         if result.returncode != 0:
             raise SystemExit(f"enqueue exited {result.returncode}: {result.stderr[-2000:]}")
         return wall
@@ -92,13 +110,15 @@ def distributed(site: Site, fleet: Fleet, pg: Postgres, redis: Redis, workers: i
 def plain(site: Site, fleet: Fleet) -> float:
     """Wall time of a plain ``scrapy crawl sources`` (SQLite state) over the same sites."""
     workdir = _workdir(fleet)
-    settings = [a for a in _settings(workdir, "", Redis(0, 0), extraction=1) if not a.startswith("STATE_URL=")]
+    settings = _settings(workdir, "", Redis(0, 0), extraction=1)
+    cpu = _busy()
     begin = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "sources", *settings, "-s", "STATE_URL="],
+        [sys.executable, "-m", "scrapy", "crawl", "sources", *settings],
         cwd=workdir, env=_env(site), capture_output=True, text=True,
     )  # fmt: skip
     wall = time.perf_counter() - begin
+    _measured(f"plain {fleet.count}", cpu)
     if result.returncode != 0:
         raise SystemExit(f"crawl exited {result.returncode}: {result.stderr[-2000:]}")
     return wall
@@ -144,6 +164,9 @@ def main() -> None:
     print(f"{'measurement'.ljust(width)}  {'wall':>9}  note")
     for name, value, note in rows:
         print(f"{name.ljust(width)}  {value:>9}  {note}")
+    print("\nmachine CPU busy during each measurement (2 cores = 100 %):")
+    for label, share in CPU.items():
+        print(f"  {label:28} {share:5.0f} %")
 
 
 if __name__ == "__main__":

@@ -163,7 +163,7 @@ def finish_run(plan: RunPlan) -> int:
         target = Path(plan.manifest)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomically(target, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-        store.end_lease(plan.run_id)
+        store.end_lease(plan.run_id, status)
         logger.info("Run %s finished with status %s; manifest %s", plan.run_id, status, target)
         return status
     finally:

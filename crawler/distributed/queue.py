@@ -181,6 +181,8 @@ def wait_for_run(settings: Any, enqueued: Enqueued, poll: float = 1.0) -> int:
             if lease is None or lease.run_id != enqueued.plan.run_id:
                 print(f"sources-crawler: run {enqueued.plan.run_id} was taken over by another run", file=sys.stderr)
                 return EXIT_LOCKED
+            if lease.finished is not None and lease.status is not None:
+                return lease.status  # the finishing job ended the run (RQ may not say so yet)
             if not lease.active(stale_after):
                 print(
                     f"sources-crawler: run {enqueued.plan.run_id} has had no heartbeat for {stale_after:.0f} s "

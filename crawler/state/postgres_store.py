@@ -78,7 +78,7 @@ def _v0_to_v1(db: psycopg.Connection) -> None:
     # A run over several processes: who holds the database, and how recently it said so.
     db.execute(
         "CREATE TABLE run_lease (name text PRIMARY KEY, run_id text NOT NULL, started double precision NOT NULL,"
-        " heartbeat double precision NOT NULL, finished double precision, plan jsonb)"
+        " heartbeat double precision NOT NULL, finished double precision, plan jsonb, status integer)"
     )
     # What one shard of a run emits (an article) or fetches (a URL); the first shard to claim wins.
     db.execute(
@@ -377,22 +377,24 @@ class PostgresStore:
                 (_LEASE,),
             )
             row = db.execute(
-                "SELECT run_id, started, heartbeat, finished, plan FROM run_lease WHERE name=%s FOR UPDATE", (_LEASE,)
+                "SELECT run_id, started, heartbeat, finished, plan, status FROM run_lease WHERE name=%s FOR UPDATE",
+                (_LEASE,),
             ).fetchone()
             held = Lease(*row)
             dead_crawl = crawl_gone and (held.plan or {}).get("kind") == "crawl"
             if held.active(stale_after, now) and held.run_id != run_id and not dead_crawl:
                 return None
             db.execute(
-                "UPDATE run_lease SET run_id=%s, started=%s, heartbeat=%s, finished=NULL, plan=%s WHERE name=%s",
+                "UPDATE run_lease SET run_id=%s, started=%s, heartbeat=%s, finished=NULL, plan=%s, status=NULL"
+                " WHERE name=%s",
                 (run_id, now, now, Jsonb(plan) if plan is not None else None, _LEASE),
             )
-        return Lease(run_id, now, now, None, plan)
+        return Lease(run_id, now, now, None, plan, None)
 
     def lease(self) -> Lease | None:
         with self._tx() as db:
             row = db.execute(
-                "SELECT run_id, started, heartbeat, finished, plan FROM run_lease WHERE name=%s", (_LEASE,)
+                "SELECT run_id, started, heartbeat, finished, plan, status FROM run_lease WHERE name=%s", (_LEASE,)
             ).fetchone()
         return Lease(*row) if row and row[0] else None
 
@@ -405,9 +407,13 @@ class PostgresStore:
             )
             return cursor.rowcount == 1
 
-    def end_lease(self, run_id: str) -> None:
+    def end_lease(self, run_id: str, status: int | None = None) -> None:
+        """The run is over (with its combined exit status, for whoever waits on it)."""
         with self._tx() as db:
-            db.execute("UPDATE run_lease SET finished=%s WHERE name=%s AND run_id=%s", (time.time(), _LEASE, run_id))
+            db.execute(
+                "UPDATE run_lease SET finished=%s, status=%s WHERE name=%s AND run_id=%s",
+                (time.time(), status, _LEASE, run_id),
+            )
             db.execute("DELETE FROM claims WHERE run_id <> %s", (run_id,))
 
     def claim(self, run_id: str, name: str, shard: int) -> bool:
@@ -468,6 +474,7 @@ class Lease:
     heartbeat: float
     finished: float | None
     plan: dict[str, Any] | None
+    status: int | None = None
 
     def active(self, stale_after: float, now: float | None = None) -> bool:
         """Unfinished, and its heartbeat younger than ``stale_after`` seconds."""
