@@ -24,7 +24,7 @@ import pytest
 
 from crawler.config.sources_file import load_sources
 from crawler.distributed.shards import assign_shards
-from crawler.exit_codes import EXIT_LOCKED, EXIT_OK
+from crawler.exit_codes import EXIT_LOCKED, EXIT_OK, EXIT_SOURCE_FAILED
 from tests.conftest import FAST, ROOT
 from tests.servers import Postgres, Redis
 from tests.site.fleet import Fleet
@@ -198,6 +198,41 @@ def test_a_worker_killed_mid_run_has_its_shard_retried(
         assert set(canonicals) == fleet.expected_canonicals(), "nothing missing"
         assert max(canonicals.values()) == 1, "nothing twice, though a shard ran twice"
         assert "AbandonedJobError" in cluster.logs() or "retry" in cluster.logs().lower()
+    finally:
+        cluster.stop()
+
+
+def test_a_shard_over_its_timeout_is_stopped_whole_retried_and_reported(
+    tmp_path: Path, fleet_site: Site, redis: Redis, pg_url: str
+) -> None:
+    # 120 pages of 2 s each take longer than two attempts of 6 s can cover: both time out.
+    fleet = Fleet(fleet_site, sources=1, articles=120, slow=2.0)
+    cluster = _cluster(tmp_path, fleet_site, redis, pg_url, fleet)
+    try:
+        cluster.start_worker()
+        timeout = ["-s", "SHARD_TIMEOUT_SECONDS=6"]
+        first = cluster.enqueue("--shards", "1", "--wait", *timeout)
+        assert first.returncode == EXIT_SOURCE_FAILED, first.stderr[-3000:] + cluster.logs()
+        [manifest] = cluster.manifests()
+        assert manifest["failed_shards"] == [0] and manifest["status"] == EXIT_SOURCE_FAILED
+        names = {entry["name"] for entry in manifest["files"]}
+        first_file, retry_file = (f"sources-{manifest['run_time']}-s0{tag}.jsonl" for tag in ("", "-r2"))
+        assert first_file in names and names <= {first_file, retry_file}, names
+        stopped = Counter(record["canonical_url"] for record in cluster.records(manifest))
+        assert stopped and max(stopped.values()) == 1, "each attempt published what it had, once"
+        assert len(stopped) < 120
+        leftover = subprocess.run(["pgrep", "-f", f"run={manifest['run_id']}"], capture_output=True, text=True)
+        assert leftover.stdout == "", "the timed-out crawls are gone, process groups and all"
+        fleet.slow = 0.0
+        for number in range(120):
+            fleet_site.handlers.pop(f"/news/{number:04d}.html")
+        for number in range(120):
+            fleet_site.add(f"/news/{number:04d}.html", fleet._page(0, number), host=fleet.host(0))
+        second = cluster.enqueue("--shards", "1", "--wait")
+        assert second.returncode == EXIT_OK, second.stderr[-3000:] + cluster.logs()
+        rest = Counter(record["canonical_url"] for record in cluster.records(cluster.manifests()[-1]))
+        assert not set(rest) & set(stopped), "nothing delivered by the stopped attempts comes again"
+        assert set(rest) | set(stopped) == fleet.expected_canonicals(), "and nothing is missing"
     finally:
         cluster.stop()
 

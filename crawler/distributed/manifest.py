@@ -31,7 +31,7 @@ def failed_shards(plan: RunPlan, results: dict[int, Any]) -> list[int]:
     failed = []
     for shard in plan.assignment:
         result = results.get(shard)
-        if result is None or not (result.committed or result.status in (EXIT_OK, EXIT_SOURCE_FAILED)):
+        if result is None or result.status not in (EXIT_OK, EXIT_SOURCE_FAILED):
             failed.append(shard)
     return failed
 

@@ -10,9 +10,12 @@ sources that may sit in different shards.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
 from xml.sax.saxutils import escape
 
 from tests.site.server import Site
@@ -27,8 +30,13 @@ _TEXT = (
 
 
 class Fleet:
-    def __init__(self, site: Site, sources: int, articles: int, shared: int = 0, pair: tuple[int, int] = (0, 1)):
+    def __init__(
+        self, site: Site, sources: int, articles: int, shared: int = 0, pair: tuple[int, int] = (0, 1),
+        slow: float = 0.0,
+    ):  # fmt: skip
         self.site, self.count, self.articles, self.shared, self.pair = site, sources, articles, shared, pair
+        # Seconds each article page takes to answer (the same for every site: handlers go by path).
+        self.slow = slow
         for index in range(sources):
             self._publish(index)
 
@@ -66,7 +74,10 @@ class Fleet:
         start = datetime(2026, 11, 1, tzinfo=UTC)
         items = []
         for number in range(self.articles):
-            self.site.add(f"/news/{number:04d}.html", self._page(index, number), host=host)
+            if self.slow:
+                self.site.handle(f"/news/{number:04d}.html", self._slow_page(self._page(index, number)))
+            else:
+                self.site.add(f"/news/{number:04d}.html", self._page(index, number), host=host)
             moment = format_datetime(start + timedelta(minutes=number))
             items.append(
                 f"<item><title>{number}</title><link>{escape(self.article_url(index, number))}</link>"
@@ -79,6 +90,19 @@ class Fleet:
             host=host,
         )
         self.site.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain", host=host)
+
+    def _slow_page(self, html: str) -> Callable[[BaseHTTPRequestHandler], None]:
+        body = html.encode("utf-8")
+
+        def answer(request: BaseHTTPRequestHandler) -> None:
+            time.sleep(self.slow)
+            request.send_response(200)
+            request.send_header("Content-Type", "text/html; charset=utf-8")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+
+        return answer
 
     def sources_yaml(self) -> str:
         lines = ["sources:"]
