@@ -25,7 +25,7 @@ STATE_URL = ""
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # A run holding the lease in PostgreSQL says it is alive this often; silent for
 # RUN_LEASE_SECONDS (at least 3 heartbeats), it is taken as dead and the next run takes over.
-RUN_HEARTBEAT_SECONDS = 15
+RUN_HEARTBEAT_SECONDS = 5
 RUN_LEASE_SECONDS = 300
 # scrapy sources enqueue without --shards.
 SHARDS = 4

@@ -73,9 +73,11 @@ def run_shard(spec: ShardSpec) -> int:
         if earlier is not None and earlier.committed and earlier.status in _FINAL:
             # An earlier attempt finished the shard, then its worker died before RQ heard of it.
             return earlier.status
-        heartbeat = Heartbeat(store, spec.run_id, spec.heartbeat).start()
+        crawl: list[subprocess.Popen[bytes]] = []
+        # Taken over (this run was given up for dead): what it would still publish, the new run emits.
+        heartbeat = Heartbeat(store, spec.run_id, spec.heartbeat, on_lost=lambda: _kill_now(crawl)).start()
         try:
-            status = _crawl(spec, _attempt())
+            status = _crawl(spec, _attempt(), crawl)
         finally:
             heartbeat.stop()
         store.record_shard(spec.run_id, spec.shard, status=status)
@@ -96,9 +98,12 @@ def _attempt() -> int:
     return 1 + max(0, RETRIES - job.retries_left)
 
 
-def _crawl(spec: ShardSpec, attempt: int) -> int:
+def _crawl(spec: ShardSpec, attempt: int, started: list[subprocess.Popen[bytes]]) -> int:
     command = shard_command(spec, attempt)
-    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
+    # `rq worker` may run outside the project directory: the crawl still finds its settings.
+    env = {"SCRAPY_SETTINGS_MODULE": "crawler.settings", **os.environ}
+    process = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    started.append(process)
     watchdog = threading.Thread(target=_watch_parent, args=(process,), name="orphan-watch", daemon=True)
     watchdog.start()
     try:
@@ -107,6 +112,13 @@ def _crawl(spec: ShardSpec, attempt: int) -> int:
         # RQ's job timeout (raised here by SIGALRM), or the worker stopping this job.
         _kill_group(process)
         raise
+
+
+def _kill_now(started: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL the crawl's process group: nothing of this attempt gets published."""
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _die_with_parent() -> None:
@@ -122,8 +134,7 @@ def _watch_parent(process: subprocess.Popen[bytes]) -> None:
         if os.getppid() != parent:
             # At once, not gracefully: what this attempt would publish now, the retry does.
             logger.error("The worker running this shard died; killing the crawl (RQ retries the shard)")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            _kill_now([process])
             os._exit(1)
         time.sleep(0.5)
 

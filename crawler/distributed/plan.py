@@ -20,7 +20,7 @@ class ShardSpec:
     settings: tuple[tuple[str, str], ...] = ()
     # The run's FEEDS (JSON), before each shard and attempt gets its own file names.
     feeds: str = "{}"
-    heartbeat: float = 15.0
+    heartbeat: float = 5.0
 
 
 @dataclass(frozen=True)

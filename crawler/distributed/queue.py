@@ -127,7 +127,7 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
         spec = ShardSpec(
             run_id=run_id, run_time=run_time, shard=shard, sources=names, state_url=url,
             settings=tuple(overrides), feeds=json.dumps(feeds),
-            heartbeat=settings.getfloat("RUN_HEARTBEAT_SECONDS", 15),
+            heartbeat=settings.getfloat("RUN_HEARTBEAT_SECONDS", 5),
         )  # fmt: skip
         job = queue.enqueue_call(
             "crawler.distributed.jobs.run_shard", args=(spec,), timeout=timeout, retry=Retry(max=RETRIES),
@@ -136,7 +136,9 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
         )  # fmt: skip
         jobs.append(job)
     finish = queue.enqueue_call(
+        # Retried too: a worker killed while finishing must not leave the run unended.
         "crawler.distributed.jobs.finish_run", args=(plan,), timeout=600, job_id=f"{run_id}-finish",
+        retry=Retry(max=RETRIES),
         depends_on=Dependency(jobs=jobs, allow_failure=True) if jobs else None, result_ttl=86400,
         description=f"finish run {run_id}",
     )  # fmt: skip
@@ -199,7 +201,7 @@ def start_worker(settings: Any, burst: bool = False) -> None:
     """An RQ worker on the project's queue whose dead peers' jobs are retried within seconds."""
     from rq import Worker
 
-    heartbeat = max(1, int(settings.getfloat("RUN_HEARTBEAT_SECONDS", 15)))
+    heartbeat = max(1, int(settings.getfloat("RUN_HEARTBEAT_SECONDS", 5)))
 
     class ShardWorker(Worker):
         def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:

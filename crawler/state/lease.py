@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from crawler.state.lock import RunLockedError
@@ -31,8 +32,10 @@ logger = logging.getLogger(__name__)
 class Heartbeat:
     """A daemon thread that keeps a run's lease fresh every ``interval`` seconds."""
 
-    def __init__(self, store: PostgresStore, run_id: str, interval: float):
+    def __init__(self, store: PostgresStore, run_id: str, interval: float, on_lost: Callable[[], None] | None = None):
         self.store, self.run_id, self.interval = store, run_id, max(interval, 0.2)
+        # Called once the run no longer holds the lease (another run took it over).
+        self.on_lost = on_lost
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
 
@@ -45,6 +48,9 @@ class Heartbeat:
             try:
                 if not self.store.heartbeat(self.run_id):
                     logger.warning("Run %s no longer holds the run lease", self.run_id)
+                    if self.on_lost is not None:
+                        self.on_lost()
+                        return
             except Exception as exc:  # a server blip: the next beat tries again
                 logger.warning("Run heartbeat failed: %s", exc)
 

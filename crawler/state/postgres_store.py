@@ -414,7 +414,7 @@ class PostgresStore:
                 "UPDATE run_lease SET finished=%s, status=%s WHERE name=%s AND run_id=%s",
                 (time.time(), status, _LEASE, run_id),
             )
-            db.execute("DELETE FROM claims WHERE run_id <> %s", (run_id,))
+            db.execute("DELETE FROM claims WHERE run_id = %s", (run_id,))  # its claims end with it
 
     def claim(self, run_id: str, name: str, shard: int) -> bool:
         """Whether ``shard`` owns ``name`` in this run: it claimed it first, now or in an earlier attempt."""

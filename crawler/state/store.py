@@ -137,13 +137,13 @@ def run_lock(settings: Any, run_id: str | None = None, shard: int | None = None)
 
         if shard is not None and run_id:
             return ShardLock(url, run_id, shard, lease_seconds(settings))
-        return LeaseLock(url, lease_seconds(settings), settings.getfloat("RUN_HEARTBEAT_SECONDS", 15))
+        return LeaseLock(url, lease_seconds(settings), settings.getfloat("RUN_HEARTBEAT_SECONDS", 5))
     return RunLock(settings.get("STATE_DB"))
 
 
 def lease_seconds(settings: Any) -> float:
     """How long a run's heartbeat may be silent before the run is taken as dead."""
-    return max(settings.getfloat("RUN_LEASE_SECONDS", 300), 3 * settings.getfloat("RUN_HEARTBEAT_SECONDS", 15))
+    return max(settings.getfloat("RUN_LEASE_SECONDS", 300), 3 * settings.getfloat("RUN_HEARTBEAT_SECONDS", 5))
 
 
 def preflight(settings: Any) -> None:
