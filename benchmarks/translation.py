@@ -1,6 +1,7 @@
 """Translation stage throughput against a loopback provider with a fixed latency per call.
 
 Usage: python benchmarks/translation.py [--articles 100] [--latency 0.2] [--concurrency 4] [--provider google]
+       [--batch-wait 0.2]   (0: each article's pieces in calls of their own, as before cross-article packing)
 
 Translates N Ukrainian and Russian news texts from ../shared/corpus/langid through
 the real stage (chunking, cache, concurrency limit, HTTP) against a loopback server
@@ -63,8 +64,9 @@ def measure(
     counts: Counter = Counter()
     provider = provider_class(args.provider)(ProviderOptions(url=url + PATHS[args.provider], api_key="k", timeout=30))
     service = TranslationService(
-        provider, concurrency=args.concurrency, timeout=30, cache=cache, stats=lambda key, n: counts.update({key: n})
-    )
+        provider, concurrency=args.concurrency, timeout=30, cache=cache, stats=lambda key, n: counts.update({key: n}),
+        batch_wait=args.batch_wait,
+    )  # fmt: skip
     started = time.perf_counter()
     outcomes = asyncio.run(run_all(service, items))
     wall = time.perf_counter() - started
@@ -79,6 +81,10 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--provider", default="google", choices=sorted(PATHS))
+    parser.add_argument(
+        "--batch-wait", type=float, default=0.2,
+        help="TRANSLATION_BATCH_WAIT: pieces of several articles share calls (0: each article alone, as before)",
+    )  # fmt: skip
     args = parser.parse_args()
     items = articles(args.corpus, args.articles)
     urls: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
@@ -100,7 +106,7 @@ def main() -> int:
     ideal = calls * args.latency / args.concurrency
     total = sum(len(f["text"] or "") for _, f in items)
     print(f"provider {args.provider} (budget {budget} characters/call), latency {args.latency} s, ", end="")
-    print(f"concurrency {args.concurrency}; {len(items)} articles, {total} characters of text, {failed} failed")
+    print(f"concurrency {args.concurrency}, batch wait {args.batch_wait} s; {len(items)} articles, {total} characters of text, {failed} failed")
     print("| run | calls | calls/article | chars/call | fill of budget | wall s | ideal s | wall/ideal |")
     print("|---|---|---|---|---|---|---|---|")
     per_call = chars / calls if calls else 0

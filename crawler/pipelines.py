@@ -104,6 +104,7 @@ class TranslationPipeline:
                 max_chars=settings.getint("TRANSLATION_MAX_CHARS", 0) or None,
                 cache=RunState.of(crawler).db if settings.getbool("TRANSLATION_CACHE", True) else None,
                 stats=lambda key, count: crawler.stats.inc_value(key, count),
+                batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", 0.2),
             )
             if self.service.down is not None:
                 logger.error("Translation disabled for this run: %s", self.service.down)
@@ -112,7 +113,13 @@ class TranslationPipeline:
     def from_crawler(cls, crawler: Crawler) -> TranslationPipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.flush, signal=signals.spider_idle)
         return pipeline
+
+    def flush(self) -> None:
+        """The crawl went idle: no more pieces are coming to fill a batch."""
+        if self.service is not None:
+            self.service.flush()
 
     def close(self) -> None:
         if self.service is not None:

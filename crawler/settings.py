@@ -40,6 +40,9 @@ STATE_RETENTION_DAYS = 90
 TRANSLATION_PROVIDER = "google"
 TRANSLATION_TARGET = "en"
 TRANSLATION_LANGUAGES = "uk,ru"
+# Seconds a piece (title, summary, paragraph) waits for pieces of other articles to share
+# its provider call (0: each article's pieces go in calls of their own).
+TRANSLATION_BATCH_WAIT = 0.2
 TRANSLATION_URL = None
 TRANSLATION_API_KEY = None
 TRANSLATION_TIMEOUT = 20

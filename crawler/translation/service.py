@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.state.store import StateStore, cache_key
 from crawler.translation.base import Provider, TranslationError
+from crawler.translation.batching import Batcher
 from crawler.translation.chunking import pack, reassemble, units_for
 
 __all__ = ["Outcome", "TranslationService"]
@@ -90,6 +91,43 @@ def check_translation(original: str, translated: object, target: str) -> str:
     return translated.strip()
 
 
+def _as_error(result: BaseException) -> TranslationError:
+    if isinstance(result, TranslationError):
+        return result
+    return TranslationError("bad_response", f"{type(result).__name__}: {result}")
+
+
+# Characters of a one-string call kept for the "[n] " that number its lines.
+NUMBERING_ROOM = 120
+_NUMBERED = re.compile(r"^\s*\[(\d+)\]\s?(.*)$")
+
+
+def _numbered_lines(answer: str, count: int) -> list[str] | None:
+    """The lines of an answer to ``count`` numbered pieces, or None unless lines 1 … count
+    came back exactly, each on its own line and in order."""
+    lines = [line for line in answer.split("\n") if line.strip()]
+    if len(lines) != count:
+        return None
+    texts = []
+    for expected, line in enumerate(lines, 1):
+        match = _NUMBERED.match(line)
+        if match is None or int(match.group(1)) != expected:
+            return None
+        texts.append(match.group(2).strip())
+    return texts
+
+
+def _by_article(group: list[str], owners: dict[str, list[object]] | None) -> list[list[str]]:
+    """The texts of a group per article (a text two articles share goes with the first)."""
+    if not owners:
+        return [group]
+    articles: dict[int, list[str]] = {}
+    for text in group:
+        first = owners.get(text) or [None]
+        articles.setdefault(id(first[0]), []).append(text)
+    return list(articles.values())
+
+
 class TranslationService:
     def __init__(
         self,
@@ -104,6 +142,7 @@ class TranslationService:
         cache: StateStore | None = None,
         stats: Callable[[str, int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        batch_wait: float = 0.0,
     ):
         self.provider = provider
         self.concurrency = max(1, concurrency)
@@ -121,6 +160,9 @@ class TranslationService:
             max_workers=self.concurrency * 2, thread_name_prefix=f"translate-{provider.name}"
         )
         self._semaphore: asyncio.Semaphore | None = None
+        # > 0: pieces of the articles waiting in the run share calls (crawler/translation/batching.py).
+        self.batch_wait = batch_wait
+        self._batchers: dict[tuple[str, str], Batcher] = {}
         self.consecutive_failures = 0
         self.down: TranslationError | None = None
         problem = provider.check()
@@ -148,20 +190,7 @@ class TranslationService:
             if self.down is not None:
                 outcome.error = self.down
                 return outcome
-            results = await asyncio.gather(
-                *(self._translate_group(group, source, target, outcome) for group in self._plan(missing)),
-                return_exceptions=True,
-            )
-            fresh: dict[str, str] = {}
-            for result in results:
-                if isinstance(result, TranslationError):
-                    outcome.error = outcome.error or result
-                elif isinstance(result, BaseException):
-                    outcome.error = outcome.error or TranslationError(
-                        "bad_response", f"{type(result).__name__}: {result}"
-                    )
-                else:
-                    fresh.update(result)
+            fresh = await (self._batched if self.batch_wait > 0 else self._alone)(missing, source, target, outcome)
             translations.update(fresh)
             if self.cache is not None and fresh:
                 # Good pieces are kept even when the article fails: the retry costs less.
@@ -170,40 +199,99 @@ class TranslationService:
             outcome.fields = reassemble(units, translations, fields)
         return outcome
 
+    def flush(self) -> None:
+        """Send every piece waiting for its batch now (the crawl went idle)."""
+        for batcher in self._batchers.values():
+            batcher.flush()
+
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.provider.close()
 
     # --- calls ------------------------------------------------------------------
 
+    async def _alone(self, missing: list[str], source: str, target: str, outcome: Outcome) -> dict[str, str]:
+        """The article's own calls: its pieces packed among themselves."""
+        results = await asyncio.gather(
+            *(self._translate_group(group, source, target, outcome) for group in self._plan(missing)),
+            return_exceptions=True,
+        )
+        fresh: dict[str, str] = {}
+        for result in results:
+            if isinstance(result, BaseException):
+                outcome.error = outcome.error or _as_error(result)
+            else:
+                fresh.update(result)
+        return fresh
+
+    async def _batched(self, missing: list[str], source: str, target: str, outcome: Outcome) -> dict[str, str]:
+        """The article's pieces sent with those of the other articles waiting, per language pair."""
+        batcher = self._batchers.get((source, target))
+        if batcher is None:
+            items = 1 << 30 if self.provider.max_items == 1 else self.provider.max_items
+
+            async def run(group: list[str], owners: dict[str, list[object]]) -> dict[str, str]:
+                return await self._shared_call(group, owners, source, target)
+
+            # One-string providers: room for the line numbers of a call of pieces of several articles.
+            budget = self.max_chars - (NUMBERING_ROOM if self.provider.max_items == 1 else 0)
+            batcher = self._batchers[(source, target)] = Batcher(run, budget, items, self.batch_wait)
+        futures = batcher.submit(missing, outcome)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        fresh: dict[str, str] = {}
+        for text, result in zip(missing, results, strict=True):
+            if isinstance(result, BaseException):
+                outcome.error = outcome.error or _as_error(result)
+            else:
+                fresh[text] = result
+        return fresh
+
+    async def _shared_call(
+        self, group: list[str], owners: dict[str, list[object]], source: str, target: str
+    ) -> dict[str, str]:
+        shared = Outcome()
+        try:
+            return await self._translate_group(group, source, target, shared, owners)
+        finally:
+            # Each article is charged every call its pieces travelled in.
+            for owner in {id(o): o for texts in owners.values() for o in texts}.values():
+                if isinstance(owner, Outcome):
+                    owner.calls += shared.calls
+
     def _plan(self, texts: list[str]) -> list[list[str]]:
         if self.provider.max_items == 1:
-            # One text per call: several paragraphs travel joined by newlines.
-            return pack(texts, self.max_chars, max_items=1 << 30)
+            # One text per call: several paragraphs travel joined by numbered lines (room kept for the numbers).
+            return pack(texts, self.max_chars - NUMBERING_ROOM, max_items=1 << 30)
         return pack(texts, self.max_chars, self.provider.max_items)
 
-    async def _translate_group(self, group: list[str], source: str, target: str, outcome: Outcome) -> dict[str, str]:
+    async def _translate_group(
+        self, group: list[str], source: str, target: str, outcome: Outcome,
+        owners: dict[str, list[object]] | None = None,
+    ) -> dict[str, str]:  # fmt: skip
         if self.provider.max_items > 1:
             translated = await self._call(group, source, target, outcome)
             return dict(zip(group, translated, strict=True))
         if len(group) == 1:
             (translated,) = await self._call(group, source, target, outcome)
             return {group[0]: translated}
-        (joined,) = await self._call(["\n".join(group)], source, target, outcome, check=False)
-        lines = [line.strip() for line in joined.split("\n")]
-        if len(lines) == len(group):
+        numbered = "\n".join(f"[{index}] {text}" for index, text in enumerate(group, 1))
+        (joined,) = await self._call([numbered], source, target, outcome, check=False)
+        lines = _numbered_lines(joined, len(group))
+        if lines is not None:
             try:
                 return {text: check_translation(text, line, target) for text, line in zip(group, lines, strict=True)}
             except TranslationError:
                 pass
-        # The provider merged or split lines: paragraph structure cannot be trusted,
-        # so these paragraphs go one by one.
+        # The answer lost, merged or reordered lines: never guess whose line is whose.
         self._stats("translation/regrouped", 1)
-        results = await asyncio.gather(*(self._translate_group([text], source, target, outcome) for text in group))
-        merged: dict[str, str] = {}
-        for result in results:
-            merged.update(result)
-        return merged
+        articles = _by_article(group, owners)
+        if len(articles) > 1:  # pieces of several articles: each article on its own
+            results = await asyncio.gather(
+                *(self._translate_group(texts, source, target, outcome) for texts in articles)
+            )
+        else:  # one article's paragraphs: one by one
+            results = await asyncio.gather(*(self._translate_group([text], source, target, outcome) for text in group))
+        return {text: value for result in results for text, value in result.items()}
 
     async def _call(
         self, texts: list[str], source: str, target: str, outcome: Outcome, check: bool = True

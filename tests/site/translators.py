@@ -127,6 +127,12 @@ class FakeTranslator:
             return "MYMEMORY WARNING: YOU USED ALL AVAILABLE FREE TRANSLATIONS FOR TODAY."
         if kind == "merge_lines":
             return translit(text).replace("\n", " ")
+        if kind == "drop_separator":  # two lines come back as one
+            return translit(text).replace("\n", " ", 1)
+        if kind == "swap_lines":  # the first two lines come back in each other's place
+            lines = translit(text).split("\n")
+            lines[:2] = lines[:2][::-1]
+            return "\n".join(lines)
         return translit(text)
 
     @staticmethod

@@ -1,0 +1,92 @@
+"""Pieces of several articles share provider calls (TRANSLATION_BATCH_WAIT), against the
+loopback stand-ins of the providers: fewer calls, and every article gets back exactly its
+own translation, or fails cleanly; never another article's text."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crawler.translation import ProviderOptions, provider_class
+from crawler.translation.service import Outcome, TranslationService
+from tests.site.translators import FakeTranslator
+
+PATHS = {"google": "/m", "libre": "", "deepl": ""}
+WORDS = ["уряд", "громада", "рішення", "закон", "область", "кошти", "депутат", "реформа", "місто", "новина"]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTranslator]:
+    with FakeTranslator() as server:
+        yield server
+
+
+def service(fake: FakeTranslator, name: str, batch_wait: float) -> TranslationService:
+    options = ProviderOptions(url=fake.url(PATHS[name]), api_key="k" if name == "deepl" else None, timeout=5.0)
+    return TranslationService(provider_class(name)(options), timeout=5.0, backoff=0.01, batch_wait=batch_wait)
+
+
+def translate_all(svc: TranslationService, articles: list[dict[str, str | None]]) -> list[Outcome]:
+    async def run() -> list[Outcome]:
+        return await asyncio.gather(*(svc.translate(fields, "uk", "en") for fields in articles))
+
+    try:
+        return asyncio.run(run())
+    finally:
+        svc.close()
+
+
+def article(number: int, paragraphs: int = 3) -> dict[str, str | None]:
+    text = "\n".join(
+        f"Абзац {k} статті {number}: {WORDS[(number + k) % 10]} {WORDS[k % 10]}." for k in range(paragraphs)
+    )
+    return {"title": f"Заголовок {number}: {WORDS[number % 10]}", "summary": f"Коротко {number}.", "text": text}
+
+
+@pytest.mark.parametrize("name", ["google", "libre", "deepl"])
+def test_articles_share_calls_and_each_gets_its_own_text(fake: FakeTranslator, name: str) -> None:
+    articles = [article(n) for n in range(12)]
+    fake.mode = ("ok",)
+    fake.calls = 0
+    alone = translate_all(service(fake, name, batch_wait=0), articles)
+    calls_alone, fake.calls = fake.calls, 0
+    shared = translate_all(service(fake, name, batch_wait=0.2), articles)
+    assert all(o.ok for o in alone + shared)
+    assert [o.fields for o in shared] == [o.fields for o in alone], "every article gets exactly its own text"
+    assert fake.calls < calls_alone / 4, (fake.calls, calls_alone)
+
+
+@pytest.mark.parametrize("damage", ["drop_separator", "swap_lines", "merge_lines"])
+def test_a_damaged_batch_goes_article_by_article(fake: FakeTranslator, damage: str) -> None:
+    articles = [article(n) for n in range(6)]
+    fake.mode = ("ok",)
+    expected = [o.fields for o in translate_all(service(fake, "google", batch_wait=0), articles)]
+    fake.script.extend([(damage,)])
+    outcomes = translate_all(service(fake, "google", batch_wait=0.2), articles)
+    assert [o.fields for o in outcomes] == expected and all(o.ok for o in outcomes)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shapes=st.lists(st.integers(min_value=1, max_value=4), min_size=2, max_size=6),
+    damages=st.lists(st.sampled_from(["ok", "drop_separator", "swap_lines", "merge_lines", "echo"]), max_size=4),
+)
+def test_any_mix_and_any_damaged_answer_never_crosses_articles(
+    fake: FakeTranslator, shapes: list[int], damages: list[str]
+) -> None:
+    articles = [article(n, paragraphs) for n, paragraphs in enumerate(shapes)]
+    fake.script.clear()
+    fake.mode = ("ok",)
+    expected = [o.fields for o in translate_all(service(fake, "google", batch_wait=0), articles)]
+    fake.script.extend((damage,) for damage in damages)
+    outcomes = translate_all(service(fake, "google", batch_wait=0.05), articles)
+    fake.script.clear()
+    for outcome, own in zip(outcomes, expected, strict=True):
+        if outcome.ok:
+            assert outcome.fields == own, "an article got back its own translation"
+        else:
+            assert outcome.error is not None and not outcome.fields, "or failed cleanly"
