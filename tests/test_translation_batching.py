@@ -70,7 +70,7 @@ def test_a_damaged_batch_goes_article_by_article(fake: FakeTranslator, damage: s
     assert [o.fields for o in outcomes] == expected and all(o.ok for o in outcomes)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     shapes=st.lists(st.integers(min_value=1, max_value=4), min_size=2, max_size=6),
     damages=st.lists(st.sampled_from(["ok", "drop_separator", "swap_lines", "merge_lines", "echo"]), max_size=4),
