@@ -13,6 +13,9 @@ class TranslationStatus:
     NOT_NEEDED = "not_needed"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # Not translated this run: TRANSLATION_MAX_CHARS_PER_RUN (or the provider's quota) was
+    # reached. Written with null *_en, and translated first on the next run.
+    DEFERRED = "deferred"
 
 
 def translation_record(

@@ -105,6 +105,7 @@ class TranslationPipeline:
                 cache=RunState.of(crawler).db if settings.getbool("TRANSLATION_CACHE", True) else None,
                 stats=lambda key, count: crawler.stats.inc_value(key, count),
                 batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", 0.2),
+                max_chars_per_run=settings.getint("TRANSLATION_MAX_CHARS_PER_RUN", 0) or None,
             )
             if self.service.down is not None:
                 logger.error("Translation disabled for this run: %s", self.service.down)
@@ -127,13 +128,14 @@ class TranslationPipeline:
         stats = self.crawler.stats
         counts = {
             status: stats.get_value(f"translation/articles/{status}", 0)
-            for status in ("translated", "failed", "not_needed", "skipped")
+            for status in ("translated", "failed", "deferred", "not_needed", "skipped")
         }
         usage = {key: stats.get_value(f"translation/{key}", 0) for key in ("calls", "chars", "cache_hits")}
         logger.info(
-            "Translation (%s): %d translated, %d failed, %d not needed, %d skipped; "
+            "Translation (%s): %d translated, %d failed, %d deferred, %d not needed, %d skipped; "
             "%d calls, %d characters sent, %d cache hits",
-            self.provider_name, counts["translated"], counts["failed"], counts["not_needed"], counts["skipped"],
+            self.provider_name, counts["translated"], counts["failed"], counts["deferred"], counts["not_needed"],
+            counts["skipped"],
             usage["calls"], usage["chars"], usage["cache_hits"],
         )  # fmt: skip
 
@@ -180,12 +182,15 @@ class TranslationPipeline:
                 self.stats.inc(item.source, "translated")
                 self.stats.inc(item.source, "translation_chars", outcome.chars)
             else:
+                deferred = outcome.error is not None and outcome.error.kind == "deferred"
                 item.title_en = item.summary_en = item.text_en = None
                 item.translation = translation_record(
-                    TranslationStatus.FAILED, provider=provider, source_language=language, target_language=target,
-                    chars=outcome.chars, error=str(outcome.error),
+                    TranslationStatus.DEFERRED if deferred else TranslationStatus.FAILED, provider=provider,
+                    source_language=language, target_language=target, chars=outcome.chars, error=str(outcome.error),
                 )  # fmt: skip
-                self.stats.inc(item.source, "translation_failed")
+                self.stats.inc(item.source, "translation_deferred" if deferred else "translation_failed")
+                if deferred:
+                    self.stats.inc(item.source, "translation_deferred_chars", outcome.chars)
         self.crawler.stats.inc_value(f"translation/articles/{item.translation['status']}")
         return item
 

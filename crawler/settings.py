@@ -43,6 +43,9 @@ TRANSLATION_LANGUAGES = "uk,ru"
 # Seconds a piece (title, summary, paragraph) waits for pieces of other articles to share
 # its provider call (0: each article's pieces go in calls of their own).
 TRANSLATION_BATCH_WAIT = 0.2
+# Characters a run may send to the provider (0: no limit); past it, articles are written
+# "deferred" and translated first on the next run.
+TRANSLATION_MAX_CHARS_PER_RUN = 0
 TRANSLATION_URL = None
 TRANSLATION_API_KEY = None
 TRANSLATION_TIMEOUT = 20

@@ -23,7 +23,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 # Worst first, as a single crawl's exit status is chosen (crawler/commands/crawl.py).
 _SEVERITY = [EXIT_OUTPUT_FAILED, EXIT_STATE_UNUSABLE, EXIT_SOURCE_FAILED, EXIT_INTERRUPTED, EXIT_OK]
 _TOTALS = ("discovered", "new", "updated", "retranslated", "unchanged", "emitted", "translated",
-           "translation_failed", "translation_chars", "http_errors", "not_emitted")  # fmt: skip
+           "translation_failed", "translation_deferred", "translation_chars", "http_errors", "not_emitted")  # fmt: skip
 
 
 def failed_shards(plan: RunPlan, results: dict[int, Any]) -> list[int]:

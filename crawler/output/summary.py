@@ -47,6 +47,8 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
         "not_emitted": dict(sorted(not_emitted.items())),
         "translated": get("translated"),
         "translation_failed": get("translation_failed"),
+        "translation_deferred": get("translation_deferred"),
+        "translation_deferred_chars": get("translation_deferred_chars"),
         "translation_chars": get("translation_chars"),
         "http_errors": get("http_errors"),
         # Pages fetched that gave no article, by reason (a subset of not_emitted).
@@ -101,6 +103,7 @@ def build_summary(
             "emitted",
             "translated",
             "translation_failed",
+            "translation_deferred",
             "translation_chars",
             "http_errors",
         ):

@@ -52,6 +52,8 @@ PERMANENT_REJECTIONS = frozenset({"no_article", "not_html", "empty"})
 # a URL that never gave an article is tried again on this many runs before it is given up.
 RETRYABLE_REJECTIONS = frozenset({"http_404", "http_410"})
 GIVE_UP_AFTER_RUNS = 3
+# Translation statuses whose article is translated again on the next run, from its stored record.
+RETRANSLATE = frozenset({"failed", "deferred"})
 
 
 class Decision:
@@ -279,7 +281,7 @@ class RunState:
             return None  # it failed before, but not often enough to give up on it
         if article_id:
             article = self.db.article(article_id)
-            if article is None or article["translation_status"] == "failed":
+            if article is None or article["translation_status"] in RETRANSLATE:
                 return None
         return article_id
 
@@ -369,7 +371,7 @@ class RunState:
             item.revision = previous["revision"]
             if self.full:
                 decision = Decision.FULL
-            elif previous["translation_status"] == "failed":
+            elif previous["translation_status"] in RETRANSLATE:
                 decision = Decision.RETRY
             else:
                 decision = Decision.MOVED if moved else Decision.UNCHANGED
@@ -380,7 +382,7 @@ class RunState:
 
     def stage(self, item: ArticleItem) -> None:
         """The item goes to the output: record it as delivered once the files are published."""
-        failed = item.translation.get("status") == "failed"
+        failed = item.translation.get("status") in RETRANSLATE
         self.batch.articles[item.id] = {
             "id": item.id,
             "source": item.source,

@@ -39,7 +39,8 @@ class TranslationError(Exception):
     """A failed provider call.
 
     ``kind`` is one of: rate_limited, server_error, timeout, connection,
-    bad_response, empty, echo, quota, auth, bad_request, unavailable.
+    bad_response, empty, echo, quota, auth, bad_request, unavailable; and
+    deferred: not sent, the run's character budget (or the provider's quota) is used up.
     """
 
     RETRYABLE = frozenset({"rate_limited", "server_error", "timeout", "connection", "bad_response"})
@@ -107,6 +108,10 @@ class Provider(ABC):
     @abstractmethod
     def translate(self, texts: list[str], source: str, target: str, deadline: float) -> list[str]:
         """Translate each text; return one translation per text, in order."""
+
+    def remaining_chars(self) -> int | None:
+        """Characters the account may still translate (a billing quota), or None if unknown."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release resources at the end of the crawl."""

@@ -47,6 +47,19 @@ class DeeplProvider(Provider):
             self._translator = deepl.Translator(self.api_key or "", server_url=self.url, send_platform_info=False)
         return self._translator
 
+    def remaining_chars(self) -> int | None:
+        """The account's characters left this billing period (``get_usage``); None if unknown."""
+        import deepl
+
+        try:
+            usage = self._client().get_usage()
+        except (deepl.DeepLException, ValueError):
+            return None
+        character = usage.character
+        if not character.valid or character.limit is None:
+            return None
+        return max(0, int(character.limit) - int(character.count or 0))
+
     def translate(self, texts: list[str], source: str, target: str, deadline: float) -> list[str]:
         import deepl
 

@@ -42,6 +42,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LATIN_TARGETS = frozenset({"en", "de", "fr", "es", "it", "pl", "pt", "nl", "cs", "sv", "da", "fi", "ro", "tr"})
 # Never wait longer than this for a Retry-After; a provider that asks for more is as good as down.
 MAX_RETRY_WAIT = 120.0
+# Longest pause between calls once rate-limited, and how many times the failure limit of
+# 429s in a row the run sits through before giving the provider up.
+MAX_PAUSE = 30.0
+RATE_LIMIT_PATIENCE = 4
 
 
 @dataclass
@@ -143,6 +147,7 @@ class TranslationService:
         stats: Callable[[str, int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch_wait: float = 0.0,
+        max_chars_per_run: int | None = None,
     ):
         self.provider = provider
         self.concurrency = max(1, concurrency)
@@ -163,6 +168,19 @@ class TranslationService:
         # > 0: pieces of the articles waiting in the run share calls (crawler/translation/batching.py).
         self.batch_wait = batch_wait
         self._batchers: dict[tuple[str, str], Batcher] = {}
+        # Characters this run may send (TRANSLATION_MAX_CHARS_PER_RUN, lowered to what is left
+        # of the provider's quota); once the next call would pass it, the rest is deferred.
+        self.run_budget = max_chars_per_run if max_chars_per_run and max_chars_per_run > 0 else None
+        self.run_chars = 0
+        self.reserved = 0  # characters of the articles admitted into shared calls
+        self.deferred: TranslationError | None = None
+        self._quota: asyncio.Future[None] | None = None
+        # After a 429 that names no Retry-After: one call at a time, and a pause before each,
+        # for the rest of the run (Google's web endpoint answers bursts so).
+        self.slowed = False
+        self.pause = 0.0
+        self._slow_lane: asyncio.Semaphore | None = None
+        self.rate_limited = 0
         self.consecutive_failures = 0
         self.down: TranslationError | None = None
         problem = provider.check()
@@ -187,8 +205,9 @@ class TranslationService:
             self._stats("translation/cache_hits", outcome.cache_hits)
         missing = [text for text in wanted if text not in translations]
         if missing:
-            if self.down is not None:
-                outcome.error = self.down
+            await self._check_quota()
+            if self.down is not None or self.deferred is not None:
+                outcome.error = self.down or self.deferred
                 return outcome
             fresh = await (self._batched if self.batch_wait > 0 else self._alone)(missing, source, target, outcome)
             translations.update(fresh)
@@ -207,6 +226,49 @@ class TranslationService:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.provider.close()
+
+    # --- budget -----------------------------------------------------------------
+
+    async def _check_quota(self) -> None:
+        """Once per run, before the first call: what the provider's billing quota has left."""
+        if self._quota is None:
+            self._quota = asyncio.ensure_future(self._read_quota())
+        await asyncio.shield(self._quota)
+
+    async def _read_quota(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            remaining = await asyncio.wait_for(
+                loop.run_in_executor(self.pool, self.provider.remaining_chars), self.timeout
+            )
+        except Exception:  # an unknown quota is no reason not to try
+            return
+        if remaining is None:
+            return
+        self._stats("translation/quota_remaining", remaining)
+        if remaining <= 0:
+            self.deferred = TranslationError("deferred", f"the {self.provider.label} quota is used up")
+        elif self.run_budget is None or remaining < self.run_budget:
+            self.run_budget = remaining
+            logger.info("Translation: %s quota leaves %d characters for this run", self.provider.label, remaining)
+
+    def _spend(self, texts: list[str]) -> None:
+        """Reserve the characters of one call, or defer it (and everything after it)."""
+        size = sum(len(text) for text in texts)
+        if self.run_budget is not None and self.run_chars + size > self.run_budget:
+            if self.deferred is None:
+                self._defer()
+            assert self.deferred is not None
+            raise self.deferred
+        self.run_chars += size  # a call admitted before the budget ran out still goes
+
+    def _defer(self) -> None:
+        self.deferred = TranslationError(
+            "deferred",
+            f"the run's translation budget ({self.run_budget} characters, TRANSLATION_MAX_CHARS_PER_RUN "
+            f"or the provider's quota) is used up: {self.run_chars} sent; translated on the next run",
+        )
+        self._stats("translation/deferred_from_chars", self.run_chars)
 
     # --- calls ------------------------------------------------------------------
 
@@ -230,12 +292,21 @@ class TranslationService:
         if batcher is None:
             items = 1 << 30 if self.provider.max_items == 1 else self.provider.max_items
 
-            async def run(group: list[str], owners: dict[str, list[object]]) -> dict[str, str]:
+            async def run(group: list[str], owners: dict[str, list[object]]) -> dict[str, str | BaseException]:
                 return await self._shared_call(group, owners, source, target)
 
             # One-string providers: room for the line numbers of a call of pieces of several articles.
             budget = self.max_chars - (NUMBERING_ROOM if self.provider.max_items == 1 else 0)
             batcher = self._batchers[(source, target)] = Batcher(run, budget, items, self.batch_wait)
+        if self.run_budget is not None:
+            # Whole articles are admitted into shared calls while the budget has room for them.
+            size = sum(len(text) + 6 for text in missing)  # 6: a line's number, "[12] ", and newline
+            if self.deferred is None and self.reserved + size > self.run_budget:
+                self._defer()
+            if self.deferred is not None:
+                outcome.error = self.deferred
+                return {}
+            self.reserved += size
         futures = batcher.submit(missing, outcome)
         results = await asyncio.gather(*futures, return_exceptions=True)
         fresh: dict[str, str] = {}
@@ -248,10 +319,10 @@ class TranslationService:
 
     async def _shared_call(
         self, group: list[str], owners: dict[str, list[object]], source: str, target: str
-    ) -> dict[str, str]:
+    ) -> dict[str, str | BaseException]:
         shared = Outcome()
         try:
-            return await self._translate_group(group, source, target, shared, owners)
+            return dict(await self._translate_group(group, source, target, shared, owners))
         finally:
             # Each article is charged every call its pieces travelled in.
             for owner in {id(o): o for texts in owners.values() for o in texts}.values():
@@ -303,7 +374,10 @@ class TranslationService:
         for attempt in range(self.retries + 1):
             if self.down is not None:
                 raise self.down
-            async with self._semaphore:
+            self._spend(texts)  # a retry is sent, and billed, again
+            async with self._lane():
+                if self.slowed:
+                    await self._sleep(self.pause)
                 if self.down is not None:
                     raise self.down
                 deadline = time.monotonic() + self.timeout
@@ -319,6 +393,8 @@ class TranslationService:
                     if check:
                         translated = [check_translation(t, r, target) for t, r in zip(texts, translated, strict=True)]
                     self.consecutive_failures = 0
+                    self.rate_limited = 0
+                    self.pause /= 2  # still one call at a time, but the storm is passing
                     return translated
                 except TimeoutError:
                     error = TranslationError("timeout", f"no answer within {self.timeout:g} s")
@@ -326,6 +402,8 @@ class TranslationService:
                     error = exc
                 except Exception as exc:
                     error = TranslationError("bad_response", f"{type(exc).__name__}: {exc}")
+            if error.kind == "rate_limited" and error.retry_after is None:
+                self._slow_down()
             self._failed(error)
             if not error.retryable or attempt == self.retries or self.down is not None:
                 break
@@ -339,14 +417,35 @@ class TranslationService:
         assert error is not None
         raise error
 
+    def _lane(self) -> asyncio.Semaphore:
+        if not self.slowed:
+            assert self._semaphore is not None
+            return self._semaphore
+        if self._slow_lane is None:
+            self._slow_lane = asyncio.Semaphore(1)
+        return self._slow_lane
+
+    def _slow_down(self) -> None:
+        """A 429 without Retry-After: fewer calls in flight and a longer pause, not giving up."""
+        self.rate_limited += 1
+        self.pause = min(max(self.pause * 1.5, self.backoff * 2), MAX_PAUSE)
+        if not self.slowed:
+            self.slowed = True
+            self._stats("translation/slowed_down", 1)
+            logger.warning("Translation: %s rate-limits this run; one call at a time from now on", self.provider.label)
+
     def _failed(self, error: TranslationError) -> None:
         self._stats(f"translation/failures/{error.kind}", 1)
-        self.consecutive_failures += 1
-        if self.down is None and (error.fatal or self.consecutive_failures >= self.failure_limit):
+        if error.kind == "rate_limited" and error.retry_after is None:
+            # Slowed down instead of counted, until the storm has clearly not passed.
+            limit_reached = self.rate_limited >= RATE_LIMIT_PATIENCE * self.failure_limit
+        else:
+            self.consecutive_failures += 1
+            limit_reached = self.consecutive_failures >= self.failure_limit
+        if self.down is None and (error.fatal or limit_reached):
+            failed = max(self.consecutive_failures, self.rate_limited)
             self.down = TranslationError(
-                "unavailable",
-                f"{self.provider.label} given up for this run after {self.consecutive_failures} "
-                f"failed call(s); last: {error}",
+                "unavailable", f"{self.provider.label} given up for this run after {failed} failed calls; last: {error}"
             )
             self._stats("translation/provider_down", 1)
             logger.error("Translation: %s", self.down)

@@ -55,6 +55,8 @@ class FakeTranslator:
         self.texts: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        # DeepL's /v2/usage: (characters used, limit) of the account this billing period.
+        self.deepl_usage: tuple[int, int] = (0, 500_000)
         self._lock = threading.Lock()
 
     def __enter__(self) -> FakeTranslator:
@@ -62,6 +64,7 @@ class FakeTranslator:
         self.site.handle("/m", self._google)
         self.site.handle("/translate", self._libre)
         self.site.handle("/v2/translate", self._deepl)
+        self.site.handle("/v2/usage", self._deepl_usage)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -181,6 +184,11 @@ class FakeTranslator:
             return json.dumps({"translatedText": value}).encode(), "application/json"
 
         self._serve(request, texts, render)
+
+    def _deepl_usage(self, request: BaseHTTPRequestHandler) -> None:
+        count, limit = self.deepl_usage
+        body = json.dumps({"character_count": count, "character_limit": limit}).encode()
+        self._send(request, 200, body, "application/json")
 
     def _deepl(self, request: BaseHTTPRequestHandler) -> None:
         if not (request.headers.get("Authorization") or "").startswith("DeepL-Auth-Key "):
