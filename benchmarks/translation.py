@@ -1,7 +1,11 @@
 """Translation stage throughput against a loopback provider with a fixed latency per call.
 
 Usage: python benchmarks/translation.py [--articles 100] [--latency 0.2] [--concurrency 4] [--provider google]
-       [--batch-wait 0.2]   (0: each article's pieces in calls of their own, as before cross-article packing)
+       [--batch-wait 0.2]
+
+Each measurement is made twice: packing per article (TRANSLATION_BATCH_WAIT=0, as before
+cross-article packing) and across articles; for all articles, again from the cache, short
+articles only and long articles only.
 
 Translates N Ukrainian and Russian news texts from ../shared/corpus/langid through
 the real stage (chunking, cache, concurrency limit, HTTP) against a loopback server
@@ -65,7 +69,7 @@ def measure(
     provider = provider_class(args.provider)(ProviderOptions(url=url + PATHS[args.provider], api_key="k", timeout=30))
     service = TranslationService(
         provider, concurrency=args.concurrency, timeout=30, cache=cache, stats=lambda key, n: counts.update({key: n}),
-        batch_wait=args.batch_wait,
+        batch_wait=getattr(args, "batch_wait_now", args.batch_wait),
     )  # fmt: skip
     started = time.perf_counter()
     outcomes = asyncio.run(run_all(service, items))
@@ -83,7 +87,7 @@ def main() -> int:
     parser.add_argument("--provider", default="google", choices=sorted(PATHS))
     parser.add_argument(
         "--batch-wait", type=float, default=0.2,
-        help="TRANSLATION_BATCH_WAIT: pieces of several articles share calls (0: each article alone, as before)",
+        help="TRANSLATION_BATCH_WAIT of the 'across articles' rows (the 'per article' rows use 0, as before)",
     )  # fmt: skip
     args = parser.parse_args()
     items = articles(args.corpus, args.articles)
@@ -92,37 +96,61 @@ def main() -> int:
     server = multiprocessing.Process(target=serve, args=(args.latency, urls, stop), daemon=True)
     server.start()
     url = urls.get(timeout=30)
+    rows: list[list[str]] = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            cache = StateDB(Path(tmp) / "state.db")
-            first, wall, failed, budget = measure(args, url, items, cache)
-            second, wall2, _, _ = measure(args, url, items, cache)
-        long_items = [("ru", fields) for _, fields in items if len(fields["text"] or "") >= 3 * budget]
-        long, _, _, _ = measure(args, url, long_items, None)
+        # Before (each article's pieces in calls of their own) and after (shared across articles).
+        for label, wait in (("per article", 0.0), (f"across articles ({args.batch_wait} s)", args.batch_wait)):
+            args.batch_wait_now = wait
+            rows += mix_rows(args, url, items, label)
     finally:
         stop.set()
         server.join(timeout=5)
-    calls, chars = first["translation/calls"], first["translation/chars"]
-    ideal = calls * args.latency / args.concurrency
     total = sum(len(f["text"] or "") for _, f in items)
-    print(f"provider {args.provider} (budget {budget} characters/call), latency {args.latency} s, ", end="")
-    print(f"concurrency {args.concurrency}, batch wait {args.batch_wait} s; {len(items)} articles, {total} characters of text, {failed} failed")
-    print("| run | calls | calls/article | chars/call | fill of budget | wall s | ideal s | wall/ideal |")
-    print("|---|---|---|---|---|---|---|---|")
-    per_call = chars / calls if calls else 0
-    cells = [calls, f"{calls / len(items):.2f}", f"{per_call:.0f}", f"{100 * per_call / budget:.0f}%", f"{wall:.2f}"]
-    cells += [f"{ideal:.2f}", f"{wall / ideal if ideal else 0:.3f}"]
-    print("| first | " + " | ".join(map(str, cells)) + " |")
-    calls2 = second["translation/calls"]
-    print(f"| second (cache) | {calls2} | {calls2 / len(items):.2f} | – | – | {wall2:.2f} | 0 | – |")
-    if long["translation/calls"]:
-        fill = long["translation/chars"] / long["translation/calls"]
-        print(
-            f"long articles (>= {3 * budget} characters): {len(long_items)}, {long['translation/calls']} calls, ",
-            end="",
-        )
-        print(f"{fill:.0f} characters/call = {100 * fill / budget:.0f}% of the budget")
+    print(f"provider {args.provider}, latency {args.latency} s, concurrency {args.concurrency}; ", end="")
+    print(f"{len(items)} articles, {total} characters of text")
+    print(
+        "| packing | articles | calls | calls/article | chars/call | fill of budget | wall s | ideal s | wall/ideal |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
     return 0
+
+
+def mix_rows(
+    args: argparse.Namespace, url: str, items: list[tuple[str, dict[str, str | None]]], label: str
+) -> list[list[str]]:
+    """All articles (then again, from the cache), short ones only and long ones only."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = StateDB(Path(tmp) / "state.db")
+        first, wall, failed, budget = measure(args, url, items, cache)
+        second, wall2, _, _ = measure(args, url, items, cache)
+    rows.append(_row(label, "all", len(items), first, wall, budget, args))
+    rows.append([label, f"all, again: {len(items)}", str(second["translation/calls"]), "–", "–", "–",
+                 f"{wall2:.2f}", "0", "–"])  # fmt: skip
+    for name, subset in (
+        (f"short (< {budget} chars)", [i for i in items if len(i[1]["text"] or "") < budget]),
+        (f"long (>= {3 * budget} chars)", [i for i in items if len(i[1]["text"] or "") >= 3 * budget]),
+    ):
+        if subset:
+            counts, wall, _, _ = measure(args, url, subset, None)
+            rows.append(_row(label, name, len(subset), counts, wall, budget, args))
+    if failed:
+        rows.append([label, f"{failed} FAILED", "", "", "", "", "", "", "", ""])
+    return rows
+
+
+def _row(
+    label: str, name: str, count: int, counts: Counter, wall: float, budget: int, args: argparse.Namespace
+) -> list[str]:
+    calls, chars = counts["translation/calls"], counts["translation/chars"]
+    ideal = calls * args.latency / args.concurrency
+    per_call = chars / calls if calls else 0
+    return [
+        label, f"{name}: {count}", str(calls), f"{calls / count:.2f}", f"{per_call:.0f}",
+        f"{100 * per_call / budget:.0f}%", f"{wall:.2f}", f"{ideal:.2f}", f"{wall / ideal if ideal else 0:.3f}",
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
