@@ -24,7 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from crawler.state.store import StateError
+from crawler.state.store import ARTICLE_FIELDS, StateError
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only", "server_name"]
 
@@ -201,14 +201,12 @@ class PostgresStore:
     def article(self, article_id: str) -> dict[str, Any] | None:
         with self._tx() as db:
             row = db.execute(
-                "SELECT content_hash, revision, translation_status, first_seen, title_hash, source"
-                " FROM articles WHERE id=%s",
+                f"SELECT {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id=%s",
                 (article_id,),
             ).fetchone()
         if row is None:
             return None
-        keys = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
-        return dict(zip(keys, row, strict=True))
+        return dict(zip(ARTICLE_FIELDS, row, strict=True))
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
         with self._tx() as db:

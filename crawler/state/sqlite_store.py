@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from crawler.state.store import StateError
+from crawler.state.store import ARTICLE_FIELDS, StateError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -332,14 +332,12 @@ class StateDB:
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT content_hash, revision, translation_status, first_seen, title_hash, source"
-            " FROM articles WHERE id=?",
+            f"SELECT {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id=?",
             (article_id,),
         ).fetchone()
         if row is None:
             return None
-        keys = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
-        return dict(zip(keys, row, strict=True))
+        return dict(zip(ARTICLE_FIELDS, row, strict=True))
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
         """{host: [[params], path], ...} as learned from the hosts' robots.txt."""

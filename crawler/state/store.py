@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from crawler.state.lock import RunLock
 
 __all__ = [
+    "ARTICLE_FIELDS",
     "Lock",
     "SharedStore",
     "StateError",
@@ -93,6 +94,11 @@ class Lock(Protocol):
 
     def acquire(self) -> None: ...
     def release(self) -> None: ...
+
+
+# What ``StateStore.article`` returns for a delivered article, in this order (one home for
+# the column list both stores select).
+ARTICLE_FIELDS = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
 
 
 def cache_key(provider: str, source: str, target: str, text: str) -> bytes:
