@@ -32,6 +32,12 @@ __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only
 _MIGRATION_LOCK = 0x73726363726177
 # Lease row name: one run at a time per database.
 _LEASE = "sources"
+# A shard's files so far and those of the attempt being recorded: each attempt of a shard
+# publishes files of its own, and every one is kept.
+_MERGED_FILES = (
+    "(SELECT COALESCE(jsonb_agg(DISTINCT f), '[]')"
+    " FROM jsonb_array_elements(shard_results.files || excluded.files) AS f)"
+)
 
 
 def server_name(url: str) -> str:
@@ -273,9 +279,7 @@ class PostgresStore:
                 cursor.execute(
                     "INSERT INTO shard_results (run_id, shard, files, committed, updated)"
                     " VALUES (%s, %s, %s, true, %s) ON CONFLICT (run_id, shard) DO UPDATE SET"
-                    # Each attempt of a shard publishes files of its own: keep every one.
-                    " files=(SELECT COALESCE(jsonb_agg(DISTINCT f), '[]') FROM jsonb_array_elements("
-                    "shard_results.files || excluded.files) AS f), committed=true, updated=excluded.updated",
+                    f" files={_MERGED_FILES}, committed=true, updated=excluded.updated",
                     (shard["run"], shard["shard"], Jsonb(shard["files"]), time.time()),
                 )
 
@@ -352,11 +356,6 @@ class PostgresStore:
             db.execute("DELETE FROM claims WHERE run_id NOT IN (SELECT run_id FROM run_lease)")
             db.execute("DELETE FROM shard_results WHERE updated < %s", (older_than,))
         return counts
-
-    def counts(self) -> dict[str, int]:
-        tables = ("articles", "urls", "discovery", "translation_cache", "runs")
-        with self._tx() as db:
-            return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
 
     # --- runs over several processes ---------------------------------------------------
 
@@ -435,9 +434,7 @@ class PostgresStore:
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, shard) DO UPDATE SET"
                 " status=COALESCE(excluded.status, shard_results.status),"
                 " summary=COALESCE(excluded.summary, shard_results.summary),"
-                " files=CASE WHEN %s THEN (SELECT COALESCE(jsonb_agg(DISTINCT f), '[]') FROM"
-                " jsonb_array_elements(shard_results.files || excluded.files) AS f) ELSE shard_results.files END,"
-                " updated=excluded.updated",
+                f" files=CASE WHEN %s THEN {_MERGED_FILES} ELSE shard_results.files END, updated=excluded.updated",
                 (
                     run_id, shard, status, Jsonb(summary) if summary is not None else None, Jsonb(files or []),
                     time.time(), files is not None,
@@ -485,7 +482,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def read_only(url: str, read: Callable[[PostgresStore], Any], default: Any) -> Any:
-    """``read(store)``, or ``default`` when the server cannot be reached (list, health)."""
+    """``read(store)``, or ``default`` when the server cannot be reached (list, health).
+
+    Reads change nothing, but connecting brings the schema up to date, as every process does."""
     try:
         store = PostgresStore(url, max_connections=1)
     except StateError:

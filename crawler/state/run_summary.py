@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import time
-from typing import Any
+from typing import Any, cast
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from crawler.health.assess import HealthRules, assess_all
 from crawler.output.summary import build_summary, format_table, write_summary
 from crawler.state.runstate import RunState, os_error_text
-from crawler.state.store import StateError
+from crawler.state.store import SharedStore, StateError
 from crawler.stats import per_source
 
 __all__ = ["RunSummary"]
@@ -90,7 +90,7 @@ class RunSummary:
                 # The run's finishing job merges the shards' summaries into the run's, and prunes.
                 summary["shard"] = state.shard
                 summary["host"] = socket.gethostname()
-                state.db.record_shard(  # type: ignore[attr-defined]
+                cast(SharedStore, state.db).record_shard(
                     state.parent_run, state.shard, summary=summary, files=[str(p) for p in state.published]
                 )
                 return

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -39,7 +39,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem
 from crawler.parsing.markers import has_changed
-from crawler.state.store import StateError, StateStore, open_store
+from crawler.state.store import SharedStore, StateError, StateStore, open_store
 from crawler.stats import SourceStats
 
 __all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "run_names", "title_hash"]
@@ -176,7 +176,7 @@ class RunState:
         if self.shard is None or self.parent_run is None:
             return True
         try:
-            return self.db.claim(self.parent_run, name, self.shard)  # type: ignore[attr-defined]
+            return cast(SharedStore, self.db).claim(self.parent_run, name, self.shard)
         except StateError as exc:
             # Nothing of this run will be recorded as delivered: emitting is the safe side.
             self.state_failed(exc)

@@ -24,7 +24,6 @@ __all__ = [
     "cache_key",
     "last_run_summary",
     "lease_seconds",
-    "open_shared_store",
     "open_store",
     "preflight",
     "run_lock",
@@ -123,16 +122,6 @@ def open_store(settings: Any) -> StateStore:
     from crawler.state.sqlite_store import StateDB  # it imports StateError from here
 
     return StateDB(settings.get("STATE_DB"))
-
-
-def open_shared_store(settings: Any) -> SharedStore:
-    """The shared store at STATE_URL; StateError when STATE_URL is unset."""
-    url = state_url(settings)
-    if url is None:
-        raise StateError("runs over several processes need their state in PostgreSQL: set STATE_URL=postgresql://…")
-    from crawler.state.postgres_store import PostgresStore
-
-    return PostgresStore(url)
 
 
 def run_lock(settings: Any, run_id: str | None = None, shard: int | None = None) -> Lock:
