@@ -24,7 +24,7 @@ from crawler.distributed.manifest import MANIFEST_SUFFIX
 from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import assign_shards
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
-from crawler.state.lease import crawl_session
+from crawler.state.lease import crawl_session, describe_lease
 from crawler.state.lock import RunLockedError
 from crawler.state.runstate import recover_deliveries, run_names
 from crawler.state.store import lease_seconds, state_url
@@ -151,11 +151,8 @@ def _take_lease(store: Any, plan: RunPlan, stale_after: float) -> None:
         raise RunLockedError(f"a scrapy crawl sources run is using {store.where}; not enqueueing")
     try:
         if store.take_lease(plan.run_id, stale_after, plan.as_dict(), crawl_gone=True) is None:
-            held = store.lease()
-            age = time.time() - held.heartbeat if held else 0
             raise RunLockedError(
-                f"run {held.run_id if held else '?'} is still active in {store.where} "
-                f"(heartbeat {age:.0f} s ago); not enqueueing"
+                f"another run is still active in {store.where} ({describe_lease(store.lease())}); not enqueueing"
             )
     finally:
         store.pool.putconn(conn)

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crawler.state.lock import RunLockedError
-from crawler.state.postgres_store import PostgresStore, server_name
+from crawler.state.postgres_store import Lease, PostgresStore, server_name
 
-__all__ = ["CRAWL_SESSION_LOCK", "Heartbeat", "LeaseLock", "ShardLock", "crawl_session"]
+__all__ = ["CRAWL_SESSION_LOCK", "Heartbeat", "LeaseLock", "ShardLock", "crawl_session", "describe_lease"]
 
 # Held by a single-process crawl for as long as it runs: a lease left by one whose
 # connection is gone (kill -9) is free at once, as the flock is on one machine.
@@ -74,17 +74,16 @@ class LeaseLock:
     def acquire(self) -> None:
         # Two connections: the heartbeat thread's, and the one that holds the session lock.
         store = PostgresStore(self.url, max_connections=2)
-        conn = store.pool.getconn()
-        if not _try_lock(conn, CRAWL_SESSION_LOCK):
-            store.pool.putconn(conn)
+        conn = crawl_session(store)
+        if conn is None:
             holder = store.lease()
             store.close()
-            raise RunLockedError(f"another run holds {self.where} ({_describe(holder)}); not crawling")
+            raise RunLockedError(f"another run holds {self.where} ({describe_lease(holder)}); not crawling")
         if store.take_lease(self.run_id, self.stale_after, {"kind": "crawl"}, crawl_gone=True) is None:
             holder = store.lease()
             store.pool.putconn(conn)
             store.close()
-            raise RunLockedError(f"another run holds {self.where} ({_describe(holder)}); not crawling")
+            raise RunLockedError(f"another run holds {self.where} ({describe_lease(holder)}); not crawling")
         self._store, self._conn = store, conn
         self._heartbeat = Heartbeat(store, self.run_id, self.interval).start()
 
@@ -115,7 +114,8 @@ class ShardLock:
         lease = store.lease()
         if lease is None or lease.run_id != self.run_id or lease.finished is not None:
             store.close()
-            raise RunLockedError(f"run {self.run_id} no longer holds the run lease ({_describe(lease)}); not crawling")
+            held = describe_lease(lease)
+            raise RunLockedError(f"run {self.run_id} no longer holds the run lease ({held}); not crawling")
         # An earlier attempt of this shard, orphaned by a killed worker, stops within a heartbeat.
         conn = store.pool.getconn()
         key = f"shard {self.run_id} {self.shard}"
@@ -153,10 +153,9 @@ def crawl_session(store: PostgresStore) -> Any:
     return None
 
 
-def _describe(lease: object) -> str:
+def describe_lease(lease: Lease | None) -> str:
+    """Who holds the lease, for refusal messages."""
     if lease is None:
         return "no run"
-    run_id = getattr(lease, "run_id", "?")
-    heartbeat = getattr(lease, "heartbeat", 0.0)
-    state = "finished" if getattr(lease, "finished", None) is not None else "unfinished"
-    return f"run {run_id}, {state}, heartbeat {time.time() - heartbeat:.0f} s ago"
+    state = "finished" if lease.finished is not None else "unfinished"
+    return f"run {lease.run_id}, {state}, heartbeat {time.time() - lease.heartbeat:.0f} s ago"
