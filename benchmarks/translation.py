@@ -32,9 +32,7 @@ sys.path.insert(0, str(ROOT))
 from crawler.state.sqlite_store import StateDB  # noqa: E402
 from crawler.translation import ProviderOptions, provider_class  # noqa: E402
 from crawler.translation.service import TranslationService  # noqa: E402
-from tests.site.translators import FakeTranslator  # noqa: E402
-
-PATHS = {"google": "/m", "libre": "", "deepl": ""}
+from tests.site.translators import PROVIDER_PATHS, FakeTranslator  # noqa: E402
 
 
 def articles(corpus: Path, count: int) -> list[tuple[str, dict[str, str | None]]]:
@@ -66,7 +64,9 @@ def measure(
     args: argparse.Namespace, url: str, items: list[tuple[str, dict[str, str | None]]], cache: StateDB | None
 ) -> tuple[Counter, float, int, int]:
     counts: Counter = Counter()
-    provider = provider_class(args.provider)(ProviderOptions(url=url + PATHS[args.provider], api_key="k", timeout=30))
+    provider = provider_class(args.provider)(
+        ProviderOptions(url=url + PROVIDER_PATHS[args.provider], api_key="k", timeout=30)
+    )
     service = TranslationService(
         provider, concurrency=args.concurrency, timeout=30, cache=cache, stats=lambda key, n: counts.update({key: n}),
         batch_wait=getattr(args, "batch_wait_now", args.batch_wait),
@@ -84,7 +84,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--provider", default="google", choices=sorted(PATHS))
+    parser.add_argument("--provider", default="google", choices=sorted(PROVIDER_PATHS))
     parser.add_argument(
         "--batch-wait", type=float, default=0.2,
         help="TRANSLATION_BATCH_WAIT of the 'across articles' rows (the 'per article' rows use 0, as before)",

@@ -4,18 +4,14 @@ own translation, or fails cleanly; never another article's text."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.translation import ProviderOptions, provider_class
-from crawler.translation.service import Outcome, TranslationService
-from tests.site.translators import FakeTranslator
+from tests.site.translators import FakeTranslator, translate_all
 
-PATHS = {"google": "/m", "libre": "", "deepl": ""}
 WORDS = ["уряд", "громада", "рішення", "закон", "область", "кошти", "депутат", "реформа", "місто", "новина"]
 
 
@@ -23,21 +19,6 @@ WORDS = ["уряд", "громада", "рішення", "закон", "обла
 def fake() -> Iterator[FakeTranslator]:
     with FakeTranslator() as server:
         yield server
-
-
-def service(fake: FakeTranslator, name: str, batch_wait: float) -> TranslationService:
-    options = ProviderOptions(url=fake.url(PATHS[name]), api_key="k" if name == "deepl" else None, timeout=5.0)
-    return TranslationService(provider_class(name)(options), timeout=5.0, backoff=0.01, batch_wait=batch_wait)
-
-
-def translate_all(svc: TranslationService, articles: list[dict[str, str | None]]) -> list[Outcome]:
-    async def run() -> list[Outcome]:
-        return await asyncio.gather(*(svc.translate(fields, "uk", "en") for fields in articles))
-
-    try:
-        return asyncio.run(run())
-    finally:
-        svc.close()
 
 
 def article(number: int, paragraphs: int = 3) -> dict[str, str | None]:
@@ -52,9 +33,9 @@ def test_articles_share_calls_and_each_gets_its_own_text(fake: FakeTranslator, n
     articles = [article(n) for n in range(12)]
     fake.mode = ("ok",)
     fake.calls = 0
-    alone = translate_all(service(fake, name, batch_wait=0), articles)
+    alone = translate_all(fake.service(name, batch_wait=0), articles)
     calls_alone, fake.calls = fake.calls, 0
-    shared = translate_all(service(fake, name, batch_wait=0.2), articles)
+    shared = translate_all(fake.service(name, batch_wait=0.2), articles)
     assert all(o.ok for o in alone + shared)
     assert [o.fields for o in shared] == [o.fields for o in alone], "every article gets exactly its own text"
     assert fake.calls < calls_alone / 4, (fake.calls, calls_alone)
@@ -64,9 +45,9 @@ def test_articles_share_calls_and_each_gets_its_own_text(fake: FakeTranslator, n
 def test_a_damaged_batch_goes_article_by_article(fake: FakeTranslator, damage: str) -> None:
     articles = [article(n) for n in range(6)]
     fake.mode = ("ok",)
-    expected = [o.fields for o in translate_all(service(fake, "google", batch_wait=0), articles)]
+    expected = [o.fields for o in translate_all(fake.service("google", batch_wait=0), articles)]
     fake.script.extend([(damage,)])
-    outcomes = translate_all(service(fake, "google", batch_wait=0.2), articles)
+    outcomes = translate_all(fake.service("google", batch_wait=0.2), articles)
     assert [o.fields for o in outcomes] == expected and all(o.ok for o in outcomes)
 
 
@@ -81,9 +62,9 @@ def test_any_mix_and_any_damaged_answer_never_crosses_articles(
     articles = [article(n, paragraphs) for n, paragraphs in enumerate(shapes)]
     fake.script.clear()
     fake.mode = ("ok",)
-    expected = [o.fields for o in translate_all(service(fake, "google", batch_wait=0), articles)]
+    expected = [o.fields for o in translate_all(fake.service("google", batch_wait=0), articles)]
     fake.script.extend((damage,) for damage in damages)
-    outcomes = translate_all(service(fake, "google", batch_wait=0.05), articles)
+    outcomes = translate_all(fake.service("google", batch_wait=0.05), articles)
     fake.script.clear()
     for outcome, own in zip(outcomes, expected, strict=True):
         if outcome.ok:

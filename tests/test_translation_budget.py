@@ -4,21 +4,17 @@ fit is written "deferred" and translated first on the next run."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crawler.translation import ProviderOptions, provider_class
-from crawler.translation.service import Outcome, TranslationService
+from crawler.translation.service import Outcome
 from tests.conftest import run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
-from tests.site.translators import FakeTranslator
-
-PATHS = {"google": "/m", "libre": "", "deepl": ""}
+from tests.site.translators import FakeTranslator, translate_all
 
 
 @pytest.fixture
@@ -27,22 +23,12 @@ def fake() -> Iterator[FakeTranslator]:
         yield server
 
 
-def translate_all(fake: FakeTranslator, name: str, count: int, **kwargs: object) -> list[Outcome]:
-    options = ProviderOptions(url=fake.url(PATHS[name]), api_key="k" if name == "deepl" else None, timeout=5.0)
-    kwargs = {"timeout": 5.0, "backoff": 0.01, **kwargs}
-    svc = TranslationService(provider_class(name)(options), **kwargs)  # type: ignore[arg-type]
-    articles = [
+def run(fake: FakeTranslator, name: str, count: int, **kwargs: object) -> list[Outcome]:
+    articles: list[dict[str, str | None]] = [
         {"title": f"Заголовок статті {n}", "summary": None, "text": f"Перший абзац статті {n} про уряд.\nДругий абзац."}
         for n in range(count)
     ]
-
-    async def run() -> list[Outcome]:
-        return await asyncio.gather(*(svc.translate(fields, "uk", "en") for fields in articles))
-
-    try:
-        return asyncio.run(run())
-    finally:
-        svc.close()
+    return translate_all(fake.service(name, **kwargs), articles)
 
 
 @pytest.mark.parametrize("name", ["google", "libre", "deepl"])
@@ -50,7 +36,7 @@ def translate_all(fake: FakeTranslator, name: str, count: int, **kwargs: object)
 def test_the_run_budget_is_never_passed_and_the_rest_is_deferred(
     fake: FakeTranslator, name: str, batch_wait: float
 ) -> None:
-    outcomes = translate_all(fake, name, 20, max_chars_per_run=600, batch_wait=batch_wait)
+    outcomes = run(fake, name, 20, max_chars_per_run=600, batch_wait=batch_wait)
     assert 0 < fake.chars <= 600, fake.chars
     done = [o for o in outcomes if o.ok]
     deferred = [o for o in outcomes if not o.ok]
@@ -61,14 +47,14 @@ def test_the_run_budget_is_never_passed_and_the_rest_is_deferred(
 
 def test_an_exhausted_deepl_quota_sends_nothing(fake: FakeTranslator) -> None:
     fake.deepl_usage = (500_000, 500_000)
-    outcomes = translate_all(fake, "deepl", 5)
+    outcomes = run(fake, "deepl", 5)
     assert fake.calls == 0
     assert all(o.error is not None and o.error.kind == "deferred" and "quota" in str(o.error) for o in outcomes)
 
 
 def test_a_deepl_quota_below_the_budget_becomes_the_budget(fake: FakeTranslator) -> None:
     fake.deepl_usage = (499_700, 500_000)
-    outcomes = translate_all(fake, "deepl", 20, max_chars_per_run=100_000)
+    outcomes = run(fake, "deepl", 20, max_chars_per_run=100_000)
     assert 0 < fake.chars <= 300
     assert any(o.ok for o in outcomes) and any(not o.ok for o in outcomes)
 
@@ -100,7 +86,7 @@ def test_deferred_articles_come_out_translated_first_on_the_next_run(tmp_path: P
 def test_a_429_storm_slows_the_run_down_instead_of_giving_up(fake: FakeTranslator) -> None:
     counts: dict[str, int] = {}
     fake.script.extend([("status", 429)] * 8)  # no Retry-After: Google's web endpoint after a burst
-    outcomes = translate_all(
+    outcomes = run(
         fake, "google", 6, concurrency=4, retries=5, failure_limit=3,
         stats=lambda key, n: counts.__setitem__(key, counts.get(key, 0) + n),
     )  # fmt: skip

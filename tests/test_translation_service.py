@@ -22,7 +22,6 @@ ARTICLE = {
     "summary": "Коротко про головне.",
     "text": "Перший абзац статті. Друге речення першого абзацу.\nДругий абзац про економіку.\nInstagram: @kyiv\nТретій абзац, останній.",
 }
-PATHS = {"google": "/m", "libre": "", "deepl": ""}
 
 
 @pytest.fixture
@@ -35,11 +34,7 @@ def service(
     fake: FakeTranslator, name: str = "google", tmp_path: Path | None = None, **kwargs: object
 ) -> tuple[TranslationService, Counter]:
     counts: Counter = Counter()
-    options = ProviderOptions(
-        url=fake.url(PATHS[name]),
-        api_key="test-key" if name == "deepl" else None,
-        timeout=float(kwargs.pop("timeout", 2.0)),
-    )  # type: ignore[arg-type]
+    options = fake.provider_options(name, timeout=float(kwargs.pop("timeout", 2.0)))  # type: ignore[arg-type]
     provider = provider_class(name)(options)
     cache = StateDB(tmp_path / "state.db") if tmp_path is not None else None
     defaults: dict[str, object] = {

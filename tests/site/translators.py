@@ -9,6 +9,7 @@ hanging, trickling bytes, garbage, echoing the input, quota notices, merged line
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import threading
@@ -18,9 +19,14 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from crawler.translation import ProviderOptions, provider_class
+from crawler.translation.service import Outcome, TranslationService
 from tests.site.server import Site
 
-__all__ = ["FakeTranslator", "translit"]
+__all__ = ["PROVIDER_PATHS", "FakeTranslator", "translate_all", "translit"]
+
+# Where the stand-in answers as each provider: TRANSLATION_URL = fake.url(PROVIDER_PATHS[name]).
+PROVIDER_PATHS = {"google": "/m", "libre": "", "deepl": ""}
 
 _TABLE = str.maketrans(
     {
@@ -72,6 +78,18 @@ class FakeTranslator:
 
     def url(self, path: str) -> str:
         return self.site.url(path)
+
+    def provider_options(self, name: str, timeout: float = 5.0) -> ProviderOptions:
+        """Options for provider ``name`` pointed at this stand-in (DeepL gets a key)."""
+        return ProviderOptions(
+            url=self.url(PROVIDER_PATHS[name]), api_key="test-key" if name == "deepl" else None, timeout=timeout
+        )
+
+    def service(self, name: str, **kwargs: Any) -> TranslationService:
+        """A translation service on provider ``name`` here, quick to retry; ``kwargs`` override."""
+        options = {"timeout": 5.0, "backoff": 0.01, **kwargs}
+        provider = provider_class(name)(self.provider_options(name, timeout=float(options["timeout"])))
+        return TranslationService(provider, **options)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -210,3 +228,15 @@ class FakeTranslator:
             return json.dumps({"translations": translations}).encode(), "application/json"
 
         self._serve(request, texts, render)
+
+
+def translate_all(svc: TranslationService, articles: list[dict[str, str | None]], source: str = "uk") -> list[Outcome]:
+    """Every article through ``svc`` at once, as a crawl's pipeline would; the service is closed after."""
+
+    async def run() -> list[Outcome]:
+        return await asyncio.gather(*(svc.translate(fields, source, "en") for fields in articles))
+
+    try:
+        return asyncio.run(run())
+    finally:
+        svc.close()
