@@ -86,17 +86,8 @@ def distributed(site: Site, fleet: Fleet, pg: Postgres, redis: Redis, workers: i
     started = [subprocess.Popen(worker, **quiet) for _ in range(workers)]
     try:
         time.sleep(2.0)  # the workers are up and waiting, as they are before cron fires
-        cpu = _busy()
-        begin = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "scrapy", "sources", "enqueue", "--shards", str(shards), "--wait", *settings],
-            cwd=workdir, env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        wall = time.perf_counter() - begin
-        _measured(f"distributed {workers} {shards} {fleet.count}", cpu)
-        if result.returncode != 0:
-            raise SystemExit(f"enqueue exited {result.returncode}: {result.stderr[-2000:]}")
-        return wall
+        command = ["sources", "enqueue", "--shards", str(shards), "--wait", *settings]
+        return _timed(f"distributed {workers} {shards} {fleet.count}", command, workdir, env)
     finally:
         for worker in started:
             worker.send_signal(signal.SIGTERM)
@@ -111,16 +102,20 @@ def plain(site: Site, fleet: Fleet) -> float:
     """Wall time of a plain ``scrapy crawl sources`` (SQLite state) over the same sites."""
     workdir = _workdir(fleet)
     settings = _settings(workdir, "", Redis(0, 0), extraction=1)
+    return _timed(f"plain {fleet.count}", ["crawl", "sources", *settings], workdir, _env(site))
+
+
+def _timed(label: str, command: list[str], workdir: Path, env: dict[str, str]) -> float:
+    """Wall time of ``scrapy COMMAND``, with the machine's CPU use kept under ``label``."""
     cpu = _busy()
     begin = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "sources", *settings],
-        cwd=workdir, env=_env(site), capture_output=True, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "scrapy", *command], cwd=workdir, env=env, capture_output=True, text=True
+    )
     wall = time.perf_counter() - begin
-    _measured(f"plain {fleet.count}", cpu)
+    _measured(label, cpu)
     if result.returncode != 0:
-        raise SystemExit(f"crawl exited {result.returncode}: {result.stderr[-2000:]}")
+        raise SystemExit(f"scrapy {command[0]} exited {result.returncode}: {result.stderr[-2000:]}")
     return wall
 
 
