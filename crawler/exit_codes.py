@@ -18,3 +18,8 @@ EXIT_OUTPUT_FAILED = 74
 EXIT_LOCKED = 75
 # The run was stopped by SIGINT or SIGTERM before it ended; what it wrote was delivered (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+
+# A crawl that ended with one of these finished its work (a source may have failed in it).
+FINISHED = frozenset({EXIT_OK, EXIT_SOURCE_FAILED})
+# Worst first: the status of several runs together (the shards of a distributed run).
+SEVERITY = (EXIT_OUTPUT_FAILED, EXIT_STATE_UNUSABLE, EXIT_SOURCE_FAILED, EXIT_INTERRUPTED, EXIT_OK)

@@ -27,7 +27,7 @@ from pathlib import Path
 from crawler.distributed.manifest import build_manifest, combined_status, merge_summaries
 from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import shard_feeds
-from crawler.exit_codes import EXIT_LOCKED, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.exit_codes import EXIT_LOCKED, FINISHED
 from crawler.output.exporters import write_text_atomically
 from crawler.state.lease import Heartbeat
 from crawler.state.postgres_store import PostgresStore
@@ -37,8 +37,6 @@ __all__ = ["RETRIES", "ShardFailedError", "finish_run", "run_shard", "shard_comm
 
 logger = logging.getLogger(__name__)
 
-# Statuses a shard's crawl may end with and still count as done (0, or 1: a source failed).
-_FINAL = (EXIT_OK, EXIT_SOURCE_FAILED)
 # A shard job is retried once (scrapy sources enqueue: Retry(max=RETRIES)).
 RETRIES = 1
 # The environment variable through which `scrapy sources worker` hands its own -s settings
@@ -70,7 +68,7 @@ def run_shard(spec: ShardSpec) -> int:
             logger.warning("Shard %s of run %s: the run is over or taken over; nothing to do", spec.shard, spec.run_id)
             return EXIT_LOCKED
         earlier = store.shard_results(spec.run_id).get(spec.shard)
-        if earlier is not None and earlier.committed and earlier.status in _FINAL:
+        if earlier is not None and earlier.committed and earlier.status in FINISHED:
             # An earlier attempt finished the shard, then its worker died before RQ heard of it.
             return earlier.status
         crawl: list[subprocess.Popen[bytes]] = []
@@ -83,7 +81,7 @@ def run_shard(spec: ShardSpec) -> int:
         store.record_shard(spec.run_id, spec.shard, status=status)
     finally:
         store.close()
-    if status not in _FINAL:
+    if status not in FINISHED:
         raise ShardFailedError(f"shard {spec.shard} of run {spec.run_id}: the crawl ended with status {status}")
     return status
 

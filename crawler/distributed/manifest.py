@@ -8,22 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from crawler.distributed.plan import RunPlan
-from crawler.exit_codes import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_OUTPUT_FAILED,
-    EXIT_SOURCE_FAILED,
-    EXIT_STATE_UNUSABLE,
-)
+from crawler.exit_codes import EXIT_OK, EXIT_SOURCE_FAILED, FINISHED, SEVERITY
+from crawler.output.summary import run_totals
 from crawler.parsing.dates import utc_timestamp
 
 __all__ = ["MANIFEST_SUFFIX", "build_manifest", "combined_status", "manifest_files", "merge_summaries"]
 
 MANIFEST_SUFFIX = ".manifest.json"
-# Worst first, as a single crawl's exit status is chosen (crawler/commands/crawl.py).
-_SEVERITY = [EXIT_OUTPUT_FAILED, EXIT_STATE_UNUSABLE, EXIT_SOURCE_FAILED, EXIT_INTERRUPTED, EXIT_OK]
-_TOTALS = ("discovered", "new", "updated", "retranslated", "unchanged", "emitted", "translated",
-           "translation_failed", "translation_deferred", "translation_chars", "http_errors", "not_emitted")  # fmt: skip
 
 
 def failed_shards(plan: RunPlan, results: dict[int, Any]) -> list[int]:
@@ -31,7 +22,7 @@ def failed_shards(plan: RunPlan, results: dict[int, Any]) -> list[int]:
     failed = []
     for shard in plan.assignment:
         result = results.get(shard)
-        if result is None or result.status not in (EXIT_OK, EXIT_SOURCE_FAILED):
+        if result is None or result.status not in FINISHED:
             failed.append(shard)
     return failed
 
@@ -43,8 +34,8 @@ def combined_status(plan: RunPlan, results: dict[int, Any]) -> int:
     for shard in plan.assignment:
         result = results.get(shard)
         if result is not None and result.status is not None:
-            statuses.add(result.status if result.status in _SEVERITY else EXIT_SOURCE_FAILED)
-    return next((status for status in _SEVERITY if status in statuses), EXIT_OK)
+            statuses.add(result.status if result.status in SEVERITY else EXIT_SOURCE_FAILED)
+    return next((status for status in SEVERITY if status in statuses), EXIT_OK)
 
 
 def merge_summaries(plan: RunPlan, results: dict[int, Any], finished: float) -> dict[str, Any]:
@@ -60,11 +51,6 @@ def merge_summaries(plan: RunPlan, results: dict[int, Any], finished: float) -> 
         outputs.extend(summary.get("outputs", result.files if result is not None else []))
         failed_outputs.update(summary.get("failed_outputs", {}))
         committed = committed and bool(result is not None and result.committed)
-    totals = {key: 0 for key in _TOTALS}
-    for figures in sources.values():
-        for key in _TOTALS:
-            value = figures.get(key, 0)
-            totals[key] += sum(value.values()) if isinstance(value, dict) else int(value or 0)
     failed = failed_shards(plan, results)
     never_ran = [name for shard in failed for name in plan.assignment[shard] if name not in sources]
     return {
@@ -77,7 +63,7 @@ def merge_summaries(plan: RunPlan, results: dict[int, Any], finished: float) -> 
         "outputs": outputs,
         "state_committed": committed,
         "failed_outputs": failed_outputs,
-        "totals": totals,
+        "totals": run_totals(sources),
         "failed_sources": sorted({*(n for n, f in sources.items() if f.get("status") == "failed"), *never_ran}),
         "flagged_sources": sorted(n for n, f in sources.items() if (f.get("health") or {}).get("flags")),
         "sources": dict(sorted(sources.items())),
@@ -121,6 +107,6 @@ def manifest_files(manifest: dict[str, Any], manifest_path: Path) -> list[Path]:
         path = Path(entry["path"])
         if not path.exists():
             path = manifest_path.parent / entry.get("name", path.name)
-        if path.suffix == ".jsonl" or path.name.endswith(".jsonl"):
+        if path.suffix == ".jsonl":
             found.append(path)
     return found

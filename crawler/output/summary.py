@@ -79,6 +79,23 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+# The per-source counts a run summary adds up in its "totals" (and "not_emitted", summed over reasons).
+TOTAL_FIELDS = (
+    "discovered", "new", "updated", "retranslated", "unchanged", "emitted", "translated", "translation_failed",
+    "translation_deferred", "translation_chars", "http_errors",
+)  # fmt: skip
+
+
+def run_totals(per_source: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The run's totals over its sources' summaries (a field a summary lacks counts 0)."""
+    totals: dict[str, int] = {}
+    for summary in per_source.values():
+        for key in TOTAL_FIELDS:
+            totals[key] = totals.get(key, 0) + int(summary.get(key, 0) or 0)
+        totals["not_emitted"] = totals.get("not_emitted", 0) + sum(summary.get("not_emitted", {}).values())
+    return totals
+
+
 def build_summary(
     sources: dict[str, dict[str, Any]],
     *,
@@ -92,23 +109,7 @@ def build_summary(
     failed_outputs: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     per_source = {name: _source_summary(name, stats) for name, stats in sorted(sources.items())}
-    totals: dict[str, int] = {}
-    for summary in per_source.values():
-        for key in (
-            "discovered",
-            "new",
-            "updated",
-            "retranslated",
-            "unchanged",
-            "emitted",
-            "translated",
-            "translation_failed",
-            "translation_deferred",
-            "translation_chars",
-            "http_errors",
-        ):
-            totals[key] = totals.get(key, 0) + summary[key]
-        totals["not_emitted"] = totals.get("not_emitted", 0) + sum(summary["not_emitted"].values())
+    totals = run_totals(per_source)
     return {
         "run_id": run_id,
         "started": utc_timestamp(started),
