@@ -22,9 +22,8 @@ __all__ = ["Batcher"]
 # A call this full (of the character budget) is sent without waiting for more pieces.
 FULL = 0.9
 
-# A group of texts to send, with the owners (articles) of each, -> {text: translation, or
-# the error that text failed with while the others of the group went through}.
-Run = Callable[[list[str], dict[str, list[object]]], Awaitable[dict[str, str | BaseException]]]
+# A group of texts to send, with the owners (articles) of each, -> {text: translation}.
+Run = Callable[[list[str], dict[str, list[object]]], Awaitable[dict[str, str]]]
 
 
 @dataclass
@@ -96,8 +95,7 @@ class Batcher:
         for text, future in futures.items():
             if future.done():
                 continue
-            value = translated.get(text)
-            if isinstance(value, str):
-                future.set_result(value)
+            if text in translated:
+                future.set_result(translated[text])
             else:
-                future.set_exception(value or KeyError(text))
+                future.set_exception(KeyError(text))

@@ -290,14 +290,11 @@ class TranslationService:
         """The article's pieces sent with those of the other articles waiting, per language pair."""
         batcher = self._batchers.get((source, target))
         if batcher is None:
-            items = 1 << 30 if self.provider.max_items == 1 else self.provider.max_items
 
-            async def run(group: list[str], owners: dict[str, list[object]]) -> dict[str, str | BaseException]:
+            async def run(group: list[str], owners: dict[str, list[object]]) -> dict[str, str]:
                 return await self._shared_call(group, owners, source, target)
 
-            # One-string providers: room for the line numbers of a call of pieces of several articles.
-            budget = self.max_chars - (NUMBERING_ROOM if self.provider.max_items == 1 else 0)
-            batcher = self._batchers[(source, target)] = Batcher(run, budget, items, self.batch_wait)
+            batcher = self._batchers[(source, target)] = Batcher(run, *self._call_limits(), self.batch_wait)
         if self.run_budget is not None:
             # Whole articles are admitted into shared calls while the budget has room for them.
             size = sum(len(text) + 6 for text in missing)  # 6: a line's number, "[12] ", and newline
@@ -319,10 +316,10 @@ class TranslationService:
 
     async def _shared_call(
         self, group: list[str], owners: dict[str, list[object]], source: str, target: str
-    ) -> dict[str, str | BaseException]:
+    ) -> dict[str, str]:
         shared = Outcome()
         try:
-            return dict(await self._translate_group(group, source, target, shared, owners))
+            return await self._translate_group(group, source, target, shared, owners)
         finally:
             # Each article is charged every call its pieces travelled in.
             for owner in {id(o): o for texts in owners.values() for o in texts}.values():
@@ -330,10 +327,14 @@ class TranslationService:
                     owner.calls += shared.calls
 
     def _plan(self, texts: list[str]) -> list[list[str]]:
+        return pack(texts, *self._call_limits())
+
+    def _call_limits(self) -> tuple[int, int]:
+        """(characters, texts) one call may carry. A one-string provider takes any number of
+        texts joined as numbered lines, in a budget that keeps room for the numbers."""
         if self.provider.max_items == 1:
-            # One text per call: several paragraphs travel joined by numbered lines (room kept for the numbers).
-            return pack(texts, self.max_chars - NUMBERING_ROOM, max_items=1 << 30)
-        return pack(texts, self.max_chars, self.provider.max_items)
+            return self.max_chars - NUMBERING_ROOM, 1 << 30
+        return self.max_chars, self.provider.max_items
 
     async def _translate_group(
         self, group: list[str], source: str, target: str, outcome: Outcome,
