@@ -59,3 +59,6 @@ class ArticleItem:
     translation: dict[str, Any] = field(default_factory=lambda: translation_record("skipped"))
     content_hash: str = ""
     revision: int = 1
+    # The id of the story's first article (crawler/stories); set by the StoryPipeline.
+    story_id: str = ""
+    editions: dict[str, str] = field(default_factory=dict)

@@ -12,10 +12,18 @@ from scrapy.exceptions import DropItem
 from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
+from crawler.stories.extension import Stories
 from crawler.translation import ProviderOptions, provider_class, provider_name
 from crawler.translation.service import TranslationService
 
-__all__ = ["DeliveryPipeline", "DuplicatePipeline", "EmittedPipeline", "StatePipeline", "TranslationPipeline"]
+__all__ = [
+    "DeliveryPipeline",
+    "DuplicatePipeline",
+    "EmittedPipeline",
+    "StatePipeline",
+    "StoryPipeline",
+    "TranslationPipeline",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +229,28 @@ class StatePipeline:
         return item
 
 
+class StoryPipeline:
+    """After the state's decision, before translation: the article's story id
+    (crawler/stories). Without the Stories extension, each article is its own story."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoryPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+        if not isinstance(item, ArticleItem):
+            return item
+        stories = Stories.of(self.crawler)
+        if stories is None:
+            item.story_id = item.story_id or item.id
+        else:
+            stories.assign(item)
+        return item
+
+
 class DeliveryPipeline:
     """After translation: stage the article as delivered (recorded when the output
     file is in place). A retried translation that failed again is not emitted twice."""
@@ -242,7 +272,8 @@ class DeliveryPipeline:
             state.keep_for_retry(item)
             self.stats.inc(item.source, "unchanged")
             raise DropItem(f"translation failed again, already delivered: {item.canonical_url}", log_level="DEBUG")
-        state.stage(item)
+        stories = Stories.of(self.crawler)
+        state.stage(item, stories.delivered(item) if stories is not None else None)
         self.stats.inc(item.source, {"retry": "retranslated", "full": "unchanged"}.get(decision, decision))
         return item
 

@@ -82,6 +82,8 @@ EXTENSIONS = {
     "crawler.state.runstate.RunState": 0,
     # The run's summary, source health and pruning at the end (crawler/state/run_summary.py).
     "crawler.state.run_summary.RunSummary": 1,
+    # Which articles carry the same story (crawler/stories/extension.py).
+    "crawler.stories.extension.Stories": 2,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.net.throttle.PoliteAutoThrottle": 0,
     # A listening debug console has no place on an unattended server.
@@ -171,6 +173,7 @@ DIGEST_ORIGINAL = False
 ITEM_PIPELINES = {
     "crawler.pipelines.DuplicatePipeline": 100,
     "crawler.pipelines.StatePipeline": 200,
+    "crawler.pipelines.StoryPipeline": 250,
     "crawler.pipelines.TranslationPipeline": 300,
     "crawler.pipelines.DeliveryPipeline": 800,
     "crawler.pipelines.EmittedPipeline": 900,

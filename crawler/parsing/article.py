@@ -31,7 +31,8 @@ from crawler.parsing.dates import format_iso, parse_date
 from crawler.parsing.encoding import decode_html
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.language import detect_language
-from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax
+from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax, url_key
+from crawler.stories.fingerprint import Fingerprint, fingerprint
 
 __all__ = [
     "Article",
@@ -98,6 +99,10 @@ class Article:
     language: str
     language_confidence: float
     content_hash: str
+    # {language: URL} of the same article in other languages (the page's hreflang links).
+    editions: tuple[tuple[str, str], ...] = ()
+    # The text's MinHash, for story clustering (None for text too short to match on).
+    fingerprint: Fingerprint | None = None
 
 
 class Refusal(StrEnum):
@@ -342,6 +347,32 @@ def _canonical_url(tree: HtmlElement, url: str) -> str:
         if is_public_http_url_syntax(absolute) is None and urlsplit(absolute).path.strip("/"):
             return clean_url(absolute)
     return clean_url(url)
+
+
+# hreflang values Ukrainian sites write for Ukrainian (ISO 3166 "UA" is the country).
+_HREFLANG_ALIASES = {"ua": "uk"}
+_HREFLANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})*$")
+
+
+def _editions(tree: HtmlElement, url: str, canonical: str, language: str) -> tuple[tuple[str, str], ...]:
+    """(language, URL) of each other-language edition the page links with hreflang; the page
+    itself, its own language and x-default are left out (one URL per language, the first)."""
+    own = {url_key(url), url_key(canonical)}
+    editions: dict[str, str] = {}
+    for link in tree.xpath(
+        '//link[@hreflang][@href][contains(concat(" ", normalize-space(@rel), " "), " alternate ")]'
+    ):
+        match = _HREFLANG.match(str(link.get("hreflang")).strip().lower())
+        if match is None:
+            continue
+        code = _HREFLANG_ALIASES.get(match.group(1), match.group(1))
+        href = urljoin(url, str(link.get("href")).strip())
+        if code == language or code in editions or is_public_http_url_syntax(href) is not None:
+            continue
+        href = clean_url(href)
+        if url_key(href) not in own:
+            editions[code] = href
+    return tuple(sorted(editions.items()))
 
 
 def _split_tags(values: list[str] | None) -> list[str]:
@@ -637,15 +668,18 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
         return refused
     title = title or _clean_inline(text.split("\n", 1)[0], 300) or ""
     detected = detect_language(f"{title}\n{text}", options.language_hint, max_chars=LANGUAGE_SAMPLE_CHARS)
+    canonical = _canonical_url(page.tree, page.url)
     return Article(
         title=title,
         text=text,
         summary=_summary(page),
         author=_author(page),
         published=_published(page),
-        canonical_url=_canonical_url(page.tree, page.url),
+        canonical_url=canonical,
         tags=_tags(page),
         language=detected.language,
         language_confidence=detected.confidence,
         content_hash=content_hash(text),
+        editions=_editions(page.tree, page.url, canonical, detected.language),
+        fingerprint=fingerprint(text),
     )

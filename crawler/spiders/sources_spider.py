@@ -35,6 +35,7 @@ from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of,
 from crawler.spiders.listing import listing_links, next_page_url
 from crawler.state.runstate import RunState, run_names
 from crawler.stats import SourceStats
+from crawler.stories.extension import Stories
 from crawler.workers.memory import tune_malloc
 from crawler.workers.pool import ExtractionPool, default_workers
 
@@ -552,9 +553,13 @@ class SourcesSpider(scrapy.Spider):
             state.note_rejected(key, result.reason, via.get("url"))
             return []
         if self.site_rules is not None:
-            result = replace(result, canonical_url=self.site_rules.clean(result.canonical_url))
+            clean = self.site_rules.clean
+            editions = tuple((code, clean(href)) for code, href in result.editions)
+            result = replace(result, canonical_url=clean(result.canonical_url), editions=editions)
         item = self.build_item(src, response.url, via, result)
         state.note_fetch(item.id, key)
+        if (stories := Stories.of(self.crawler)) is not None:
+            stories.offer(item, result.fingerprint)
         self._report(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
         return [item]
 
@@ -576,6 +581,7 @@ class SourcesSpider(scrapy.Spider):
             language_confidence=article.language_confidence,
             tags=list(article.tags),
             content_hash=article.content_hash,
+            editions=dict(article.editions),
         )
 
     def reject(self, source: str, url: str, rejected: Rejected) -> None:

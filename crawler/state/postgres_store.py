@@ -24,7 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from crawler.state.store import ARTICLE_FIELDS, StateError
+from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, story_ref
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only", "server_name"]
 
@@ -98,7 +98,23 @@ def _v0_to_v1(db: psycopg.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1]
+def _v1_to_v2(db: psycopg.Connection) -> None:
+    # Stories (crawler/stories), as in the SQLite schema 4.
+    db.execute("ALTER TABLE articles ADD COLUMN story_id text")
+    db.execute(
+        "CREATE TABLE story_prints (ref bigint PRIMARY KEY, article_id text NOT NULL, story_id text NOT NULL,"
+        " minhash bytea NOT NULL, written bigint NOT NULL)"
+    )
+    db.execute("CREATE INDEX story_prints_written ON story_prints (written)")
+    db.execute("CREATE TABLE story_bands (key bigint NOT NULL, ref bigint NOT NULL, PRIMARY KEY (key, ref))")
+    db.execute("CREATE INDEX story_bands_ref ON story_bands (ref)")
+    db.execute(
+        "CREATE TABLE story_links (article_id text PRIMARY KEY, story_id text NOT NULL, last_seen bigint NOT NULL)"
+    )
+    db.execute("CREATE INDEX story_links_last_seen ON story_links (last_seen)")
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -237,21 +253,45 @@ class PostgresStore:
         with self._tx() as db:
             return dict(db.execute("SELECT host, rules FROM site_rules").fetchall())
 
+    def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id = ANY(%s)", (list(article_ids),)
+            ).fetchall()
+        return dict(rows)
+
+    def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT article_id, story_id FROM story_links WHERE article_id = ANY(%s)", (list(article_ids),)
+            ).fetchall()
+        return dict(rows)
+
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT p.article_id, p.story_id, p.minhash FROM story_prints p WHERE p.ref IN"
+                " (SELECT DISTINCT ref FROM story_bands WHERE key = ANY(%s))",
+                (list(keys),),
+            ).fetchall()
+        return [(row[0], row[1], bytes(row[2])) for row in rows]
+
     def apply(self, batch: dict[str, Any]) -> None:
         """Apply one run's changes (see runstate.Batch.payload) in a single transaction."""
         now = int(batch["now"])
         with self._tx() as db, db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO articles (id, source, canonical_url, first_seen, last_seen, content_hash, revision,"
-                " translation_status, retry_record, title_hash) VALUES (%(id)s, %(source)s, %(canonical_url)s,"
-                " %(now)s, %(now)s, %(content_hash)s, %(revision)s, %(translation_status)s, %(retry_record)s,"
-                " %(title_hash)s) ON CONFLICT (id) DO UPDATE SET source=excluded.source,"
-                " canonical_url=excluded.canonical_url, last_seen=excluded.last_seen,"
+                " translation_status, retry_record, title_hash, story_id) VALUES (%(id)s, %(source)s,"
+                " %(canonical_url)s, %(now)s, %(now)s, %(content_hash)s, %(revision)s, %(translation_status)s,"
+                " %(retry_record)s, %(title_hash)s, %(story_id)s) ON CONFLICT (id) DO UPDATE SET"
+                " source=excluded.source, canonical_url=excluded.canonical_url, last_seen=excluded.last_seen,"
                 " content_hash=excluded.content_hash, revision=excluded.revision,"
                 " translation_status=excluded.translation_status, retry_record=excluded.retry_record,"
-                " title_hash=excluded.title_hash",
-                [{"title_hash": None, **article, "now": now} for article in batch["articles"]],
+                " title_hash=excluded.title_hash, story_id=COALESCE(articles.story_id, excluded.story_id)",
+                [{"title_hash": None, "story_id": None, **article, "now": now} for article in batch["articles"]],
             )
+            self._apply_stories(cursor, batch, now)
             if batch["touched"]:
                 cursor.execute("UPDATE articles SET last_seen=%s WHERE id = ANY(%s)", (now, list(batch["touched"])))
             cursor.executemany(
@@ -282,6 +322,28 @@ class PostgresStore:
                     f" files={_MERGED_FILES}, committed=true, updated=excluded.updated",
                     (shard["run"], shard["shard"], Jsonb(shard["files"]), time.time()),
                 )
+
+    @staticmethod
+    def _apply_stories(cursor: psycopg.Cursor[Any], batch: dict[str, Any], now: int) -> None:
+        prints = [(story_ref(article_id), article_id, story_id, minhash, keys) for article_id, story_id, minhash, keys
+                  in (decode_print(entry) for entry in batch.get("stories", []))]  # fmt: skip
+        if prints:
+            cursor.execute("DELETE FROM story_bands WHERE ref = ANY(%s)", ([p[0] for p in prints],))
+        cursor.executemany(
+            "INSERT INTO story_prints (ref, article_id, story_id, minhash, written) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (ref) DO UPDATE SET article_id=excluded.article_id, story_id=excluded.story_id,"
+            " minhash=excluded.minhash, written=excluded.written",
+            [(ref, article_id, story_id, minhash, now) for ref, article_id, story_id, minhash, _ in prints],
+        )
+        cursor.executemany(
+            "INSERT INTO story_bands (key, ref) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [(key, p[0]) for p in prints for key in p[4]],
+        )
+        cursor.executemany(
+            "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (%s, %s, %s)"
+            " ON CONFLICT (article_id) DO UPDATE SET last_seen=excluded.last_seen",
+            [(article_id, story_id, now) for article_id, story_id in batch.get("story_links", [])],
+        )
 
     # --- two-phase delivery ---------------------------------------------------------
 
@@ -343,6 +405,9 @@ class PostgresStore:
 
     def prune(self, older_than: int) -> dict[str, int]:
         statements = {
+            "story_bands": "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < %s)",
+            "story_prints": "DELETE FROM story_prints WHERE written < %s",
+            "story_links": "DELETE FROM story_links WHERE last_seen < %s",
             "articles": "DELETE FROM articles WHERE last_seen < %s",
             "urls": "DELETE FROM urls WHERE last_seen < %s",
             "discovery": "DELETE FROM discovery WHERE last_fetched < %s",

@@ -39,6 +39,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem
 from crawler.parsing.markers import has_changed
+from crawler.parsing.urls import article_id
 from crawler.state.store import SharedStore, StateError, StateStore, open_store
 from crawler.stats import SourceStats
 
@@ -87,6 +88,9 @@ class Batch:
         default_factory=dict
     )
     site_rules: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # Story fingerprints (store.encode_print) and edition links (article id -> story id).
+    stories: dict[str, list[Any]] = field(default_factory=dict)
+    story_links: dict[str, str] = field(default_factory=dict)
 
     def payload(self, now: int) -> dict[str, Any]:
         return {
@@ -98,6 +102,8 @@ class Batch:
                 (url, etag, modified, children) for url, (etag, modified, children) in self.validators.items()
             ],
             "site_rules": sorted(self.site_rules.items()),
+            "stories": list(self.stories.values()),
+            "story_links": sorted(self.story_links.items()),
         }
 
 
@@ -380,9 +386,14 @@ class RunState:
             self.batch.touched.add(item.id)
         return decision
 
-    def stage(self, item: ArticleItem) -> None:
-        """The item goes to the output: record it as delivered once the files are published."""
+    def stage(self, item: ArticleItem, story_print: list[Any] | None = None) -> None:
+        """The item goes to the output: record it as delivered once the files are published,
+        with its story, its fingerprint (``store.encode_print``) and its editions' story."""
         failed = item.translation.get("status") in RETRANSLATE
+        if story_print is not None:
+            self.batch.stories[item.id] = story_print
+        for url in item.editions.values():
+            self.batch.story_links.setdefault(article_id(url), item.story_id)
         self.batch.articles[item.id] = {
             "id": item.id,
             "source": item.source,
@@ -391,6 +402,7 @@ class RunState:
             "title_hash": title_hash(item.title),
             "revision": item.revision,
             "translation_status": item.translation.get("status", "skipped"),
+            "story_id": item.story_id or None,
             "retry_record": json.dumps(asdict(item), ensure_ascii=False) if failed else None,
         }
 
@@ -403,9 +415,9 @@ class RunState:
     def _payload(self) -> dict[str, Any]:
         # Every URL that led to a delivered or known article (duplicates included) or to
         # a page without article, so that next time none of them is fetched again.
-        for key, article_id in self.key_article.items():
-            if not article_id or article_id in self.batch.articles or article_id in self.batch.touched:
-                self.batch.urls[key] = (article_id, self.key_markers.get(key, {}), self.key_failures.get(key, 0))
+        for key, led_to in self.key_article.items():
+            if not led_to or led_to in self.batch.articles or led_to in self.batch.touched:
+                self.batch.urls[key] = (led_to, self.key_markers.get(key, {}), self.key_failures.get(key, 0))
         if not self.resumed:
             for url in self._complete_documents():
                 document = self.documents[url]

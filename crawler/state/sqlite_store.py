@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from crawler.state.store import ARTICLE_FIELDS, StateError
+from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, story_ref
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -143,7 +143,30 @@ def _v2_to_v3(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
+def _v3_to_v4(db: sqlite3.Connection) -> None:
+    # The story a delivered article belongs to (crawler/stories); NULL for rows written before.
+    db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
+    # Recent texts' MinHash fingerprints, keyed by a 64-bit integer from the article id (a
+    # compact key for the band rows), and their LSH band keys: one indexed query finds the
+    # texts that may be near-duplicates of a new one.
+    db.execute(
+        "CREATE TABLE story_prints (ref INTEGER PRIMARY KEY, article_id TEXT NOT NULL, story_id TEXT NOT NULL,"
+        " minhash BLOB NOT NULL, written INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX story_prints_written ON story_prints (written)")
+    db.execute(
+        "CREATE TABLE story_bands (key INTEGER NOT NULL, ref INTEGER NOT NULL, PRIMARY KEY (key, ref)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX story_bands_ref ON story_bands (ref)")
+    # Articles that another edition's hreflang links name: their story, once they are crawled.
+    db.execute(
+        "CREATE TABLE story_links (article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, last_seen INTEGER NOT NULL)"
+        " WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX story_links_last_seen ON story_links (last_seen)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -357,6 +380,32 @@ class StateDB:
         ).fetchone()
         return row[0] if row else None
 
+    def _select_in(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """``sql`` with ``IN ({marks})`` over ``values``, in slices SQLite accepts."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            rows += self.db.execute(sql.format(marks=",".join("?" * len(part))), part).fetchall()
+        return rows
+
+    def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The story of each delivered article among ``article_ids`` that has one."""
+        sql = "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id IN ({marks})"
+        return dict(self._select_in(sql, list(dict.fromkeys(article_ids))))
+
+    def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The story that another edition's link gave each of ``article_ids``, where one did."""
+        sql = "SELECT article_id, story_id FROM story_links WHERE article_id IN ({marks})"
+        return dict(self._select_in(sql, list(dict.fromkeys(article_ids))))
+
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]:
+        """(article id, story id, MinHash) of the stored texts sharing an LSH band key with ``keys``."""
+        sql = (
+            "SELECT p.article_id, p.story_id, p.minhash FROM story_prints p WHERE p.ref IN"
+            " (SELECT DISTINCT ref FROM story_bands WHERE key IN ({marks}))"
+        )
+        return [(row[0], row[1], bytes(row[2])) for row in self._select_in(sql, list(keys))]
+
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
         """Records whose translation failed, newest first, with the URL keys that lead to them."""
         rows = self.db.execute(
@@ -376,14 +425,15 @@ class StateDB:
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO articles (id, source, canonical_url, first_seen, last_seen, content_hash, revision,"
-                " translation_status, retry_record, title_hash) VALUES (:id, :source, :canonical_url, :now, :now,"
-                " :content_hash, :revision, :translation_status, :retry_record, :title_hash)"
+                " translation_status, retry_record, title_hash, story_id) VALUES (:id, :source, :canonical_url,"
+                " :now, :now, :content_hash, :revision, :translation_status, :retry_record, :title_hash, :story_id)"
                 " ON CONFLICT(id) DO UPDATE SET source=excluded.source, canonical_url=excluded.canonical_url,"
                 " last_seen=excluded.last_seen, content_hash=excluded.content_hash, revision=excluded.revision,"
                 " translation_status=excluded.translation_status, retry_record=excluded.retry_record,"
-                " title_hash=excluded.title_hash",
-                [{"title_hash": None, **article, "now": now} for article in batch["articles"]],
+                " title_hash=excluded.title_hash, story_id=COALESCE(articles.story_id, excluded.story_id)",
+                [{"title_hash": None, "story_id": None, **article, "now": now} for article in batch["articles"]],
             )
+            self._apply_stories(db, batch, now)
             db.executemany("UPDATE articles SET last_seen=? WHERE id=?", [(now, i) for i in batch["touched"]])
             db.executemany(
                 "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (?, ?, ?, ?, ?)"
@@ -409,6 +459,25 @@ class StateDB:
                 " ON CONFLICT(host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
                 [(host, json.dumps(rules), now) for host, rules in batch.get("site_rules", [])],
             )
+
+    @staticmethod
+    def _apply_stories(db: sqlite3.Connection, batch: dict[str, Any], now: int) -> None:
+        prints = [(story_ref(article_id), article_id, story_id, minhash, keys) for article_id, story_id, minhash, keys
+                  in (decode_print(entry) for entry in batch.get("stories", []))]  # fmt: skip
+        db.executemany("DELETE FROM story_bands WHERE ref=?", [(p[0],) for p in prints])
+        db.executemany(
+            "INSERT OR REPLACE INTO story_prints (ref, article_id, story_id, minhash, written) VALUES (?, ?, ?, ?, ?)",
+            [(ref, article_id, story_id, minhash, now) for ref, article_id, story_id, minhash, _ in prints],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO story_bands (key, ref) VALUES (?, ?)",
+            [(key, p[0]) for p in prints for key in p[4]],
+        )
+        db.executemany(
+            "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (?, ?, ?)"
+            " ON CONFLICT(article_id) DO UPDATE SET last_seen=excluded.last_seen",
+            [(article_id, story_id, now) for article_id, story_id in batch.get("story_links", [])],
+        )
 
     # --- two-phase delivery ---------------------------------------------------------
 
@@ -459,6 +528,12 @@ class StateDB:
         """Forget what was last seen before ``older_than`` (a Unix time)."""
         with self.transaction() as db:
             counts = {
+                "story_bands": db.execute(
+                    "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < ?)",
+                    (older_than,),
+                ).rowcount,
+                "story_prints": db.execute("DELETE FROM story_prints WHERE written < ?", (older_than,)).rowcount,
+                "story_links": db.execute("DELETE FROM story_links WHERE last_seen < ?", (older_than,)).rowcount,
                 "articles": db.execute("DELETE FROM articles WHERE last_seen < ?", (older_than,)).rowcount,
                 "urls": db.execute("DELETE FROM urls WHERE last_seen < ?", (older_than,)).rowcount,
                 "discovery": db.execute("DELETE FROM discovery WHERE last_fetched < ?", (older_than,)).rowcount,
@@ -469,7 +544,7 @@ class StateDB:
         return counts
 
     def counts(self) -> dict[str, int]:
-        tables = ("articles", "urls", "discovery", "translation_cache", "runs")
+        tables = ("articles", "urls", "discovery", "translation_cache", "runs", "story_prints", "story_bands")
         return {table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
 
 

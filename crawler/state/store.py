@@ -8,6 +8,7 @@ the exporters: ``STATE_URL=postgresql://…`` selects the PostgreSQL store, whic
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,8 @@ __all__ = [
     "StateError",
     "StateStore",
     "cache_key",
+    "decode_print",
+    "encode_print",
     "last_run_summary",
     "lease_seconds",
     "open_store",
@@ -29,6 +32,7 @@ __all__ = [
     "run_lock",
     "state_url",
     "stored_history",
+    "story_ref",
 ]
 
 
@@ -54,6 +58,11 @@ class StateStore(Protocol):
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]: ...
     def site_rules(self) -> dict[str, list[list[Any]]]: ...
     def apply(self, batch: dict[str, Any]) -> None: ...
+
+    # stories (crawler/stories/assign.py's StoryLookup)
+    def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]: ...
+    def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]: ...
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]: ...
 
     # two-phase deliveries
     def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None: ...
@@ -97,7 +106,23 @@ class Lock(Protocol):
 
 # What ``StateStore.article`` returns for a delivered article, in this order (one home for
 # the column list both stores select).
-ARTICLE_FIELDS = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source")
+ARTICLE_FIELDS = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source", "story_id")
+
+
+def story_ref(article_id: str) -> int:
+    """The signed 64-bit key a fingerprint and its band rows are stored under (from the
+    article id's first 8 bytes: band rows stay small, and 2^64 leaves no room for collisions)."""
+    return int.from_bytes(bytes.fromhex(article_id[:16].ljust(16, "0")), "big", signed=True)
+
+
+def encode_print(article_id: str, story_id: str, minhash: bytes, keys: list[int]) -> list[Any]:
+    """A fingerprint as a run's delivery payload (JSON) carries it."""
+    return [article_id, story_id, base64.b64encode(minhash).decode("ascii"), keys]
+
+
+def decode_print(entry: list[Any]) -> tuple[str, str, bytes, list[int]]:
+    article_id, story_id, minhash, keys = entry
+    return str(article_id), str(story_id), base64.b64decode(minhash), [int(key) for key in keys]
 
 
 def cache_key(provider: str, source: str, target: str, text: str) -> bytes:

@@ -1,0 +1,110 @@
+"""Text → a MinHash fingerprint and its LSH band keys (pure functions).
+
+Agency copy comes back from other outlets with a new headline, a trimmed ending, a
+"read also" block and the outlet's own punctuation. Word 4-shingles of the normalised
+text survive all of that (on the corpus's texts, such copies keep a Jaccard similarity
+of 0.5-0.95), while different articles on the same topic and day stay under 0.2.
+datasketch computes the MinHash; its LSH parameters for ``THRESHOLD`` decide how the
+signature is cut into bands. Band keys are what the state store indexes, so that a
+story begun in an earlier run is found again with one indexed query instead of an index
+rebuilt in memory at every start.
+
+Fingerprints are computed in the extraction workers (with the rest of the page's CPU
+work) and travel as bytes (datasketch's LeanMinHash serialisation, 528 bytes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+__all__ = [
+    "MIN_SHINGLES",
+    "THRESHOLD",
+    "Fingerprint",
+    "band_keys",
+    "fingerprint",
+    "shingles",
+    "similarity",
+]
+
+NUM_PERM = 128
+SEED = 20261201
+SHINGLE_WORDS = 4
+# Estimated Jaccard similarity at and above which two texts carry the same story.
+THRESHOLD = 0.4
+# Fewer shingles than this (a caption, a one-line brief) say too little to match on.
+MIN_SHINGLES = 12
+
+_WORD = re.compile(r"\w+")
+# Apostrophes inside Ukrainian words (м'ясо, м’ясо, мʼясо) are written several ways.
+_APOSTROPHES = str.maketrans({"'": "", "’": "", "ʼ": "", "`": "", "ё": "е"})
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A text's MinHash (LeanMinHash bytes) and how many distinct shingles it was made of."""
+
+    minhash: bytes
+    shingles: int
+
+
+def shingles(text: str) -> set[bytes]:
+    """The distinct word 4-shingles of ``text``, normalised (NFKC, case, ё, apostrophes)."""
+    normal = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    words = _WORD.findall(normal)
+    if len(words) < SHINGLE_WORDS:
+        return {" ".join(words).encode()} if words else set()
+    return {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
+
+
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    return MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+
+
+@cache
+def _lsh() -> MinHashLSH:
+    """datasketch's choice of bands and rows for THRESHOLD (an empty index: only its parameters are used)."""
+    return MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+
+
+def fingerprint(text: str) -> Fingerprint | None:
+    """The text's fingerprint, or None when it is too short to match on."""
+    grams = shingles(text)
+    if len(grams) < MIN_SHINGLES:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme="affine32")
+    minhash.update_batch(list(grams))
+    lean = LeanMinHash(minhash)
+    buffer = bytearray(lean.bytesize(byteorder="<"))
+    lean.serialize(buffer, byteorder="<")
+    return Fingerprint(bytes(buffer), len(grams))
+
+
+def _lean(minhash: bytes) -> LeanMinHash:
+    return LeanMinHash.deserialize(minhash, byteorder="<")
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two fingerprints' texts (0 for incompatible ones)."""
+    try:
+        return float(_lean(a).jaccard(_lean(b)))
+    except (ValueError, TypeError):  # another seed or size: written by a different release
+        return 0.0
+
+
+def band_keys(minhash: bytes) -> list[int]:
+    """One signed 64-bit key per LSH band: texts sharing any key are candidates."""
+    values = _lean(minhash).hashvalues
+    keys = []
+    for band, (start, end) in enumerate(_lsh().hashranges):
+        digest = hashlib.blake2b(bytes([band]) + values[start:end].astype("<u4").tobytes(), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
