@@ -1,4 +1,8 @@
-"""A digest for people: each article as date, English title, provenance line, text, source.
+"""A digest for people: each story as date, English title, provenance line, text, source.
+
+Articles of one story (``story_id``: syndicated copy, language editions) are shown once:
+the story's first article in full, its other-language editions as links beside its
+source, then "Also reported by" with every other outlet that carried it.
 
 Used by the feed exporters ``digest`` (plain text) and ``markdown``
 (``scrapy crawl sources -o today.txt:digest``) and by ``scrapy sources digest FILE``,
@@ -9,13 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
 from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
+from crawler.parsing.urls import url_key
 from crawler.translation.base import LANGUAGE_NAMES
 
 __all__ = [
@@ -25,6 +31,7 @@ __all__ = [
     "provenance",
     "render_markdown",
     "render_text",
+    "story_groups",
 ]
 
 RULE = "─" * 72
@@ -79,7 +86,64 @@ def _has_original(record: dict[str, Any]) -> bool:
     return bool(record.get("text_en")) and (record.get("translation") or {}).get("status") == "translated"
 
 
-def render_text(record: dict[str, Any], original: bool = False) -> str:
+def _url(record: dict[str, Any]) -> str:
+    return str(record.get("canonical_url") or record.get("url") or "")
+
+
+@dataclass(frozen=True)
+class StoryGroup:
+    """One story in a digest: the article shown in full, its editions, the other outlets' copies."""
+
+    lead: dict[str, Any]
+    editions: list[tuple[str, str]] = field(default_factory=list)  # (language, URL)
+    others: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _is_edition(record: dict[str, Any], lead: dict[str, Any]) -> bool:
+    """Whether ``record`` is another language's edition of ``lead`` (either links to the other)."""
+    lead_urls = {url_key(url) for url in (lead.get("editions") or {}).values()}
+    record_urls = {url_key(url) for url in (record.get("editions") or {}).values()}
+    return url_key(_url(record)) in lead_urls or url_key(_url(lead)) in record_urls
+
+
+def story_groups(records: Iterable[dict[str, Any]]) -> list[StoryGroup]:
+    """Records grouped by story, in the order stories first appear. The story's first
+    article (its id is the story id) leads, else the first record of the story."""
+    stories: dict[str, list[dict[str, Any]]] = {}
+    for number, record in enumerate(records):
+        stories.setdefault(str(record.get("story_id") or f"\0{number}"), []).append(record)
+    groups = []
+    for story_id, members in stories.items():
+        lead = next((r for r in members if r.get("id") == story_id), members[0])
+        editions = dict((lead.get("editions") or {}).items())
+        others = []
+        for record in members:
+            if record is lead:
+                continue
+            if _is_edition(record, lead):
+                editions[str(record.get("language") or "")] = _url(record)
+            else:
+                others.append(record)
+        editions.pop(str(lead.get("language") or ""), None)
+        groups.append(StoryGroup(lead, sorted(editions.items()), others))
+    return groups
+
+
+def _edition_line(group: StoryGroup) -> str | None:
+    if not group.editions:
+        return None
+    return "Also in " + ", ".join(f"{_language(code)}: {url}" for code, url in group.editions)
+
+
+def _also_line(group: StoryGroup) -> str | None:
+    if not group.others:
+        return None
+    return "Also reported by: " + ", ".join(f"{r.get('source') or '?'} ({_url(r)})" for r in group.others)
+
+
+def render_text(record: dict[str, Any] | StoryGroup, original: bool = False) -> str:
+    group = record if isinstance(record, StoryGroup) else StoryGroup(record)
+    record = group.lead
     title, text = _english(record)
     parts = [
         title,
@@ -87,7 +151,8 @@ def render_text(record: dict[str, Any], original: bool = False) -> str:
         "",
         *_paragraphs(text),
         "",
-        f"Source: {record.get('canonical_url') or record.get('url')}",
+        f"Source: {_url(record)}",
+        *(line for line in (_edition_line(group), _also_line(group)) if line),
     ]
     if original and _has_original(record):
         parts += [
@@ -100,16 +165,35 @@ def render_text(record: dict[str, Any], original: bool = False) -> str:
     return "\n".join(parts).rstrip() + f"\n{RULE}\n"
 
 
-def render_markdown(record: dict[str, Any], original: bool = False) -> str:
+def _md_links(group: StoryGroup) -> list[str]:
+    lines = []
+    if group.editions:
+        links = ", ".join(f"[{_language(code)}]({_md_url(url)})" for code, url in group.editions)
+        lines.append(f"Also in {links}")
+    if group.others:
+        links = ", ".join(
+            f"[{_md(str(r.get('source') or '?'), line_start=False)}]({_md_url(_url(r))})" for r in group.others
+        )
+        lines.append(f"Also reported by: {links}")
+    return ["", *lines] if lines else []
+
+
+def _md_url(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def render_markdown(record: dict[str, Any] | StoryGroup, original: bool = False) -> str:
+    group = record if isinstance(record, StoryGroup) else StoryGroup(record)
+    record = group.lead
     title, text = _english(record)
-    url = record.get("canonical_url") or record.get("url")
     parts = [
         f"## {_md(title)}",
         "",
         f"*{_md(provenance(record), line_start=False)}*",
         "",
         *(f"{_md(p)}\n" for p in _paragraphs(text)),
-        f"[Source]({url})",
+        f"[Source]({_md_url(_url(record))})",
+        *_md_links(group),
     ]
     if original and _has_original(record):
         language = _language(record.get("language"))
@@ -161,14 +245,11 @@ def latest_records(lines: Iterable[str]) -> list[dict[str, Any]]:
     return list(records.values())
 
 
-def _renderer(markdown: bool) -> Callable[[dict[str, Any], bool], str]:
-    return render_markdown if markdown else render_text
-
-
 def render_all(records: Iterable[dict[str, Any]], markdown: bool = False, original: bool = False) -> Iterator[str]:
-    render = _renderer(markdown)
-    for record in records:
-        yield render(record, original)
+    """The digest of ``records``, a story at a time."""
+    render = render_markdown if markdown else render_text
+    for group in story_groups(records):
+        yield render(group, original)
 
 
 class DigestItemExporter(BaseItemExporter):
@@ -181,6 +262,8 @@ class DigestItemExporter(BaseItemExporter):
         self.file = file
         self.original = original
         self.encoding = self.encoding or "utf-8"
+        # A story's copies arrive anywhere in the run: the digest is written at the end.
+        self.records: list[dict[str, Any]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any, file: IO[bytes], **kwargs: Any) -> DigestItemExporter:
@@ -188,8 +271,12 @@ class DigestItemExporter(BaseItemExporter):
         return cls(file, **kwargs)
 
     def export_item(self, item: Any) -> None:
-        record = ItemAdapter(item).asdict()
-        self.file.write(_renderer(self.markdown)(record, self.original).encode(self.encoding))
+        self.records.append(ItemAdapter(item).asdict())
+
+    def finish_exporting(self) -> None:
+        for text in render_all(self.records, self.markdown, self.original):
+            self.file.write(text.encode(self.encoding))
+        self.records = []
 
 
 class MarkdownDigestItemExporter(DigestItemExporter):

@@ -103,7 +103,7 @@ def _v1_to_v2(db: psycopg.Connection) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN story_id text")
     db.execute(
         "CREATE TABLE story_prints (ref bigint PRIMARY KEY, article_id text NOT NULL, story_id text NOT NULL,"
-        " minhash bytea NOT NULL, written bigint NOT NULL)"
+        " minhash bytea NOT NULL, numbers bytea NOT NULL, written bigint NOT NULL)"
     )
     db.execute("CREATE INDEX story_prints_written ON story_prints (written)")
     db.execute("CREATE TABLE story_bands (key bigint NOT NULL, ref bigint NOT NULL, PRIMARY KEY (key, ref))")
@@ -267,14 +267,14 @@ class PostgresStore:
             ).fetchall()
         return dict(rows)
 
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]:
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]:
         with self._tx() as db:
             rows = db.execute(
-                "SELECT p.article_id, p.story_id, p.minhash FROM story_prints p WHERE p.ref IN"
+                "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p WHERE p.ref IN"
                 " (SELECT DISTINCT ref FROM story_bands WHERE key = ANY(%s))",
                 (list(keys),),
             ).fetchall()
-        return [(row[0], row[1], bytes(row[2])) for row in rows]
+        return [(row[0], row[1], bytes(row[2]), bytes(row[3])) for row in rows]
 
     def apply(self, batch: dict[str, Any]) -> None:
         """Apply one run's changes (see runstate.Batch.payload) in a single transaction."""
@@ -325,19 +325,23 @@ class PostgresStore:
 
     @staticmethod
     def _apply_stories(cursor: psycopg.Cursor[Any], batch: dict[str, Any], now: int) -> None:
-        prints = [(story_ref(article_id), article_id, story_id, minhash, keys) for article_id, story_id, minhash, keys
+        prints = [(story_ref(article_id), article_id, story_id, minhash, numbers, keys)
+                  for article_id, story_id, minhash, numbers, keys
                   in (decode_print(entry) for entry in batch.get("stories", []))]  # fmt: skip
         if prints:
             cursor.execute("DELETE FROM story_bands WHERE ref = ANY(%s)", ([p[0] for p in prints],))
         cursor.executemany(
-            "INSERT INTO story_prints (ref, article_id, story_id, minhash, written) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (ref) DO UPDATE SET article_id=excluded.article_id, story_id=excluded.story_id,"
-            " minhash=excluded.minhash, written=excluded.written",
-            [(ref, article_id, story_id, minhash, now) for ref, article_id, story_id, minhash, _ in prints],
+            "INSERT INTO story_prints (ref, article_id, story_id, minhash, numbers, written)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (ref) DO UPDATE SET article_id=excluded.article_id,"
+            " story_id=excluded.story_id, minhash=excluded.minhash, numbers=excluded.numbers, written=excluded.written",
+            [
+                (ref, article_id, story_id, minhash, numbers, now)
+                for ref, article_id, story_id, minhash, numbers, _ in prints
+            ],
         )
         cursor.executemany(
             "INSERT INTO story_bands (key, ref) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            [(key, p[0]) for p in prints for key in p[4]],
+            [(key, p[0]) for p in prints for key in p[5]],
         )
         cursor.executemany(
             "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (%s, %s, %s)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import struct
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -148,16 +149,16 @@ def _v3_to_v4(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
     # Recent texts' MinHash fingerprints, keyed by a 64-bit integer from the article id (a
     # compact key for the band rows), and their LSH band keys: one indexed query finds the
-    # texts that may be near-duplicates of a new one.
+    # texts that may be near-duplicates of a new one. A print keeps its own band keys, so
+    # its band rows are deleted by their primary key (an index on ref would double them).
     db.execute(
         "CREATE TABLE story_prints (ref INTEGER PRIMARY KEY, article_id TEXT NOT NULL, story_id TEXT NOT NULL,"
-        " minhash BLOB NOT NULL, written INTEGER NOT NULL)"
+        " minhash BLOB NOT NULL, numbers BLOB NOT NULL, bands BLOB NOT NULL, written INTEGER NOT NULL)"
     )
     db.execute("CREATE INDEX story_prints_written ON story_prints (written)")
     db.execute(
         "CREATE TABLE story_bands (key INTEGER NOT NULL, ref INTEGER NOT NULL, PRIMARY KEY (key, ref)) WITHOUT ROWID"
     )
-    db.execute("CREATE INDEX story_bands_ref ON story_bands (ref)")
     # Articles that another edition's hreflang links name: their story, once they are crawled.
     db.execute(
         "CREATE TABLE story_links (article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, last_seen INTEGER NOT NULL)"
@@ -398,13 +399,13 @@ class StateDB:
         sql = "SELECT article_id, story_id FROM story_links WHERE article_id IN ({marks})"
         return dict(self._select_in(sql, list(dict.fromkeys(article_ids))))
 
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]:
-        """(article id, story id, MinHash) of the stored texts sharing an LSH band key with ``keys``."""
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]:
+        """(article id, story id, MinHash, numbers) of the stored texts sharing an LSH band key with ``keys``."""
         sql = (
-            "SELECT p.article_id, p.story_id, p.minhash FROM story_prints p WHERE p.ref IN"
+            "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p WHERE p.ref IN"
             " (SELECT DISTINCT ref FROM story_bands WHERE key IN ({marks}))"
         )
-        return [(row[0], row[1], bytes(row[2])) for row in self._select_in(sql, list(keys))]
+        return [(row[0], row[1], bytes(row[2]), bytes(row[3])) for row in self._select_in(sql, list(keys))]
 
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
         """Records whose translation failed, newest first, with the URL keys that lead to them."""
@@ -462,17 +463,15 @@ class StateDB:
 
     @staticmethod
     def _apply_stories(db: sqlite3.Connection, batch: dict[str, Any], now: int) -> None:
-        prints = [(story_ref(article_id), article_id, story_id, minhash, keys) for article_id, story_id, minhash, keys
-                  in (decode_print(entry) for entry in batch.get("stories", []))]  # fmt: skip
-        db.executemany("DELETE FROM story_bands WHERE ref=?", [(p[0],) for p in prints])
-        db.executemany(
-            "INSERT OR REPLACE INTO story_prints (ref, article_id, story_id, minhash, written) VALUES (?, ?, ?, ?, ?)",
-            [(ref, article_id, story_id, minhash, now) for ref, article_id, story_id, minhash, _ in prints],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO story_bands (key, ref) VALUES (?, ?)",
-            [(key, p[0]) for p in prints for key in p[4]],
-        )
+        for article_id, story_id, minhash, numbers, keys in map(decode_print, batch.get("stories", [])):
+            ref = story_ref(article_id)
+            _drop_bands(db, db.execute("SELECT ref, bands FROM story_prints WHERE ref=?", (ref,)).fetchall())
+            db.execute(
+                "INSERT OR REPLACE INTO story_prints (ref, article_id, story_id, minhash, numbers, bands, written)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ref, article_id, story_id, minhash, numbers, struct.pack(f"<{len(keys)}q", *keys), now),
+            )
+            db.executemany("INSERT OR IGNORE INTO story_bands (key, ref) VALUES (?, ?)", [(key, ref) for key in keys])
         db.executemany(
             "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (?, ?, ?)"
             " ON CONFLICT(article_id) DO UPDATE SET last_seen=excluded.last_seen",
@@ -527,11 +526,9 @@ class StateDB:
     def prune(self, older_than: int) -> dict[str, int]:
         """Forget what was last seen before ``older_than`` (a Unix time)."""
         with self.transaction() as db:
+            old_prints = db.execute("SELECT ref, bands FROM story_prints WHERE written < ?", (older_than,)).fetchall()
             counts = {
-                "story_bands": db.execute(
-                    "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < ?)",
-                    (older_than,),
-                ).rowcount,
+                "story_bands": _drop_bands(db, old_prints),
                 "story_prints": db.execute("DELETE FROM story_prints WHERE written < ?", (older_than,)).rowcount,
                 "story_links": db.execute("DELETE FROM story_links WHERE last_seen < ?", (older_than,)).rowcount,
                 "articles": db.execute("DELETE FROM articles WHERE last_seen < ?", (older_than,)).rowcount,
@@ -546,6 +543,14 @@ class StateDB:
     def counts(self) -> dict[str, int]:
         tables = ("articles", "urls", "discovery", "translation_cache", "runs", "story_prints", "story_bands")
         return {table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
+
+
+def _drop_bands(db: sqlite3.Connection, prints: list[tuple[int, bytes]]) -> int:
+    """Delete the band rows of these (ref, packed band keys) prints; returns how many went."""
+    rows = [(key, ref) for ref, bands in prints for key in struct.unpack(f"<{len(bands) // 8}q", bands)]
+    before = db.total_changes
+    db.executemany("DELETE FROM story_bands WHERE key=? AND ref=?", rows)
+    return db.total_changes - before
 
 
 class _Transaction:

@@ -62,7 +62,7 @@ class StateStore(Protocol):
     # stories (crawler/stories/assign.py's StoryLookup)
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]: ...
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]: ...
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]: ...
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]: ...
 
     # two-phase deliveries
     def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None: ...
@@ -115,14 +115,15 @@ def story_ref(article_id: str) -> int:
     return int.from_bytes(bytes.fromhex(article_id[:16].ljust(16, "0")), "big", signed=True)
 
 
-def encode_print(article_id: str, story_id: str, minhash: bytes, keys: list[int]) -> list[Any]:
+def encode_print(article_id: str, story_id: str, minhash: bytes, numbers: bytes, keys: list[int]) -> list[Any]:
     """A fingerprint as a run's delivery payload (JSON) carries it."""
-    return [article_id, story_id, base64.b64encode(minhash).decode("ascii"), keys]
+    return [article_id, story_id, base64.b64encode(minhash).decode("ascii"), base64.b64encode(numbers).decode(), keys]
 
 
-def decode_print(entry: list[Any]) -> tuple[str, str, bytes, list[int]]:
-    article_id, story_id, minhash, keys = entry
-    return str(article_id), str(story_id), base64.b64decode(minhash), [int(key) for key in keys]
+def decode_print(entry: list[Any]) -> tuple[str, str, bytes, bytes, list[int]]:
+    article_id, story_id, minhash, numbers, keys = entry
+    decoded = base64.b64decode(minhash), base64.b64decode(numbers)
+    return str(article_id), str(story_id), *decoded, [int(key) for key in keys]
 
 
 def cache_key(provider: str, source: str, target: str, text: str) -> bytes:

@@ -7,8 +7,9 @@ The evidence, strongest first:
    keeps it, since a story id once given never changes;
 2. an edition link: this article is another language's edition of an article whose story
    is known (either page's hreflang links to the other, whichever was crawled first);
-3. a near-duplicate text: an article whose fingerprint shares an LSH band with this one's
-   and whose estimated Jaccard similarity reaches ``THRESHOLD``; the most similar wins;
+3. a near-duplicate text: an article whose fingerprint shares an LSH band with this one's,
+   whose estimated Jaccard similarity reaches ``THRESHOLD`` and whose numbers agree
+   (templated reports differ in little but their figures); the most similar wins;
 4. otherwise the article starts a story of its own.
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from crawler.stories.fingerprint import THRESHOLD, Fingerprint, band_keys, similarity
+from crawler.stories.fingerprint import THRESHOLD, Fingerprint, band_keys, numbers_agree, similarity
 
 __all__ = ["Assignment", "PendingStories", "Reason", "StoryLookup", "assign_story"]
 
@@ -38,7 +39,7 @@ class StoryLookup(Protocol):
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]: ...
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]: ...
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]: ...
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ class PendingStories:
     stories: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     bands: dict[int, list[str]] = field(default_factory=dict)
-    prints: dict[str, bytes] = field(default_factory=dict)
+    prints: dict[str, Fingerprint] = field(default_factory=dict)
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
         return {i: self.stories[i] for i in article_ids if i in self.stories}
@@ -65,9 +66,9 @@ class PendingStories:
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
         return {i: self.links[i] for i in article_ids if i in self.links}
 
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes]]:
+    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]:
         found = dict.fromkeys(i for key in keys for i in self.bands.get(key, ()))
-        return [(i, self.stories[i], self.prints[i]) for i in found]
+        return [(i, self.stories[i], self.prints[i].minhash, self.prints[i].numbers) for i in found]
 
     def add(self, article_id: str, story_id: str, editions: Iterable[str], print_: Fingerprint | None) -> list[int]:
         """Remember an assignment; returns the fingerprint's band keys (to be stored)."""
@@ -77,7 +78,7 @@ class PendingStories:
         if print_ is None:
             return []
         keys = band_keys(print_.minhash)
-        self.prints[article_id] = print_.minhash
+        self.prints[article_id] = print_
         for key in keys:
             self.bands.setdefault(key, []).append(article_id)
         return keys
@@ -97,8 +98,8 @@ def _best_match(lookups: Iterable[StoryLookup], article_id: str, print_: Fingerp
     keys = band_keys(print_.minhash)
     best: Assignment | None = None
     for lookup in lookups:
-        for other, story_id, minhash in lookup.story_candidates(keys):
-            if other == article_id:
+        for other, story_id, minhash, numbers in lookup.story_candidates(keys):
+            if other == article_id or not numbers_agree(print_.numbers, numbers):
                 continue
             score = similarity(print_.minhash, minhash)
             if score >= THRESHOLD and (best is None or score > best.score):

@@ -80,7 +80,7 @@ class Stories:
         item.story_id = assignment.story_id
         keys = self.pending.add(item.id, item.story_id, editions, print_)
         if print_ is not None:
-            self.prints[item.id] = encode_print(item.id, item.story_id, print_.minhash, keys)
+            self.prints[item.id] = encode_print(item.id, item.story_id, print_.minhash, print_.numbers, keys)
         self.crawler.stats.inc_value(f"stories/{assignment.reason}")
         if assignment.matched:
             logger.debug(

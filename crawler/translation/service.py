@@ -165,6 +165,8 @@ class TranslationService:
             max_workers=self.concurrency * 2, thread_name_prefix=f"translate-{provider.name}"
         )
         self._semaphore: asyncio.Semaphore | None = None
+        # Pieces being translated now, by cache key: their translation, or the error they met.
+        self._inflight: dict[bytes, asyncio.Future[str | TranslationError]] = {}
         # > 0: pieces of the articles waiting in the run share calls (crawler/translation/batching.py).
         self.batch_wait = batch_wait
         self._batchers: dict[tuple[str, str], Batcher] = {}
@@ -205,18 +207,53 @@ class TranslationService:
             self._stats("translation/cache_hits", outcome.cache_hits)
         missing = [text for text in wanted if text not in translations]
         if missing:
-            await self._check_quota()
-            if self.down is not None or self.deferred is not None:
-                outcome.error = self.down or self.deferred
-                return outcome
-            fresh = await (self._batched if self.batch_wait > 0 else self._alone)(missing, source, target, outcome)
-            translations.update(fresh)
-            if self.cache is not None and fresh:
-                # Good pieces are kept even when the article fails: the retry costs less.
-                self.cache.cache_translations((keys[text], value) for text, value in fresh.items())
+            translations.update(await self._fetch(missing, keys, source, target, outcome))
         if outcome.error is None:
             outcome.fields = reassemble(units, translations, fields)
         return outcome
+
+    async def _fetch(
+        self, missing: list[str], keys: dict[str, bytes], source: str, target: str, outcome: Outcome
+    ) -> dict[str, str]:
+        """Translations of ``missing``. A piece another article is having translated right now
+        (a near-duplicate's paragraph, a shared headline) is waited for, not sent again."""
+        loop = asyncio.get_running_loop()
+        waiting = {text: self._inflight[keys[text]] for text in missing if keys[text] in self._inflight}
+        own = [text for text in missing if text not in waiting]
+        futures = {text: self._inflight.setdefault(keys[text], loop.create_future()) for text in own}
+        fresh: dict[str, str] = {}
+        try:
+            if own:
+                fresh = await self._send(own, keys, source, target, outcome)
+        finally:
+            failed = outcome.error or TranslationError("bad_response", "the piece was not translated")
+            for text, future in futures.items():
+                self._inflight.pop(keys[text], None)
+                if not future.done():
+                    future.set_result(fresh.get(text, failed))
+        if waiting:
+            self._stats("translation/shared_in_flight", len(waiting))
+        for text, future in waiting.items():
+            # Shielded: this article's cancellation must not cancel the other's piece.
+            value = await asyncio.shield(future)
+            if isinstance(value, TranslationError):
+                outcome.error = outcome.error or value
+            else:
+                fresh[text] = value
+        return fresh
+
+    async def _send(
+        self, missing: list[str], keys: dict[str, bytes], source: str, target: str, outcome: Outcome
+    ) -> dict[str, str]:
+        await self._check_quota()
+        if self.down is not None or self.deferred is not None:
+            outcome.error = self.down or self.deferred
+            return {}
+        fresh = await (self._batched if self.batch_wait > 0 else self._alone)(missing, source, target, outcome)
+        if self.cache is not None and fresh:
+            # Good pieces are kept even when the article fails: the retry costs less.
+            self.cache.cache_translations((keys[text], value) for text, value in fresh.items())
+        return fresh
 
     def flush(self) -> None:
         """Send every piece waiting for its batch now (the crawl went idle)."""

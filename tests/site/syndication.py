@@ -17,10 +17,21 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from html import escape
+from typing import Any
+from urllib.parse import urlsplit
 
 from tests.site.corpus import corpus_dir
 
-__all__ = ["OUTLETS", "Outlet", "Story", "corpus_stories", "edition_page", "outlet_page", "short_items"]
+__all__ = [
+    "OUTLETS",
+    "Outlet",
+    "Story",
+    "SyndicationSites",
+    "corpus_stories",
+    "edition_page",
+    "outlet_page",
+    "short_items",
+]
 
 
 @dataclass(frozen=True)
@@ -164,3 +175,66 @@ def edition_page(story: Story, url: str, editions: dict[str, str]) -> str:
     """A page of a site with language editions: hreflang links to each edition (itself included)."""
     agency = OUTLETS[0]
     return outlet_page(agency, story, url, other=("", ""), sidebar=[], editions=editions)
+
+
+class SyndicationSites:
+    """Outlets on one loopback site (``/agency/``, ``/portal/``, ``/daily/``), each with a feed,
+    and ``/pravda/`` with a Ukrainian and a Russian edition (two sources, hreflang between them).
+
+    ``publish`` puts a story on an outlet (rewritten as that outlet does) and into its feed;
+    ``publish_editions`` puts one article on both editions of pravda, or on one of them."""
+
+    def __init__(self, site: Any):
+        self.site = site
+        # Per feed: (URL, title, minute of the day it was last put there: an edit moves it on).
+        self.feeds: dict[str, list[tuple[str, str, int]]] = {}
+        self.clock = 0
+
+    def sources_yaml(self) -> str:
+        lines = ["sources:"]
+        for name, language, feed in (
+            ("agency", "uk", "/agency/rss.xml"), ("portal", "uk", "/portal/rss.xml"), ("daily", "uk", "/daily/rss.xml"),
+            ("pravda", "uk", "/pravda/rss.xml"), ("pravda-ru", "ru", "/pravda/rus/rss.xml"),
+        ):  # fmt: skip
+            lines += [f"  - name: {name}", f"    language: {language}", f"    feeds: [{self.site.url(feed)}]"]
+        return "\n".join(lines) + "\n"
+
+    def url(self, outlet: str, story: Story) -> str:
+        return self.site.url(f"/{outlet}/news/{story.key.replace('/', '-')}.html")
+
+    def publish(self, outlet_name: str, story: Story, other: Story) -> str:
+        outlet = next(o for o in OUTLETS if o.name == outlet_name)
+        url = self.url(outlet_name, story)
+        page = outlet_page(outlet, story, url, other=(other.title, self.url(outlet_name, other)), sidebar=[])
+        self._put(f"/{outlet_name}/rss.xml", url, page, story.title)
+        return url
+
+    def edition_urls(self, key: str) -> dict[str, str]:
+        return {"uk": self.site.url(f"/pravda/news/{key}.html"), "ru": self.site.url(f"/pravda/rus/news/{key}.html")}
+
+    def publish_editions(self, key: str, uk: Story, ru: Story, feeds: tuple[str, ...] = ("uk", "ru")) -> dict[str, str]:
+        """One article in both editions (pages always; listed in the given editions' feeds)."""
+        urls = self.edition_urls(key)
+        links = {**urls, "x-default": urls["uk"]}
+        for language, story in (("uk", uk), ("ru", ru)):
+            page = edition_page(story, urls[language], links)
+            feed = "/pravda/rss.xml" if language == "uk" else "/pravda/rus/rss.xml"
+            path = urlsplit(urls[language]).path
+            if language in feeds:
+                self._put(feed, urls[language], page, story.title)
+            else:
+                self.site.add(path, page)
+        return urls
+
+    def _put(self, feed: str, url: str, page: str, title: str) -> None:
+        self.site.add(urlsplit(url).path, page)
+        self.clock += 1
+        entries = self.feeds.setdefault(feed, [])
+        entries[:] = [entry for entry in entries if entry[0] != url] + [(url, title, self.clock)]
+        items = "".join(
+            f"<item><title>{escape(t)}</title><link>{escape(u)}</link>"
+            f"<pubDate>Mon, 30 Nov 2026 {9 + n // 60:02d}:{n % 60:02d}:00 +0200</pubDate></item>"
+            for u, t, n in entries
+        )
+        rss = f"<rss version='2.0'><channel><title>{feed}</title>{items}</channel></rss>"
+        self.site.add(feed, rss, content_type="application/rss+xml")
