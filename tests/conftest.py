@@ -26,7 +26,18 @@ _DATABASES = itertools.count()
 # inline: starting the worker pool costs 1-3 s per crawl and proves nothing about
 # discovery, state or output; WORKERS (below) turns the pool back on where it matters
 # (the end-to-end crawl, hostile input, killed runs, tests/test_workers.py).
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO", "-s", "EXTRACTION_WORKERS=0"]
+FAST = [
+    "-s",
+    "STORIES_ENABLED=False",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=0",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "LOG_LEVEL=INFO",
+    "-s",
+    "EXTRACTION_WORKERS=0",
+]
 WORKERS = ["-s", "EXTRACTION_WORKERS=-1"]
 # The environment variable through which the state_backend fixture hands crawl_args a STATE_URL.
 TEST_STATE_URL = "SOURCES_CRAWLER_TEST_STATE_URL"

@@ -136,19 +136,24 @@ def _start(
 
 def _pending_deliveries(tmp_path: Path) -> int:
     """Delivery rows written in phase 1 and not yet settled, in whichever store the test uses."""
+    return _rows(tmp_path, "deliveries")
+
+
+def _rows(tmp_path: Path, table: str) -> int:
+    """Rows of ``table`` in whichever store the test uses (0 before it exists)."""
     if url := os.environ.get(TEST_STATE_URL):
         import psycopg
 
         with psycopg.connect(url) as db:
             try:
-                return db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+                return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             except psycopg.errors.UndefinedTable:
                 return 0
     if not (tmp_path / "state.sqlite3").exists():
         return 0
     with sqlite3.connect(tmp_path / "state.sqlite3", timeout=5) as db:
         try:
-            return db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+            return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         except sqlite3.OperationalError:
             return 0
 
@@ -190,7 +195,8 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> No
 @pytest.mark.usefixtures("state_backend")
 @pytest.mark.parametrize("window", ["before_rename", "after_rename"])
 def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str) -> None:
-    pause = ["-s", 'ADDONS={"tests.site.faults.PublishPause": 0}', "-s", "TEST_PUBLISH_PAUSE=3"]
+    stories = ["-s", "STORIES_ENABLED=True"]  # their fingerprints are part of what is delivered
+    pause = [*stories, "-s", 'ADDONS={"tests.site.faults.PublishPause": 0}', "-s", "TEST_PUBLISH_PAUSE=3"]
     process = _start(tmp_path, newsroom, "first", extra=pause)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -203,10 +209,11 @@ def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str)
     process.wait(timeout=10)
     published = list((tmp_path / "out").glob("first-*.jsonl"))
     assert bool(published) == (window == "after_rename")
-    second = _start(tmp_path, newsroom, "second")
+    second = _start(tmp_path, newsroom, "second", extra=stories)
     assert second.wait(timeout=120) == 0
     delivered = _delivered(tmp_path)
     assert len(delivered) == 12 and set(delivered.values()) == {1}
+    assert _rows(tmp_path, "story_prints") == 12, "each delivered article's fingerprint, once"
     message = second.stderr.read().decode() if second.stderr else ""
     assert ("kept (the file is complete)" in message) == (window == "after_rename")
 

@@ -14,9 +14,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from crawler.parsing.urls import article_id
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
 from crawler.state.sqlite_store import StateDB
-from crawler.state.store import StateError, StateStore, cache_key
+from crawler.state.store import StateError, StateStore, cache_key, encode_print
+from crawler.stories.assign import PendingStories, Reason, assign_story
+from crawler.stories.fingerprint import fingerprint
+from tests.site.syndication import corpus_stories
 
 ARTICLE = {
     "id": "a" * 20,
@@ -162,3 +166,29 @@ def test_claims_go_to_the_first_shard_and_stay_with_it(pg_url: str) -> None:
         assert sorted(result.files) == ["a-s0-r2.jsonl", "a-s0.jsonl"], "every attempt's files are kept"
     finally:
         store.close()
+
+
+@pytest.mark.usefixtures("corpus_available")
+def test_stories_lookups_and_pruning(store: StateStore) -> None:
+    """What crawler/stories asks of the store: an article's story (never changed once given),
+    edition links, near-duplicate candidates by band keys; all pruned with the rest."""
+    story = corpus_stories("uk")[3]
+    print_ = fingerprint("\n".join(story.paragraphs))
+    assert print_ is not None
+    first, edition = article_id("https://a.test/1"), article_id("https://a.test/rus/1")
+    keys = PendingStories().add(first, first, [edition], print_)
+    store.apply(_batch(1_000, articles=[{**ARTICLE, "id": first, "story_id": first}],
+                       stories=[encode_print(first, first, print_.minhash, print_.numbers, keys)],
+                       story_links=[[edition, first]]))  # fmt: skip
+    store.apply(_batch(1_500, articles=[{**ARTICLE, "id": first, "story_id": "f" * 20, "revision": 2}]))
+    assert store.stories_of([first, edition]) == {first: first}, "a story id never changes"
+    assert store.linked_stories([edition, first]) == {edition: first}
+    assert [c[:2] for c in store.story_candidates(keys, 50)] == [(first, first)]
+    copy = fingerprint("\n".join(story.paragraphs[:-1]) + "\nЧитайте також: інша новина")
+    assert copy is not None
+    joined = assign_story(article_id("https://b.test/1"), [], copy, [PendingStories(), store])
+    assert (joined.story_id, joined.reason) == (first, Reason.NEAR_DUPLICATE)
+    assert assign_story(edition, [], None, [store]).reason == Reason.EDITION
+    pruned = store.prune(older_than=2_000)
+    assert pruned["story_prints"] == 1 and pruned["story_bands"] == len(keys) and pruned["story_links"] == 1
+    assert store.story_candidates(keys, 50) == []

@@ -11,9 +11,6 @@ import pytest
 
 from crawler.output.digest import render_text, story_groups
 from crawler.parsing.article import Article, ExtractionOptions, extract_article
-from crawler.parsing.urls import article_id
-from crawler.state.sqlite_store import StateDB
-from crawler.state.store import encode_print
 from crawler.stories.assign import PendingStories, Reason, assign_story
 from crawler.stories.fingerprint import fingerprint, numbers_agree, similarity
 from tests.conftest import run_crawl
@@ -79,29 +76,6 @@ def test_editions_come_from_hreflang_links() -> None:
     assert dict(article.editions) == {"ru": "https://pravda.test/rus/news/1.html", "en": "https://en.test/1"}
 
 
-def test_the_store_answers_story_lookups_and_prunes_them(tmp_path: Path) -> None:
-    story = corpus_stories("uk")[3]
-    print_ = fingerprint("\n".join(story.paragraphs))
-    assert print_ is not None
-    first, edition = article_id("https://a.test/1"), article_id("https://a.test/rus/1")
-    pending = PendingStories()
-    keys = pending.add(first, first, [edition], print_)
-    db = StateDB(tmp_path / "state.sqlite3")
-    db.apply({"now": 1_000, "articles": [], "touched": [], "urls": [], "validators": [],
-              "stories": [encode_print(first, first, print_.minhash, print_.numbers, keys)],
-              "story_links": [[edition, first]]})  # fmt: skip
-    assert db.linked_stories([edition, first]) == {edition: first}
-    assert [c[:2] for c in db.story_candidates(keys)] == [(first, first)]
-    copy = fingerprint("\n".join(story.paragraphs[:-1]) + "\nЧитайте також: інша новина")
-    assert copy is not None
-    joined = assign_story(article_id("https://b.test/1"), [], copy, [PendingStories(), db])
-    assert (joined.story_id, joined.reason) == (first, Reason.NEAR_DUPLICATE)
-    assert assign_story(edition, [], None, [db]).reason == Reason.EDITION
-    pruned = db.prune(older_than=2_000)
-    assert pruned["story_prints"] == 1 and pruned["story_bands"] == len(keys) and pruned["story_links"] == 1
-    assert db.story_candidates(keys) == [] and db.counts()["story_bands"] == 0
-
-
 def _by(records: list[dict], source: str, key: str) -> dict:
     matches = [r for r in records if r["source"] == source and key.replace("/", "-") in r["url"]]
     assert len(matches) == 1, (source, key, [r["url"] for r in records])
@@ -122,6 +96,7 @@ def test_syndicated_copy_and_editions_share_stories_across_two_runs(tmp_path: Pa
         e1 = sites.publish_editions("e1", uk[30], ru[30], feeds=("uk",))  # the Russian edition comes later
         e2 = sites.publish_editions("e2", uk[31], ru[31])
         translate = ["-s", "TRANSLATION_PROVIDER=libre", "-s", f"TRANSLATION_URL={fake.url('/translate')}"]
+        translate += ["-s", "STORIES_ENABLED=True"]  # the tests' FAST settings leave stories out
         first = run_crawl(tmp_path, sites.sources_yaml(), *translate, "-O", f"{tmp_path / 'one.txt'}:digest")
         assert first.returncode == 0, first.stderr[-3000:]
         one = first.records

@@ -85,6 +85,8 @@ class ExtractionOptions:
     rules: dict[str, str] = field(default_factory=dict)
     entry: FeedEntry | None = None
     content_type: str | None = None
+    # Whether to compute the text's story fingerprint (off when STORIES_ENABLED is).
+    fingerprint: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,5 +683,5 @@ def extract_article(html: str | bytes, options: ExtractionOptions) -> Article | 
         language_confidence=detected.confidence,
         content_hash=content_hash(text),
         editions=_editions(page.tree, page.url, canonical, detected.language),
-        fingerprint=fingerprint(text),
+        fingerprint=fingerprint(text) if options.fingerprint else None,
     )

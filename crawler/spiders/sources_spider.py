@@ -545,6 +545,7 @@ class SourcesSpider(scrapy.Spider):
             rules=src.extract.as_dict(),
             entry=self._entries.get(key) or entry,
             content_type=content_type.decode("latin-1") if content_type else None,
+            fingerprint=Stories.of(self.crawler) is not None,
         )
         # In a worker process: the reactor keeps downloading meanwhile.
         result = await self.extractor.extract(response.body, options)

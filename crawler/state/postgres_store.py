@@ -267,12 +267,13 @@ class PostgresStore:
             ).fetchall()
         return dict(rows)
 
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]:
+    def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
         with self._tx() as db:
             rows = db.execute(
-                "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p WHERE p.ref IN"
-                " (SELECT DISTINCT ref FROM story_bands WHERE key = ANY(%s))",
-                (list(keys),),
+                "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p JOIN"
+                " (SELECT ref, COUNT(*) AS shared FROM story_bands WHERE key = ANY(%s) GROUP BY ref"
+                " ORDER BY shared DESC LIMIT %s) c ON c.ref = p.ref ORDER BY c.shared DESC",
+                (list(keys), limit),
             ).fetchall()
         return [(row[0], row[1], bytes(row[2]), bytes(row[3])) for row in rows]
 

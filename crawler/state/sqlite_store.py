@@ -399,13 +399,17 @@ class StateDB:
         sql = "SELECT article_id, story_id FROM story_links WHERE article_id IN ({marks})"
         return dict(self._select_in(sql, list(dict.fromkeys(article_ids))))
 
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]:
-        """(article id, story id, MinHash, numbers) of the stored texts sharing an LSH band key with ``keys``."""
-        sql = (
-            "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p WHERE p.ref IN"
-            " (SELECT DISTINCT ref FROM story_bands WHERE key IN ({marks}))"
-        )
-        return [(row[0], row[1], bytes(row[2]), bytes(row[3])) for row in self._select_in(sql, list(keys))]
+    def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
+        """(article id, story id, MinHash, numbers) of the ``limit`` stored texts sharing the most
+        LSH band keys with ``keys`` (one text has a few dozen keys)."""
+        rows = self.db.execute(
+            "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p JOIN"
+            " (SELECT ref, COUNT(*) AS shared FROM story_bands WHERE key IN"
+            f" ({','.join('?' * len(keys))}) GROUP BY ref ORDER BY shared DESC LIMIT ?) c ON c.ref = p.ref"
+            " ORDER BY c.shared DESC",
+            [*keys, limit],
+        ).fetchall()
+        return [(row[0], row[1], bytes(row[2]), bytes(row[3])) for row in rows]
 
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
         """Records whose translation failed, newest first, with the URL keys that lead to them."""

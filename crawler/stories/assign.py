@@ -15,6 +15,7 @@ The evidence, strongest first:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +24,10 @@ from typing import Protocol
 from crawler.stories.fingerprint import THRESHOLD, Fingerprint, band_keys, numbers_agree, similarity
 
 __all__ = ["Assignment", "PendingStories", "Reason", "StoryLookup", "assign_story"]
+
+# Texts compared in full per lookup, those sharing the most bands first: a newsroom's
+# template series shares bands with every earlier report, and must not cost a comparison each.
+MAX_CANDIDATES = 50
 
 
 class Reason(StrEnum):
@@ -39,7 +44,7 @@ class StoryLookup(Protocol):
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]: ...
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]: ...
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]: ...
+    def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +71,11 @@ class PendingStories:
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
         return {i: self.links[i] for i in article_ids if i in self.links}
 
-    def story_candidates(self, keys: list[int]) -> list[tuple[str, str, bytes, bytes]]:
-        found = dict.fromkeys(i for key in keys for i in self.bands.get(key, ()))
-        return [(i, self.stories[i], self.prints[i].minhash, self.prints[i].numbers) for i in found]
+    def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
+        shared = Counter(i for key in keys for i in self.bands.get(key, ()))
+        return [
+            (i, self.stories[i], self.prints[i].minhash, self.prints[i].numbers) for i, _ in shared.most_common(limit)
+        ]
 
     def add(self, article_id: str, story_id: str, editions: Iterable[str], print_: Fingerprint | None) -> list[int]:
         """Remember an assignment; returns the fingerprint's band keys (to be stored)."""
@@ -98,7 +105,7 @@ def _best_match(lookups: Iterable[StoryLookup], article_id: str, print_: Fingerp
     keys = band_keys(print_.minhash)
     best: Assignment | None = None
     for lookup in lookups:
-        for other, story_id, minhash, numbers in lookup.story_candidates(keys):
+        for other, story_id, minhash, numbers in lookup.story_candidates(keys, MAX_CANDIDATES):
             if other == article_id or not numbers_agree(print_.numbers, numbers):
                 continue
             score = similarity(print_.minhash, minhash)

@@ -11,18 +11,24 @@ rebuilt in memory at every start.
 
 Fingerprints are computed in the extraction workers (with the rest of the page's CPU
 work) and travel as bytes (datasketch's LeanMinHash serialisation, 528 bytes).
+
+datasketch is imported on first use: its package imports every sketch it has, and its LSH
+module imports scipy.integrate, 0.7 s of CPU that commands and crawls without stories
+should not pay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHashLSH
 
 __all__ = [
     "MIN_SHINGLES",
@@ -75,13 +81,17 @@ def shingles(text: str) -> set[bytes]:
 
 
 @cache
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
+def _permutations() -> Any:
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 
 
 @cache
 def _lsh() -> MinHashLSH:
     """datasketch's choice of bands and rows for THRESHOLD (an empty index: only its parameters are used)."""
+    from datasketch import MinHashLSH
+
     return MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
 
 
@@ -91,18 +101,17 @@ def numbers_of(text: str) -> bytes:
     Copy taken from an agency keeps its figures; the reports a newsroom publishes from a
     template (exchange rates, the day's losses, an air-raid alert) differ in little else."""
     found = list(dict.fromkeys(word for word in _words(text) if word.isdigit()))[:MAX_NUMBERS]
-    hashes = {int.from_bytes(hashlib.blake2b(number.encode(), digest_size=4).digest(), "little") for number in found}
-    return np.array(sorted(hashes), dtype="<u4").tobytes()
+    hashes = sorted({int.from_bytes(hashlib.blake2b(n.encode(), digest_size=4).digest(), "little") for n in found})
+    return struct.pack(f"<{len(hashes)}I", *hashes)
 
 
 def numbers_agree(a: bytes, b: bytes) -> bool:
     """Whether two texts' numbers allow them to be one story: the smaller set (a trimmed copy's)
     is mostly within the larger. Texts without numbers say nothing either way."""
-    first, second = np.frombuffer(a, dtype="<u4"), np.frombuffer(b, dtype="<u4")
-    if not len(first) or not len(second):
+    first, second = (set(struct.unpack(f"<{len(x) // 4}I", x)) for x in (a, b))
+    if not first or not second:
         return True
-    shared = len(np.intersect1d(first, second, assume_unique=True))
-    return shared >= NUMBERS_SHARED * min(len(first), len(second))
+    return len(first & second) >= NUMBERS_SHARED * min(len(first), len(second))
 
 
 def fingerprint(text: str) -> Fingerprint | None:
@@ -110,6 +119,8 @@ def fingerprint(text: str) -> Fingerprint | None:
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return None
+    from datasketch import LeanMinHash, MinHash
+
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme="affine32")
     minhash.update_batch(list(grams))
     lean = LeanMinHash(minhash)
@@ -119,6 +130,8 @@ def fingerprint(text: str) -> Fingerprint | None:
 
 
 def _lean(minhash: bytes) -> LeanMinHash:
+    from datasketch import LeanMinHash
+
     return LeanMinHash.deserialize(minhash, byteorder="<")
 
 
