@@ -37,6 +37,8 @@ DISCOVERY_MAX_PAGES = 5
 # Articles, URLs, feed validators and cached translations not seen for this many
 # days are forgotten at the end of a run (0 keeps everything).
 STATE_RETENTION_DAYS = 90
+# Near-duplicate texts and language editions share a story_id (crawler/stories).
+STORIES_ENABLED = True
 TRANSLATION_PROVIDER = "google"
 TRANSLATION_TARGET = "en"
 TRANSLATION_LANGUAGES = "uk,ru"

@@ -71,3 +71,18 @@ def test_any_mix_and_any_damaged_answer_never_crosses_articles(
             assert outcome.fields == own, "an article got back its own translation"
         else:
             assert outcome.error is not None and not outcome.fields, "or failed cleanly"
+
+
+def test_a_piece_in_flight_for_one_article_is_not_sent_again_for_another() -> None:
+    """A near-duplicate's shared paragraphs wait for the call already carrying them, and
+    share its failure too: one call, never two, whatever the answer."""
+    shared = "Спільний абзац агентської новини про рішення уряду щодо громад."
+    copies = [{"title": f"Заголовок {n}", "summary": None, "text": f"{shared}\nВласний абзац {n}."} for n in range(3)]
+    with FakeTranslator(latency=0.3) as slow:
+        outcomes = translate_all(slow.service("libre", batch_wait=0), copies)
+        assert all(o.ok for o in outcomes) and slow.texts.count(shared) == 1
+        assert len({o.fields["text"].split("\n")[0] for o in outcomes}) == 1  # type: ignore[union-attr]
+        slow.texts.clear()
+        slow.mode = ("status", 400)  # not retried: one attempt
+        failed = translate_all(slow.service("libre", batch_wait=0), [{**c, "title": c["title"] + "!"} for c in copies])
+        assert not any(o.ok for o in failed) and slow.texts.count(shared) == 1
