@@ -16,6 +16,7 @@ import pytest
 
 from tests.servers import Postgres, Redis, postgres_server, redis_server
 from tests.site.corpus import SKIP_REASON, NewsSite, build_news_site, have_corpus, news_sources_yaml
+from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,18 @@ def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     url = request.getfixturevalue("pg_url")
     monkeypatch.setenv(TEST_STATE_URL, url)
     return url
+
+
+def newsroom_crawl(tmp_path: Path, newsroom: Newsroom, *extra: str, output: str = "out.jsonl") -> CrawlRun:
+    """A crawl of the newsroom fixture's site, without translation."""
+    return run_crawl(tmp_path, newsroom.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none", *extra, output=output)
+
+
+@pytest.fixture
+def newsroom() -> Iterator[Newsroom]:
+    """A live site of 12 articles (tests/site/newsroom.py), for cron-run tests."""
+    with Site() as site:
+        yield Newsroom(site, 12)
 
 
 @pytest.fixture(scope="session")

@@ -58,9 +58,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeo
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
-def _stop(pid: int, timeout: float = 15) -> None:
+def _stop(pid: int, timeout: float = 15, how: signal.Signals = signal.SIGTERM) -> None:
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, how)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
@@ -120,7 +120,9 @@ def postgres_server() -> Iterator[Postgres]:
         _wait_until_ready(port)
         yield Postgres(port, pid)
     finally:
-        _stop(_server_pid(data, process.pid))
+        # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client
+        # connection a test left open to close, for the whole timeout.
+        _stop(_server_pid(data, process.pid), how=signal.SIGINT)
         process.wait(timeout=30)
         shutil.rmtree(home, ignore_errors=True)
 

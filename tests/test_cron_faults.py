@@ -31,12 +31,6 @@ from tests.site.server import Site
 NO_TRANSLATION = ("-s", "TRANSLATION_PROVIDER=none")
 
 
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    with Site() as site:
-        yield Newsroom(site, 12)
-
-
 @contextlib.contextmanager
 def tmpfs(path: Path, size: str) -> Iterator[Path]:
     """A real, small filesystem: a tmpfs mount (root only; outside CI the test skips without it)."""
