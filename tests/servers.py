@@ -65,12 +65,26 @@ def _stop(pid: int, timeout: float = 15, how: signal.Signals = signal.SIGTERM) -
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if _gone(pid):
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited. A child of ours lingers as a zombie, which signal 0 still
+    reaches, until it is reaped: reap it here (Popen.wait then finds it gone)."""
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return True
+    except ChildProcessError:
+        pass  # not our child (the postmaster runs under runuser)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 @dataclass(frozen=True)
