@@ -102,6 +102,11 @@ class History:
         )  # fmt: skip
 
 
+def _past_gaps(times: list[float], since: float) -> float:
+    """A moment clearly more than twice the longest gap between ``times`` after ``since``."""
+    return since + 2.5 * max(b - a for a, b in itertools.pairwise(times)) + 1
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     tmp = tmp_path_factory.mktemp("health")
@@ -113,11 +118,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         for number in range(1, RUNS + 1):
             time.sleep(max(0.0, started + PACE - time.time()))
             if number == RUNS:
-                # On a loaded machine runs take longer than PACE, and quiet's usual gap grows with
-                # them: its silence before the last run is made clearly longer than that gap.
-                times = [at for _, at in outlets["quiet"].published]
-                usual = max(b - a for a, b in itertools.pairwise(times))
-                time.sleep(max(0.0, times[-1] + 2.5 * usual + 1 - time.time()))
+                # On a loaded machine runs take longer than PACE (a stalled run start was seen to
+                # open a 15 s gap), and the usual gaps grow with them: quiet's silence and the age
+                # of frozen's feed before the last run are made clearly longer than those gaps.
+                quiet = [at for _, at in outlets["quiet"].published]
+                frozen = [at for _, at in outlets["frozen"].published]
+                time.sleep(max(0.0, _past_gaps(quiet, quiet[-1]) - time.time(),
+                               _past_gaps(frozen, frozen[FEED_FREEZES_AFTER - 1]) - time.time()))  # fmt: skip
             started = time.time()
             outlets["frozen"].feed_frozen = number > FEED_FREEZES_AFTER
             outlets["blocked"].blocking = number >= CHANGE_AT
