@@ -149,6 +149,7 @@ class SourcesSpider(scrapy.Spider):
             timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", 60),
             max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 80),
             stats=lambda: crawler.stats,
+            preload=("crawler.stories.preload",) if crawler.settings.getbool("STORIES_ENABLED", True) else (),
         )
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider

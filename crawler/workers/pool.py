@@ -112,13 +112,15 @@ class ExtractionPool:
         timeout: float = 60.0,
         max_worker_mb: float = 80.0,
         stats: Callable[[], Any] | None = None,
+        preload: tuple[str, ...] = (),
     ):
         self.workers = max(0, workers)
         self.timeout = timeout
         self.max_worker_mb = max_worker_mb
         self.stats = stats
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["crawler.workers.preload"])
+        # ``preload``: more modules the forkserver imports for every worker (crawler/stories/preload.py).
+        self._context.set_forkserver_preload(["crawler.workers.preload", *preload])
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._starting: asyncio.Future[None] | None = None

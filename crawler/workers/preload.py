@@ -56,8 +56,9 @@ def _warm() -> None:
             f"<time>{date}</time>{paragraphs}<table><tr><td>1</td></tr></table></article>"
             "<footer>© 2024</footer></body></html>"
         )
+        # Fingerprints are warmed by crawler/stories/preload.py, when stories are on.
         extraction.extract_article(
-            html.encode(), extraction.ExtractionOptions(url="https://warm.example.org/news/1.html")
+            html.encode(), extraction.ExtractionOptions(url="https://warm.example.org/news/1.html", fingerprint=False)
         )
     # The full cascade (readability, jusText and its stop lists for every language) runs on
     # a few pages in a hundred; loaded here, it is shared instead of private to each worker.
