@@ -106,7 +106,8 @@ def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) 
     assert all((f.parent / (f.name + ".summary.json")).exists() for f in files)
 
 
-@pytest.mark.usefixtures("state_backend")
+# SQLite only: the stored retry records are read by the same code on both stores, and
+# retry_records is tested on both in tests/test_state_store.py.
 def test_failed_translations_are_retried_on_the_next_run(tmp_path: Path, newsroom: Newsroom) -> None:
     with FakeTranslator() as fake:
         settings = [

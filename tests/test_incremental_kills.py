@@ -66,7 +66,8 @@ def _delivered(tmp_path: Path) -> Counter:
     return counts
 
 
-@pytest.mark.usefixtures("state_backend")
+# SQLite only, as the rename windows below: delivery recovery is the same code on both stores
+# (their deliveries tables: tests/test_state_store.py); the overlap test covers PostgreSQL's lease.
 def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     with Site() as site:
         # Slow pages keep each run busy long enough to be killed at different stages.
@@ -92,8 +93,6 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path) -> No
         assert not list((tmp_path / "out").glob(".*.part")), "temporary files of killed runs are cleaned up"
 
 
-# SQLite only: what the window tests is recover_deliveries, which is the same on both stores
-# (their deliveries tables are in tests/test_state_store.py); kill -9 above covers PostgreSQL.
 @pytest.mark.parametrize("window", ["before_rename", "after_rename"])
 def test_kill_around_the_rename(tmp_path: Path, newsroom: Newsroom, window: str) -> None:
     stories = ["-s", "STORIES_ENABLED=True"]  # their fingerprints are part of what is delivered

@@ -141,8 +141,9 @@ def _also_line(group: StoryGroup) -> str | None:
     return "Also reported by: " + ", ".join(f"{r.get('source') or '?'} ({_url(r)})" for r in group.others)
 
 
-def render_text(record: dict[str, Any] | StoryGroup, original: bool = False) -> str:
-    group = record if isinstance(record, StoryGroup) else StoryGroup(record)
+def render_text(entry: dict[str, Any] | StoryGroup, original: bool = False) -> str:
+    """One record, or one story (``story_groups``), as the digest shows it."""
+    group = entry if isinstance(entry, StoryGroup) else StoryGroup(entry)
     record = group.lead
     title, text = _english(record)
     parts = [
@@ -182,8 +183,9 @@ def _md_url(url: str) -> str:
     return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
-def render_markdown(record: dict[str, Any] | StoryGroup, original: bool = False) -> str:
-    group = record if isinstance(record, StoryGroup) else StoryGroup(record)
+def render_markdown(entry: dict[str, Any] | StoryGroup, original: bool = False) -> str:
+    """One record, or one story (``story_groups``), as the digest shows it."""
+    group = entry if isinstance(entry, StoryGroup) else StoryGroup(entry)
     record = group.lead
     title, text = _english(record)
     parts = [
