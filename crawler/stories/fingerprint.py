@@ -25,7 +25,7 @@ import re
 import struct
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -145,9 +145,15 @@ def similarity(a: bytes, b: bytes) -> float:
 
 def band_keys(minhash: bytes) -> list[int]:
     """One signed 64-bit key per LSH band: texts sharing any key are candidates."""
+    return list(_band_keys(minhash))
+
+
+# An article's keys are asked for twice in a row (to look its story up, then to remember it).
+@lru_cache(maxsize=256)
+def _band_keys(minhash: bytes) -> tuple[int, ...]:
     values = _lean(minhash).hashvalues
     keys = []
     for band, (start, end) in enumerate(_lsh().hashranges):
         digest = hashlib.blake2b(bytes([band]) + values[start:end].astype("<u4").tobytes(), digest_size=8).digest()
         keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
+    return tuple(keys)
