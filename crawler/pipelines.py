@@ -9,11 +9,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.config.sources_file import Source
 from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
-from crawler.translation import ProviderOptions, provider_class, provider_name
+from crawler.translation import LANGUAGE_NAMES, ProviderOptions, provider_class, provider_name
 from crawler.translation.service import TranslationService
 
 __all__ = [
@@ -63,18 +64,27 @@ def translation_languages(settings: Any) -> set[str]:
 
 
 def translation_decision(
-    language: str | None, target: str, languages: set[str], provider: str, source_translates: bool
+    language: str | None, target: str, languages: set[str], provider: str, source: Source | None
 ) -> tuple[str, str]:
     """What the translation stage does with an article: a TranslationStatus
-    (``translated`` meaning "sent to the provider") and why, for people."""
+    (``translated`` meaning "sent to the provider") and why, for people.
+
+    TRANSLATION_LANGUAGES lists the languages translated from every source; a source's
+    own ``language`` is translated from that source too (a Bulgarian outlet added with
+    ``language: bg`` is meant to be read in English)."""
     if language == target:
         return TranslationStatus.NOT_NEEDED, "already in the target language"
-    if not source_translates:
+    if source is not None and not source.translate:
         return TranslationStatus.SKIPPED, "translate: false for this source"
-    if language not in languages:
+    own = source is not None and language is not None and language == source.language
+    if language not in languages and not own:
         return TranslationStatus.SKIPPED, f"not in TRANSLATION_LANGUAGES={','.join(sorted(languages))}"
     if provider == "none":
         return TranslationStatus.SKIPPED, "TRANSLATION_PROVIDER=none"
+    service = provider_class(provider)
+    if language is None or not service.translates_from(language):
+        name = LANGUAGE_NAMES.get(language or "", language or "an unknown language")
+        return TranslationStatus.SKIPPED, f"{service.label} does not translate from {name}"
     return TranslationStatus.TRANSLATED, f"via {provider}"
 
 
@@ -151,9 +161,7 @@ class TranslationPipeline:
         spider = self.crawler.spider
         source = spider.source(item.source) if spider is not None and hasattr(spider, "source") else None
         provider = self.provider_name if self.service is not None else "none"
-        status, _ = translation_decision(
-            item.language, self.target, self.languages, provider, source is None or source.translate
-        )
+        status, _ = translation_decision(item.language, self.target, self.languages, provider, source)
         return status
 
     async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it

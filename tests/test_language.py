@@ -110,16 +110,90 @@ def test_empty_text() -> None:
     assert detect_language("").language == "und"
 
 
-# Sentences are held out: the n-gram profiles are built from lingua's word lists only.
-OTHER_CYRILLIC = {"be": 0.99, "bg": 0.93, "mk": 0.95, "sr": 0.92, "kk": 0.99}
+def held_out(lang: str, limit: int) -> list[str]:
+    # The even lines: language.py's weights and confidence were tuned on the odd ones.
+    return sentences(lang, limit=2 * limit)[::2]
+
+
+CYRILLIC_TARGETS = {"be": 0.97, "bg": 0.97, "mk": 0.97, "sr": 0.97, "kk": 0.99}
 
 
 @needs_corpus
-@pytest.mark.parametrize("lang", sorted(OTHER_CYRILLIC))
+@pytest.mark.parametrize("lang", sorted(CYRILLIC_TARGETS))
 def test_every_cyrillic_language_is_a_candidate_without_a_hint(lang: str) -> None:
-    texts = sentences(lang, limit=300)
+    texts = held_out(lang, 300)
     right = sum(detect_language(text).language == lang for text in texts)
-    assert right / len(texts) >= OTHER_CYRILLIC[lang], f"{lang}: {right}/{len(texts)}"
+    assert right / len(texts) >= CYRILLIC_TARGETS[lang], f"{lang}: {right}/{len(texts)}"
+
+
+def _sentence_start(sentence: str) -> str:
+    words = sentence.split()
+    return next((" ".join(words[:n]) for n in range(3, len(words)) if len(" ".join(words[:n])) >= 20), sentence)
+
+
+@needs_corpus
+def test_confidence_means_what_it_says() -> None:
+    # Sentences and their first words (headline-sized) in nine languages, with and without
+    # the hint: of the answers at >= 0.95, at least 99 % are right.
+    answers = []
+    for lang in ("uk", "ru", "be", "bg", "mk", "sr", "kk", "en", "de"):
+        for text in held_out(lang, 120):
+            for sample in (text, _sentence_start(text)):
+                answers += [(detect_language(sample, hint), lang) for hint in (None, lang)]
+    sure = [(result.language, lang) for result, lang in answers if result.confidence >= 0.95]
+    right = sum(answer == lang for answer, lang in sure)
+    assert len(sure) >= 0.6 * len(answers), "most answers are sure"
+    assert right / len(sure) >= 0.99, f"{right}/{len(sure)} right at >= 0.95"
+    single_words = [detect_language(word) for word in sentences("bg", "single-words", limit=100)]
+    assert max(result.confidence for result in single_words) < 0.95, "one word is never certain"
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Час утвердити правду",
+        "Перелопатити гору роботи",
+        "Уряд ухвалив новий закон про оборону",
+        "Ворог атакував Харків дронами",
+        "Нацбанк зберіг облікову ставку",
+        "Дощ та мокрий сніг на вихідних",
+        "Як змінити тариф на газ",
+        "Скільки коштує оренда житла у Львові",
+    ],
+)
+def test_ukrainian_headlines_without_the_four_letters(headline: str) -> None:
+    # Word shapes (-ити infinitives, -ння nouns), function words (та, як, що) and the letter
+    # models tell these from Russian; the hint only helps.
+    assert detect_language(headline).language == "uk"
+    assert detect_language(headline, "uk").language == "uk"
+    assert detect_language(headline, "ru").language in ("uk", "ru")
+
+
+def test_unique_letters_are_evidence_not_gates() -> None:
+    # A Belarusian name (ў) in Russian prose, a Russian quotation (ы) in Bulgarian prose.
+    ru = "Лидер оппозиции Святлана Ціханоўская заявила журналистам, что выборы будут признаны недействительными."
+    assert detect_language(ru).language == "ru"
+    bg = "Премиерът каза, че „мы будем работать вместе“ не е достатъчно и поиска конкретни мерки от партньорите."
+    assert detect_language(bg).language == "bg"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Қазақстан үкіметі жаңа бағдарламаны бекітті және қаржыландыруды ұлғайтты.", "kk"),
+        ("Өкмөт жаңы мыйзам долбоорун кабыл алды жана аны парламентке жөнөттү.", "ky"),
+        ("Ҳукумати Тоҷикистон барномаи навро қабул кард ва маблағгузориро зиёд намуд.", "tg"),
+        ("Монгол Улсын Засгийн газар шинэ хуулийн төслийг баталж, УИХ-д өргөн барилаа.", "mn"),
+    ],
+)
+def test_central_asian_and_mongolian_cyrillic(text: str, lang: str) -> None:
+    assert detect_language(text).language == lang
+
+
+def test_latin_brand_names_do_not_make_cyrillic_text_latin() -> None:
+    # More Latin letters than Cyrillic ones, but all of them in names and model numbers.
+    assert detect_language("Светильник настенный Maytoni MOD081WL-L13G3K Tessara").language == "ru"
+    assert detect_language("The word «правда» means truth in Russian and in Ukrainian.").language == "en"
 
 
 @pytest.mark.parametrize(
@@ -139,7 +213,7 @@ def test_news_sentences_of_the_region(text: str, lang: str) -> None:
 
 def test_short_text_is_never_reported_as_certain() -> None:
     headline = detect_language("Час утвердити правду", "uk")
-    assert headline.language == "uk" and headline.confidence <= 0.8
+    assert headline.language == "uk" and headline.confidence <= 0.9
     assert detect_language("Новини").confidence <= 0.5
     long = detect_language("Уряд ухвалив нові заходи підтримки економіки після засідання в четвер. " * 3, "uk")
     assert long.confidence >= 0.95

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.config.sources_file import Source
+from crawler.pipelines import translation_decision
 from crawler.state.sqlite_store import StateDB
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.base import TranslationError
@@ -210,3 +212,35 @@ def test_check_translation(original: str, translated: object, kind: str) -> None
         check_translation(original, translated, "en")
     assert caught.value.kind == kind
     assert check_translation("Привіт, світе", " Hello, world ", "en") == "Hello, world"
+
+
+@pytest.mark.parametrize(
+    ("language", "provider", "status"),
+    [
+        ("bg", "google", "translated"),
+        ("be", "google", "translated"),
+        ("mk", "google", "translated"),
+        ("tg", "google", "translated"),
+        ("bg", "deepl", "translated"),
+        ("be", "deepl", "skipped"),
+        ("sr", "deepl", "skipped"),
+        ("mk", "libre", "translated"),  # the server's installed models decide
+        ("pl", "google", "skipped"),  # neither in TRANSLATION_LANGUAGES nor the source's language
+    ],
+)
+def test_translation_follows_every_detected_language(language: str, provider: str, status: str) -> None:
+    languages = {"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "tg", "mn"}
+    decided, why = translation_decision(language, "en", languages, provider, None)
+    assert decided == status, why
+    if status == "skipped" and language != "pl":
+        assert why.startswith(f"{provider_class(provider).label} does not translate from ")
+
+
+def test_a_source_s_own_language_is_translated_without_listing_it() -> None:
+    bulgarian = Source(name="bg-outlet", feeds=("http://127.0.0.1/rss",), language="bg")
+    assert translation_decision("bg", "en", {"uk", "ru"}, "google", bulgarian)[0] == "translated"
+    # What the source says about itself covers its own language only, and translate: false wins.
+    assert translation_decision("mk", "en", {"uk", "ru"}, "google", bulgarian)[0] == "skipped"
+    quiet = Source(name="bg-quiet", feeds=("http://127.0.0.1/rss",), language="bg", translate=False)
+    assert translation_decision("bg", "en", {"uk", "ru", "bg"}, "google", quiet)[0] == "skipped"
+    assert provider_class("google").code("he") == "iw" and provider_class("deepl").code("bg") == "bg"

@@ -379,7 +379,7 @@ def _set_options(opts: argparse.Namespace) -> list[tuple[str, str]]:
 def _translation_plan(record: dict[str, Any], source: Source, provider: str, languages: set[str], target: str) -> str:
     language = record.get("language")
     name = LANGUAGE_NAMES.get(language or "", language or "unknown")
-    status, why = translation_decision(language, target, languages, provider, source.translate)
+    status, why = translation_decision(language, target, languages, provider, source)
     if status == TranslationStatus.NOT_NEEDED:
         return f"{name}: no translation needed"
     if status == TranslationStatus.SKIPPED:

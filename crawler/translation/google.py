@@ -11,9 +11,10 @@ are kept far below deep-translator's nominal 5,000 characters.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import deep_translator.google as dt_google
+from deep_translator.constants import GOOGLE_LANGUAGES_TO_CODES
 from deep_translator.exceptions import (
     NotValidLength,
     NotValidPayload,
@@ -54,6 +55,10 @@ class GoogleProvider(Provider):
     max_chars = 1800
     max_items = 1
     default_url = "https://translate.google.com/m"
+    # Google translates every language the crawler detects (all the Cyrillic ones too);
+    # it names Hebrew, Chinese and Javanese by older codes.
+    codes: ClassVar[dict[str, str]] = {"he": "iw", "zh": "zh-CN", "jv": "jw"}
+    source_languages = frozenset(["he", "zh", "jv", *GOOGLE_LANGUAGES_TO_CODES.values()])
 
     def __init__(self, options: ProviderOptions):
         super().__init__(options)
@@ -64,7 +69,7 @@ class GoogleProvider(Provider):
         results = []
         for text in texts:
             # A fresh translator per call: it keeps request parameters on the instance.
-            translator = dt_google.GoogleTranslator(source=source, target=target)
+            translator = dt_google.GoogleTranslator(source=self.code(source), target=self.code(target))
             try:
                 translated = translator.translate(text)
             except TranslationError:

@@ -34,6 +34,7 @@ _TABLE = str.maketrans(
         "и": "y", "і": "i", "ї": "yi", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
         "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch",
         "ь": "", "ю": "yu", "я": "ya", "ы": "y", "э": "e", "ъ": "", "ё": "yo", "'": "", "’": "",
+        "ў": "w", "ј": "j", "љ": "lj", "њ": "nj", "ђ": "dj", "ћ": "c", "џ": "dz", "ѓ": "gj", "ќ": "kj", "ѕ": "dz",
     }
 )  # fmt: skip
 
@@ -59,6 +60,7 @@ class FakeTranslator:
         self.calls = 0
         self.chars = 0
         self.texts: list[str] = []
+        self.source_languages: list[str] = []  # what each Google call named as the source
         self.in_flight = 0
         self.max_in_flight = 0
         # DeepL's /v2/usage: (characters used, limit) of the account this billing period.
@@ -185,6 +187,8 @@ class FakeTranslator:
     def _google(self, request: BaseHTTPRequestHandler) -> None:
         query = parse_qs(urlsplit(request.path).query)
         texts = query.get("q", [""])
+        with self._lock:
+            self.source_languages.append(query.get("sl", [""])[0])
 
         def render(outputs: list[str]) -> tuple[bytes, str]:
             page = f'<html><body><div class="result-container">{html.escape(outputs[0])}</div></body></html>'
