@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
+from crawler.parsing.language import CYRILLIC_LANGUAGES
 from crawler.state.store import StateStore, cache_key
 from crawler.translation.base import Provider, TranslationError
 from crawler.translation.batching import Batcher
@@ -63,13 +64,10 @@ class Outcome:
         return self.error is None
 
 
-_CYRILLIC_SOURCES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk"})
-
-
 def _needs_translation(text: str, source: str) -> bool:
     """Whether ``text`` holds anything to translate. A paragraph of a Ukrainian article
     with no Cyrillic at all (a name, a quote in English, a number) stays as it is."""
-    if source in _CYRILLIC_SOURCES:
+    if source in CYRILLIC_LANGUAGES:
         return bool(CYRILLIC.search(text))
     return bool(_LETTER.search(text))
 
