@@ -100,6 +100,7 @@ class TranslationPipeline:
         self.target = settings.get("TRANSLATION_TARGET", "en").strip().lower()
         self.languages = translation_languages(settings)
         self.provider_name = provider_name(settings)
+        self.skip_reasons: set[tuple[str | None, str]] = set()  # logged once per language and reason
         self.service: TranslationService | None = None
         if self.provider_name != "none":
             provider = provider_class(self.provider_name)(
@@ -161,7 +162,10 @@ class TranslationPipeline:
         spider = self.crawler.spider
         source = spider.source(item.source) if spider is not None and hasattr(spider, "source") else None
         provider = self.provider_name if self.service is not None else "none"
-        status, _ = translation_decision(item.language, self.target, self.languages, provider, source)
+        status, why = translation_decision(item.language, self.target, self.languages, provider, source)
+        if status == TranslationStatus.SKIPPED and (item.language, why) not in self.skip_reasons:
+            self.skip_reasons.add((item.language, why))
+            logger.info("Not translating articles in %s (first: %s): %s", item.language, item.canonical_url, why)
         return status
 
     async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it

@@ -40,6 +40,16 @@ ARTICLES = {
     ),
 }
 NAMES = {"bg": "Bulgarian", "be": "Belarusian"}
+# A Macedonian article the Bulgarian outlet carries: neither its own language nor listed.
+MACEDONIAN = (
+    "Собранието го усвои буџетот за следната година",
+    [
+        "Пратениците во Собранието доцна вечерта го усвоија буџетот за следната година, по "
+        "тридневна расправа во која опозицијата побара поголеми плати за наставниците и лекарите.",
+        "Според министерот за финансии, дефицитот ќе биде намален, а капиталните инвестиции во "
+        "патишта и железници ќе бидат зголемени за речиси една третина во однос на оваа година.",
+    ],
+)
 
 
 def _page(language: str, title: str, paragraphs: list[str]) -> str:
@@ -56,11 +66,17 @@ def test_bulgarian_and_belarusian_sources_are_detected_and_translated(tmp_path: 
         sources = "sources:\n"
         for language, (title, paragraphs) in ARTICLES.items():
             site.add(f"/{language}/news/1.html", _page(language, title, paragraphs))
-            feed = (
-                f"<rss version='2.0'><channel><title>{language}</title><item><title>{escape(title)}</title>"
-                f"<link>{site.url(f'/{language}/news/1.html')}</link>"
-                "<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>"
+            items = [(title, f"/{language}/news/1.html")]
+            if language == "bg":
+                # Under the outlet's <html lang="bg">, as outlets carrying a neighbour's copy leave it.
+                site.add("/bg/news/2.html", _page("bg", MACEDONIAN[0], MACEDONIAN[1]))
+                items.append((MACEDONIAN[0], "/bg/news/2.html"))
+            entries = "".join(
+                f"<item><title>{escape(text)}</title><link>{site.url(path)}</link>"
+                "<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item>"
+                for text, path in items
             )
+            feed = f"<rss version='2.0'><channel><title>{language}</title>{entries}</channel></rss>"
             site.add(f"/{language}/rss.xml", feed, content_type="application/rss+xml")
             sources += (
                 f"  - name: outlet-{language}\n    feeds: ['{site.url(f'/{language}/rss.xml')}']\n"
@@ -69,8 +85,11 @@ def test_bulgarian_and_belarusian_sources_are_detected_and_translated(tmp_path: 
         digest = tmp_path / "digest.txt"
         run = run_crawl(tmp_path, sources, "-s", f"TRANSLATION_URL={google.url('/m')}", "-O", f"{digest}:digest")
         assert run.returncode == 0, run.stderr[-3000:]
-        records = {record["source"]: record for record in run.records}
+        records = {record["source"]: record for record in run.records if record["language"] != "mk"}
         assert sorted(records) == ["outlet-be", "outlet-bg"]
+        (macedonian,) = [record for record in run.records if record["language"] == "mk"]
+        assert macedonian["translation"]["status"] == "skipped" and macedonian["text_en"] is None
+        assert "Not translating articles in mk" in run.stderr and "not in TRANSLATION_LANGUAGES" in run.stderr
         for language in ARTICLES:
             record = records[f"outlet-{language}"]
             assert record["language"] == language and record["language_confidence"] >= 0.95
