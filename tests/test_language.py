@@ -190,6 +190,13 @@ def test_central_asian_and_mongolian_cyrillic(text: str, lang: str) -> None:
     assert detect_language(text).language == lang
 
 
+def test_serbian_in_latin_script_from_a_serbian_source() -> None:
+    text = "Vlada Srbije je danas usvojila novi zakon o budžetu za narednu godinu."
+    assert detect_language(text, "sr").language == "sr"
+    assert detect_language(text).language == "hr", "without the source's word it reads as Croatian"
+    assert detect_language("Le gouvernement a annoncé de nouvelles mesures économiques.", "sr").language == "fr"
+
+
 def test_latin_brand_names_do_not_make_cyrillic_text_latin() -> None:
     # More Latin letters than Cyrillic ones, but all of them in names and model numbers.
     assert detect_language("Светильник настенный Maytoni MOD081WL-L13G3K Tessara").language == "ru"

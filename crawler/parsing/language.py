@@ -119,6 +119,9 @@ _HINT_ODDS = 4.0
 # of the benchmark, short bg/mk/ru text with the right hint went from 98.6/94.5/98.7 % at
 # odds 4 to 99.7/97.7/99.4 %; with a wrong hint it lost 0.4-2 points.
 _CYRILLIC_HINT_ODDS = 20.0
+# Serbian is written in Latin script too, which langdetect (no Serbian profile) reads as
+# Croatian: a source that says it publishes Serbian is believed on that.
+_LATIN_SCRIPT_OF = {"sr": "hr"}
 # langdetect's probabilities are overconfident on short text; temper them.
 _LANGDETECT_WEIGHT = 0.5
 _LANGDETECT_NATS_PER_WORD = 0.5
@@ -286,6 +289,10 @@ def _cap_short(probs: dict[str, float], n_words: int) -> dict[str, float]:
 
 def _latin(text: str, hint: str | None) -> dict[str, float]:
     """Tempered langdetect posterior x hint prior over the Latin-script languages."""
+    if hint in _LATIN_SCRIPT_OF:
+        probs = _latin(text, _LATIN_SCRIPT_OF[hint])
+        probs[hint] = probs.pop(_LATIN_SCRIPT_OF[hint], 0.0)
+        return probs
     detected = _langdetect(text, "latin")
     # langdetect converges to ~1.0 even on two words; bound what it can say by
     # how much text it has seen, so the hint counts on short text.
