@@ -98,6 +98,14 @@ def test_a_script_no_model_knows_is_unknown() -> None:
     assert detect_language("საქართველოს მთავრობამ ახალი ზომები გამოაცხადა.").language == "und"
 
 
+def test_every_candidate_has_an_alphabet_and_a_name() -> None:
+    from crawler.parsing.language import _ALPHABETS, CYRILLIC_LANGUAGES
+    from crawler.translation import LANGUAGE_NAMES
+
+    assert set(_ALPHABETS) == CYRILLIC_LANGUAGES
+    assert set(LANGUAGE_NAMES) >= CYRILLIC_LANGUAGES, "the digest names every language it may say"
+
+
 def test_deterministic() -> None:
     text = "Президент заявив, що переговори тривають"
     results = {detect_language(text) for _ in range(5)}

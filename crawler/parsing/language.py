@@ -1,14 +1,16 @@
 """Language identification: langdetect, made deterministic and told about Cyrillic.
 
 langdetect alone confuses Ukrainian, Russian, Bulgarian and Macedonian on short text and
-has no Belarusian, Serbian, Kazakh, Kyrgyz, Tajik or Mongolian profile. So:
+has no profile of Belarusian, Serbian, Kazakh, Kyrgyz, Tajik, Tatar, Chuvash, Ossetian,
+Uzbek or Mongolian. So:
 
 * the choice is restricted to languages written in the text's script;
 * Cyrillic text is scored over every Cyrillic language the region writes in, by letter
   models of each language (``cyrillic_profiles``), each alphabet's letters, function
   words and word shapes, langdetect's capped say, and the source's expected language;
-* the scores become a confidence that means what it says: tempered, and capped on text
-  too short to be sure of (measured by ``benchmarks/language_accuracy.py``).
+* the scores become a confidence that means what it says: tempered, capped on text too
+  short to be sure of, and lowered on text no letter model fits (measured by
+  ``benchmarks/language_accuracy.py``).
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ _REGION_PRIOR = {"uk": 1.0, "ru": 1.0}
 # tempering turns them into probabilities that hold on held-out text (README).
 _CYRILLIC_TEMPERATURE = 0.3
 # Text in a language the letter models know scores -1.7 to -2.8 nats per letter under the
-# best of them (held-out UDHR articles, lingua sentences); Tatar, Chuvash, Ossetian, Uzbek,
-# Yakut, Tuvan, Abkhaz and Karakalpak score -3.2 to -8. Below _FIT_NATS_PER_LETTER the
+# best of them (held-out UDHR articles, lingua sentences); Cyrillic languages without a
+# model (Yakut, Tuvan, Abkhaz, Kabardian, Karakalpak…) score -3.2 to -8. Below _FIT_NATS_PER_LETTER the
 # confidence falls (halved 0.35 nats lower); too few letters say nothing either way.
 _FIT_NATS_PER_LETTER = -3.25
 _FIT_SLOPE = 2.0
