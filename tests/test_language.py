@@ -98,10 +98,12 @@ def test_a_script_no_model_knows_is_unknown() -> None:
     assert detect_language("საქართველოს მთავრობამ ახალი ზომები გამოაცხადა.").language == "und"
 
 
-def test_every_candidate_has_an_alphabet_and_a_name() -> None:
+def test_every_candidate_has_a_model_an_alphabet_and_a_name() -> None:
+    from crawler.parsing.cyrillic_profiles import LANGUAGES, ngram_loglik
     from crawler.parsing.language import _ALPHABETS, CYRILLIC_LANGUAGES
     from crawler.translation import LANGUAGE_NAMES
 
+    assert tuple(ngram_loglik(["мир"])) == LANGUAGES, "the shipped data has a model of every candidate"
     assert set(_ALPHABETS) == CYRILLIC_LANGUAGES
     assert set(LANGUAGE_NAMES) >= CYRILLIC_LANGUAGES, "the digest names every language it may say"
 

