@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -57,6 +59,37 @@ def test_a_template_series_differs_in_its_figures() -> None:
     assert assign_story("b" * 20, [], second, [pending]).reason == Reason.NEW
     trimmed = fingerprint("\n".join(story.paragraphs[:-1]))
     assert trimmed is not None and numbers_agree(first.numbers, trimmed.numbers)
+
+
+def test_fingerprints_read_without_datasketch_agree_with_it() -> None:
+    # The crawl process compares and indexes fingerprints with its own reader of datasketch's
+    # layout; the bands are the ones datasketch chooses, and the similarity its estimate.
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from crawler.stories.fingerprint import BANDS, NUM_PERM, ROWS, THRESHOLD, band_keys
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    assert (lsh.b, lsh.r) == (BANDS, ROWS)
+    stories = corpus_stories("uk")[:6]
+    prints = [fingerprint(" ".join(story.paragraphs)).minhash for story in stories]
+    trimmed = fingerprint(" ".join(stories[0].paragraphs[:-1])).minhash
+    for a, b in [*itertools.combinations(prints, 2), (prints[0], trimmed)]:
+        expected = LeanMinHash.deserialize(a, byteorder="<").jaccard(LeanMinHash.deserialize(b, byteorder="<"))
+        assert similarity(a, b) == pytest.approx(expected)
+    assert similarity(prints[0], trimmed) > THRESHOLD and len(set(band_keys(prints[0])) & set(band_keys(trimmed))) > 0
+    assert similarity(prints[0], b"not a fingerprint") == 0.0 and band_keys(b"\x00") == []
+
+
+def test_the_crawl_process_does_not_import_datasketch() -> None:
+    # numpy and scipy come with it: 50 MiB and 0.7 s the crawl process does not need.
+    code = (
+        "import sys\n"
+        "from crawler.stories import assign, extension\n"
+        "from crawler.stories.fingerprint import band_keys, similarity\n"
+        "band_keys(bytes(525)); similarity(bytes(525), bytes(525))\n"
+        "assert 'datasketch' not in sys.modules and 'scipy' not in sys.modules, sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_short_text_has_no_fingerprint_and_starts_its_own_story() -> None:
