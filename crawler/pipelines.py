@@ -163,10 +163,14 @@ class TranslationPipeline:
         source = spider.source(item.source) if spider is not None and hasattr(spider, "source") else None
         provider = self.provider_name if self.service is not None else "none"
         status, why = translation_decision(item.language, self.target, self.languages, provider, source)
-        if status == TranslationStatus.SKIPPED and (item.language, why) not in self.skip_reasons:
+        if status == TranslationStatus.SKIPPED:
+            self._log_skip(item, why)
+        return status
+
+    def _log_skip(self, item: ArticleItem, why: str) -> None:
+        if (item.language, why) not in self.skip_reasons:
             self.skip_reasons.add((item.language, why))
             logger.info("Not translating articles in %s (first: %s): %s", item.language, item.canonical_url, why)
-        return status
 
     async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
@@ -201,6 +205,13 @@ class TranslationPipeline:
                 )
                 self.stats.inc(item.source, "translated")
                 self.stats.inc(item.source, "translation_chars", outcome.chars)
+            elif outcome.error is not None and outcome.error.kind == "unsupported":
+                item.title_en = item.summary_en = item.text_en = None
+                item.translation = translation_record(
+                    TranslationStatus.SKIPPED, provider=provider, source_language=language,
+                    target_language=target, error=str(outcome.error),
+                )  # fmt: skip
+                self._log_skip(item, str(outcome.error))
             else:
                 deferred = outcome.error is not None and outcome.error.kind == "deferred"
                 item.title_en = item.summary_en = item.text_en = None

@@ -61,29 +61,35 @@ def _page(language: str, title: str, paragraphs: list[str]) -> str:
     )
 
 
+def _outlets(site: Site) -> str:
+    """The Bulgarian and Belarusian outlets on ``site`` (the Bulgarian one also carries a
+    Macedonian article); returns their sources file."""
+    sources = "sources:\n"
+    for language, (title, paragraphs) in ARTICLES.items():
+        site.add(f"/{language}/news/1.html", _page(language, title, paragraphs))
+        items = [(title, f"/{language}/news/1.html")]
+        if language == "bg":
+            # Under the outlet's <html lang="bg">, as outlets carrying a neighbour's copy leave it.
+            site.add("/bg/news/2.html", _page("bg", MACEDONIAN[0], MACEDONIAN[1]))
+            items.append((MACEDONIAN[0], "/bg/news/2.html"))
+        entries = "".join(
+            f"<item><title>{escape(text)}</title><link>{site.url(path)}</link>"
+            "<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item>"
+            for text, path in items
+        )
+        feed = f"<rss version='2.0'><channel><title>{language}</title>{entries}</channel></rss>"
+        site.add(f"/{language}/rss.xml", feed, content_type="application/rss+xml")
+        sources += (
+            f"  - name: outlet-{language}\n    feeds: ['{site.url(f'/{language}/rss.xml')}']\n"
+            f"    language: {language}\n    translate: true\n"
+        )
+    return sources
+
+
 def test_bulgarian_and_belarusian_sources_are_detected_and_translated(tmp_path: Path) -> None:
     with Site() as site, FakeTranslator() as google:
-        sources = "sources:\n"
-        for language, (title, paragraphs) in ARTICLES.items():
-            site.add(f"/{language}/news/1.html", _page(language, title, paragraphs))
-            items = [(title, f"/{language}/news/1.html")]
-            if language == "bg":
-                # Under the outlet's <html lang="bg">, as outlets carrying a neighbour's copy leave it.
-                site.add("/bg/news/2.html", _page("bg", MACEDONIAN[0], MACEDONIAN[1]))
-                items.append((MACEDONIAN[0], "/bg/news/2.html"))
-            entries = "".join(
-                f"<item><title>{escape(text)}</title><link>{site.url(path)}</link>"
-                "<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item>"
-                for text, path in items
-            )
-            feed = f"<rss version='2.0'><channel><title>{language}</title>{entries}</channel></rss>"
-            site.add(f"/{language}/rss.xml", feed, content_type="application/rss+xml")
-            sources += (
-                f"  - name: outlet-{language}\n    feeds: ['{site.url(f'/{language}/rss.xml')}']\n"
-                f"    language: {language}\n    translate: true\n"
-            )
         digest = tmp_path / "digest.txt"
-        run = run_crawl(tmp_path, sources, "-s", f"TRANSLATION_URL={google.url('/m')}", "-O", f"{digest}:digest")
+        run = run_crawl(tmp_path, _outlets(site), "-s", f"TRANSLATION_URL={google.url('/m')}", "-O", f"{digest}:digest")
         assert run.returncode == 0, run.stderr[-3000:]
         records = {record["source"]: record for record in run.records if record["language"] != "mk"}
         assert sorted(records) == ["outlet-be", "outlet-bg"]
@@ -99,3 +105,19 @@ def test_bulgarian_and_belarusian_sources_are_detected_and_translated(tmp_path: 
     text = digest.read_text(encoding="utf-8")
     for name in NAMES.values():
         assert f"30.11.2026 – Translated from {name} via Google" in text
+
+
+def test_a_language_the_libre_server_has_no_model_for_is_skipped(tmp_path: Path) -> None:
+    # Skipped, not failed: a failed translation is sent again on every run.
+    with Site() as site, FakeTranslator() as libre:
+        libre.libre_languages = ["bg", "uk", "ru", "en"]
+        run = run_crawl(
+            tmp_path, _outlets(site), "-s", "TRANSLATION_PROVIDER=libre", "-s", f"TRANSLATION_URL={libre.url('')}"
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        records = {record["language"]: record for record in run.records}
+        assert records["bg"]["translation"]["status"] == "translated"
+        belarusian = records["be"]["translation"]
+        assert belarusian["status"] == "skipped" and "no model for 'be'" in belarusian["error"]
+        assert records["be"]["text_en"] is None and "Not translating articles in be" in run.stderr
+        assert not any("Собранието" in text or "Савет" in text for text in libre.texts), "nothing sent for be, mk"

@@ -244,3 +244,25 @@ def test_a_source_s_own_language_is_translated_without_listing_it() -> None:
     quiet = Source(name="bg-quiet", feeds=("http://127.0.0.1/rss",), language="bg", translate=False)
     assert translation_decision("bg", "en", {"uk", "ru", "bg"}, "google", quiet)[0] == "skipped"
     assert provider_class("google").code("he") == "iw" and provider_class("deepl").code("bg") == "bg"
+
+
+def test_a_language_the_libre_server_lacks_is_unsupported_not_failed(fake: FakeTranslator) -> None:
+    # The server lists its models at GET /languages; it has none for Macedonian.
+    fake.libre_languages = ["uk", "ru", "en"]
+    svc, _counts = service(fake, "libre", failure_limit=2)
+
+    async def both() -> list[object]:
+        macedonian = {"title": "Владата ги намали цените", "summary": None, "text": "Собранието го усвои буџетот."}
+        outcomes = [await svc.translate(dict(macedonian), "mk", "en") for _ in range(3)]
+        return [*outcomes, await svc.translate(dict(ARTICLE), "uk", "en")]
+
+    try:
+        *skipped, ukrainian = asyncio.run(both())
+    finally:
+        svc.close()
+    assert all(o.error is not None and o.error.kind == "unsupported" for o in skipped)  # type: ignore[attr-defined]
+    assert ukrainian.ok, "three unsupported articles do not give the provider up"  # type: ignore[attr-defined]
+    assert fake.calls == 1, "nothing was sent for Macedonian"
+    fake.libre_languages = None  # an older server without /languages: every language is tried
+    svc, _counts = service(fake, "libre")
+    assert run(svc, {"title": "Владата", "summary": None, "text": "Собранието."}, "mk").ok  # type: ignore[attr-defined]

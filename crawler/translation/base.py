@@ -44,7 +44,8 @@ class TranslationError(Exception):
 
     ``kind`` is one of: rate_limited, server_error, timeout, connection,
     bad_response, empty, echo, quota, auth, bad_request, unavailable; and
-    deferred: not sent, the run's character budget (or the provider's quota) is used up.
+    deferred: not sent, the run's character budget (or the provider's quota) is used up;
+    unsupported: not sent, the service does not translate from that language (skipped).
     """
 
     RETRYABLE = frozenset({"rate_limited", "server_error", "timeout", "connection", "bad_response"})

@@ -472,6 +472,8 @@ class TranslationService:
 
     def _failed(self, error: TranslationError) -> None:
         self._stats(f"translation/failures/{error.kind}", 1)
+        if error.kind == "unsupported":
+            return  # says nothing about the provider's health
         if error.kind == "rate_limited" and error.retry_after is None:
             # Slowed down instead of counted, until the storm has clearly not passed.
             limit_reached = self.rate_limited >= RATE_LIMIT_PATIENCE * self.failure_limit

@@ -61,6 +61,8 @@ class FakeTranslator:
         self.chars = 0
         self.texts: list[str] = []
         self.source_languages: list[str] = []  # what each Google call named as the source
+        # LibreTranslate's GET /languages: the codes it lists (None: the server has no such endpoint).
+        self.libre_languages: list[str] | None = None
         self.in_flight = 0
         self.max_in_flight = 0
         # DeepL's /v2/usage: (characters used, limit) of the account this billing period.
@@ -71,6 +73,7 @@ class FakeTranslator:
         self.site.start()
         self.site.handle("/m", self._google)
         self.site.handle("/translate", self._libre)
+        self.site.handle("/languages", self._libre_languages)
         self.site.handle("/v2/translate", self._deepl)
         self.site.handle("/v2/usage", self._deepl_usage)
         return self
@@ -206,6 +209,13 @@ class FakeTranslator:
             return json.dumps({"translatedText": value}).encode(), "application/json"
 
         self._serve(request, texts, render)
+
+    def _libre_languages(self, request: BaseHTTPRequestHandler) -> None:
+        if self.libre_languages is None:
+            self._send(request, 404, b"Not Found", "text/plain")
+            return
+        listed = [{"code": code, "name": code, "targets": ["en"]} for code in self.libre_languages]
+        self._send(request, 200, json.dumps(listed).encode(), "application/json")
 
     def _deepl_usage(self, request: BaseHTTPRequestHandler) -> None:
         count, limit = self.deepl_usage
