@@ -300,9 +300,9 @@ def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
 
 
 def _fit(loglik: float, letters: int) -> float:
-    """How far the best letter model can be believed: text that none of them fits (Tatar,
-    Chuvash, Ossetian, Uzbek…) is in a language the crawler does not know, whichever
-    candidate scores highest, so its confidence falls with the misfit."""
+    """How far the best letter model can be believed: text that none of them fits (Yakut,
+    Tuvan, Abkhaz…) is in a language the crawler does not know, whichever candidate scores
+    highest, so its confidence falls with the misfit."""
     if letters < _FIT_LETTERS:
         return 1.0
     return min(1.0, math.exp(_FIT_SLOPE * (loglik / letters - _FIT_NATS_PER_LETTER)))
