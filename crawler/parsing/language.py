@@ -281,12 +281,14 @@ def _cyrillic(text: str, hint: str | None) -> dict[str, float]:
     text = _WORD_RE.sub(_unmix_word, text)
     words = [word for word in _WORD_RE.findall(text.lower()) if is_cyrillic(word[0])]
     sample = words[:_SAMPLE_WORDS]
-    # The letter models know letters only: apostrophes (м'ясо) and Latin glued to a word split it.
+    # The letter models and the alphabets know Cyrillic letters only: apostrophes (м'ясо) and
+    # Latin glued to a word split it (an apostrophe counted as a foreign letter cost every
+    # language alike, and four of them used up every language's alphabet evidence).
     runs = [run for word in sample for run in _CYRILLIC_RUN.findall(word)]
     letter_scores = ngram_loglik(runs)
     evidence = (
         letter_scores,
-        _alphabet_penalty(sample),
+        _alphabet_penalty(runs),
         _word_evidence(sample),
         _langdetect_say(text[:_SAMPLE_CHARS], len(sample)),
         _REGION_PRIOR,
