@@ -34,6 +34,17 @@ SHARD_TIMEOUT_SECONDS = 3600
 # Later pages of a listing (or a paged feed) read beyond the first, while each page
 # still holds links not seen before.
 DISCOVERY_MAX_PAGES = 5
+# The revisit policy of feeds, sitemaps and listing pages (crawler/frontier/revisit.py): a
+# document dated (by its URL or its index's lastmod) before this many days ago is not asked
+# again once read; one unchanged for long is asked at a growing interval, capped here; and
+# children due only by that interval are asked at most this many per source and run.
+DISCOVERY_WINDOW_DAYS = 3
+DISCOVERY_REVISIT_MAX_HOURS = 24
+DISCOVERY_REVISITS_PER_RUN = 5
+# An article page that could not be fetched (5xx, 429, timeout, a block page, …) is asked
+# again on later runs, after a pause that doubles each time, until it has failed on this many
+# runs *and* for this long (crawler/frontier/retry.py); then it is given up, with a log line.
+RETRY_GIVE_UP_AFTER = "8 runs, 48h"
 # Articles, URLs, feed validators and cached translations not seen for this many
 # days are forgotten at the end of a run (0 keeps everything).
 STATE_RETENTION_DAYS = 90

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from crawler.frontier.book import FrontierEntry
+from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.urls import article_id
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
 from crawler.state.sqlite_store import StateDB
@@ -65,20 +68,53 @@ def test_articles_urls_and_markers(store: StateStore) -> None:
     assert updated is not None and updated["revision"] == 2 and updated["first_seen"] == 1_000
 
 
-def test_validators_children_and_site_rules(store: StateStore) -> None:
+def test_documents_children_and_site_rules(store: StateStore) -> None:
     children = [["https://x.org/s1.xml", "2025-01-01"], ["https://x.org/s2.xml", None]]
     store.apply(
         _batch(
             1_000,
+            # A payload written by the release before the revisit policy (a killed run's delivery).
             validators=[("https://x.org/index.xml", '"e1"', "Mon, 01 Jan 2025 00:00:00 GMT", children)],
+            documents=[
+                {"url": "https://x.org/s1.xml", "etag": None, "last_modified": "Tue", "fetched": 900.5,
+                 "changed": 800.0, "complete": True, "children": [], "digest": "d1", "listed": "2025-01-01",
+                 "cursor": {"next": "https://x.org/s1.xml?page=3", "since": 5.0}},
+                {"url": "https://x.org/s2.xml", "etag": '"e2"', "last_modified": None, "fetched": None,
+                 "changed": None, "complete": False, "children": None, "digest": None, "listed": None,
+                 "cursor": None},
+            ],
             site_rules=[("x.org", [[["utm_source"], "/"]])],
         )
+    )  # fmt: skip
+    found = store.documents(
+        ["https://x.org/index.xml", "https://x.org/s1.xml", "https://x.org/s2.xml", "https://x.org/no"]
     )
-    assert store.validators("https://x.org/index.xml") == ('"e1"', "Mon, 01 Jan 2025 00:00:00 GMT")
-    assert store.children("https://x.org/index.xml") == [(c[0], c[1]) for c in children]
-    assert store.validators("https://x.org/other.xml") == (None, None)
-    assert store.children("https://x.org/other.xml") is None
+    assert sorted(found) == ["https://x.org/index.xml", "https://x.org/s1.xml", "https://x.org/s2.xml"]
+    index, s1, s2 = found["https://x.org/index.xml"], found["https://x.org/s1.xml"], found["https://x.org/s2.xml"]
+    assert (index.etag, index.last_modified, index.fetched) == ('"e1"', "Mon, 01 Jan 2025 00:00:00 GMT", 1_000)
+    assert index.children == tuple((c[0], c[1]) for c in children) and index.complete and index.read
+    assert (s1.fetched, s1.changed, s1.digest, s1.listed, s1.children) == (900, 800.0, "d1", "2025-01-01", ())
+    assert s1.cursor == {"next": "https://x.org/s1.xml?page=3", "since": 5.0}
+    assert not s2.complete and not s2.read and s2.fetched == 1_000 and s2.children is None
     assert store.site_rules() == {"x.org": [[["utm_source"], "/"]]}
+
+
+def test_the_retry_frontier(store: StateStore) -> None:
+    entry = FeedEntry("https://x.org/a", title="Заголовок", published="2026-11-03T10:00:00+02:00", tags=("війна",))
+    owed = [
+        FrontierEntry("x.org/a", "https://x.org/a", "s", "feed", "https://x.org/rss", entry, "p:2026", 5.0,
+                      first_seen=10.0, next_at=10.0),
+        FrontierEntry("x.org/b", "https://x.org/b", "s", "sitemap", "https://x.org/sm.xml", first_seen=10.0),
+        FrontierEntry("x.org/c", "https://x.org/c", "other", "listing", "https://x.org/", first_seen=10.0),
+    ]  # fmt: skip
+    store.add_to_frontier(owed)
+    store.add_to_frontier([replace(owed[0], via_url="https://x.org/elsewhere")])  # already owed: kept as it was
+    assert {e.key: e for e in store.frontier(["s"])} == {"x.org/a": owed[0], "x.org/b": owed[1]}
+    failed = replace(owed[1], reason="http_503", attempts=2, first_failed=20.0, next_at=30.0)
+    store.apply(_batch(1_000, frontier_done=["x.org/a"], frontier_failed=[failed.row()]))
+    assert store.frontier(["s"]) == [failed], "delivered pages leave the frontier, failures are recorded"
+    assert store.frontier(["s", "other"]) == [failed, owed[2]]
+    assert store.prune(older_than=11)["frontier"] == 2, "pages owed for longer than the retention are forgotten"
 
 
 def test_retry_records_and_translation_cache(store: StateStore) -> None:

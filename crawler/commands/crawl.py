@@ -18,6 +18,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config.sources_file import SourcesError, load_sources, select_sources
+from crawler.config.windows import Since, parse_since, parse_until
 from crawler.exit_codes import (
     EXIT_CONFIG_ERROR,
     EXIT_INTERRUPTED,
@@ -27,6 +28,7 @@ from crawler.exit_codes import (
     EXIT_SOURCE_FAILED,
     EXIT_STATE_UNUSABLE,
 )
+from crawler.frontier.retry import DEFAULT_GIVE_UP_AFTER, parse_give_up_after
 from crawler.output.exporters import check_output_location
 from crawler.state.lock import RunLockedError
 from crawler.state.store import StateError, preflight, run_lock
@@ -109,6 +111,13 @@ class Command(ScrapyCrawlCommand):
                 raise UsageError("-a run=ID -a shard=K go together (K a number); scrapy sources enqueue sets them")
             if not self.settings.get("STATE_URL"):
                 return "a shard of a distributed run needs its state in PostgreSQL: set STATE_URL"
+        problem = _window_problem(opts.spargs)
+        if problem:
+            raise UsageError(problem)
+        try:
+            parse_give_up_after(self.settings.get("RETRY_GIVE_UP_AFTER") or DEFAULT_GIVE_UP_AFTER)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         full = opts.spargs.get("full")
         if full is not None and str(full).strip().lower() not in (
             "0",
@@ -123,6 +132,22 @@ class Command(ScrapyCrawlCommand):
         ):
             raise UsageError(f"-a full={full}: use full=1 or full=0")
         return None
+
+
+def _window_problem(spargs: dict[str, str]) -> str | None:
+    """-a since=DATE|DURATION and -a until=DATE, as the spider will read them."""
+    since, until = spargs.get("since"), spargs.get("until")
+    if since:
+        parsed = parse_since(since)
+        if isinstance(parsed, str):
+            return f"-a since={since}: {parsed}"
+    if until:
+        day = parse_until(until)
+        if isinstance(day, str):
+            return f"-a until={until}: {day}"
+        if since and isinstance(parsed, Since) and parsed.day is not None and day < parsed.day:
+            return f"-a until={until} is before -a since={since}"
+    return None
 
 
 def _exit_status(bootstrap_failed: bool, stats: dict[str, object]) -> int:

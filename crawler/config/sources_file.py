@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 from lxml import etree
 
+from crawler.config.date_templates import is_template, template_problem
 from crawler.config.regex_safety import RegexProblem, check_follow_pattern
+from crawler.config.windows import Since, parse_since
 from crawler.parsing.urls import host_of, is_public_http_url_syntax
 
 __all__ = [
@@ -81,6 +83,8 @@ class Source:
     # A regex every article link must match, from any feed, sitemap or listing (a shared
     # sitemap that also lists another edition's articles, say).
     follow: re.Pattern[str] | None = None
+    # Where a backfill starts: archives are read back to here, older articles are not fetched.
+    since: Since | None = None
     line: int = 0
 
     @property
@@ -235,10 +239,17 @@ class _Validator:
         self.error(v.line, key, f"expected a non-empty string, got {_show(v.value)}")
         return None
 
-    def url(self, v: _Value, key: str) -> str | None:
+    def url(self, v: _Value, key: str, templates: bool = False) -> str | None:
+        """An absolute http(s) URL; with ``templates``, one that may carry {date:FORMAT} fields."""
         text = self.str_(v, key)
         if text is None:
             return None
+        if is_template(text) or "{" in text:
+            problem = template_problem(text) if templates else "a {date:…} template works in sitemaps and listings only"
+            if problem:
+                self.error(v.line, key, f"{text!r}: {problem}")
+                return None
+            return text
         problem = is_public_http_url_syntax(text)
         if problem:
             self.error(v.line, key, f"{text!r} is not a valid URL: {problem}")
@@ -297,8 +308,16 @@ def _urls(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
     items = check.list_(v, key)
     if items is None:
         return None
-    urls = [check.url(item, f"{key}[{i}]") for i, item in enumerate(items)]
+    urls = [check.url(item, f"{key}[{i}]", templates=key == "sitemaps") for i, item in enumerate(items)]
     return tuple(dict.fromkeys(url for url in urls if url))
+
+
+def _since(check: _Validator, v: _Value, key: str) -> Since | None:
+    since = parse_since(v.value)
+    if isinstance(since, str):
+        check.error(v.line, key, since)
+        return None
+    return since
 
 
 def _listings(check: _Validator, v: _Value, key: str) -> tuple[Listing, ...] | None:
@@ -375,6 +394,7 @@ _PARSERS: dict[str, Callable[[_Validator, _Value, str], Any]] = {
     "max_articles": _count,
     "concurrency": _count,
     "follow": _follow,
+    "since": _since,
 }
 _SOURCE_KEYS = {"name", *_PARSERS}
 
@@ -439,7 +459,7 @@ def _build_listing(check: _Validator, item: _Value, key: str) -> Listing | None:
         check.error(item.line, f"{key}.follow", "a listing needs a follow regex that article links match")
     if url_entry is None or follow_entry is None:
         return None
-    url = check.url(url_entry[1], f"{key}.url")
+    url = check.url(url_entry[1], f"{key}.url", templates=True)
     pattern = check.str_(follow_entry[1], f"{key}.follow")
     next_xpath = _xpath(check, raw["next"][1], f"{key}.next") if "next" in raw else None
     if pattern is None or url is None or ("next" in raw and next_xpath is None):

@@ -51,6 +51,12 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
         "translation_deferred_chars": get("translation_deferred_chars"),
         "translation_chars": get("translation_chars"),
         "http_errors": get("http_errors"),
+        # The retry frontier once the run is over (crawler/frontier/book.py): pages that failed
+        # and are asked again on later runs, pages given up this run (each logged with its
+        # reason), and pages owed but not yet asked for (over max_articles, a backfill's rest).
+        "retry_pending": get("retry_pending"),
+        "given_up": get("given_up"),
+        "backlog": get("backlog"),
         # Pages fetched that gave no article, by reason (a subset of not_emitted).
         "refused": {reason: count for reason, count in not_emitted.items() if reason in _REFUSALS},
         "languages": {language: int(count) for language, count in sorted(by_prefix["language"].items())},
@@ -82,7 +88,7 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
 # The per-source counts a run summary adds up in its "totals" (and "not_emitted", summed over reasons).
 TOTAL_FIELDS = (
     "discovered", "new", "updated", "retranslated", "unchanged", "emitted", "translated", "translation_failed",
-    "translation_deferred", "translation_chars", "http_errors",
+    "translation_deferred", "translation_chars", "http_errors", "retry_pending", "given_up", "backlog",
 )  # fmt: skip
 
 
@@ -139,6 +145,8 @@ def format_table(summary: dict[str, Any]) -> str:
         "tr. chars",
         "deferred",
         "HTTP errors",
+        "retrying",
+        "given up",
         "status",
         "health",
         "errors",
@@ -161,6 +169,8 @@ def format_table(summary: dict[str, Any]) -> str:
                 s.get("translation_chars", 0),
                 s.get("translation_deferred", 0),
                 s["http_errors"],
+                s.get("retry_pending", 0),
+                s.get("given_up", 0),
                 s["status"],
                 ", ".join(s.get("health", {}).get("flags", [])) or "-",
                 ", ".join(f"{reason} {count}" for reason, count in s["errors"].items()) or "-",

@@ -23,17 +23,25 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.config.sources_file import Source, SourcesError, load_sources, select_sources
+from crawler.config.windows import Since, parse_since, parse_until
+from crawler.frontier.book import FrontierEntry
+from crawler.frontier.documents import listing_digest
+from crawler.frontier.revisit import Due, RevisitPolicy, Window
+from crawler.frontier.schedule import DiscoverySchedule, Planned
 from crawler.items import ArticleItem
 from crawler.net.failures import failure_reason, failure_text
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
 from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected
-from crawler.parsing.dates import utc_timestamp
+from crawler.parsing.dates import unix_time, utc_timestamp
 from crawler.parsing.feeds import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
 from crawler.parsing.markers import is_uniform
+from crawler.parsing.url_dates import url_period
 from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
 from crawler.spiders.listing import listing_links, next_page_url
+from crawler.spiders.phases import Phase, SourcePhases
 from crawler.state.runstate import RunState, run_names
+from crawler.state.store import StateError
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
 from crawler.workers.memory import tune_malloc
@@ -42,8 +50,11 @@ from crawler.workers.pool import ExtractionPool, default_workers
 logger = logging.getLogger(__name__)
 tune_malloc()
 
-# Feeds and sitemaps go first so article requests never starve discovery.
+# Feeds and sitemaps go first so article requests never starve discovery; a backfill's
+# archives and pages owed from earlier runs come after the new articles.
 DISCOVERY_PRIORITY = 10
+BACKFILL_PRIORITY = -5
+BACKLOG_PRIORITY = -10
 MAX_SITEMAP_DEPTH = 4
 # The sitemap protocol allows 50 MB uncompressed; articles need far less.
 DISCOVERY_MAXSIZE = 50 * 1024 * 1024
@@ -76,6 +87,8 @@ class SourcesSpider(scrapy.Spider):
         run: str | None = None,
         shard: str | None = None,
         run_time: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -83,6 +96,11 @@ class SourcesSpider(scrapy.Spider):
         self.full = _is_true(full) if full is not None else False
         # -a limit=N: at most N articles per source this run (trying a source out).
         self.limit = int(limit) if limit else None
+        # -a since=DATE|DURATION -a until=DATE: a backfill for this run (the crawl command checked them).
+        self._since: Since | None = _since_arg(since)
+        self._until: float | None = _until_arg(until)
+        self._windows: dict[str, Window] = {}
+        self._phases = SourcePhases()
         # -a report=1: keep a step-by-step account (scrapy sources check prints it).
         self.collect_report = _is_true(report) if report is not None else False
         self.report: list[dict[str, Any]] = []
@@ -92,10 +110,10 @@ class SourcesSpider(scrapy.Spider):
         self._skipped: dict[str, str] = {}  # URL keys skipped as known -> article id
         self._entries: dict[str, FeedEntry] = {}
         self._requested: dict[str, int] = {}
-        # Discovery documents requested this run (an index that lists itself is read once),
-        # and the requests not yet answered (kept under JOBDIR when the run is paused).
-        self._documents: set[str] = set()
-        self._documents_inflight: set[str] = set()
+        # Discovery documents requested this run per source (an index that lists itself is read
+        # once), and those not yet answered, with their phase (kept under JOBDIR when paused).
+        self._documents: set[tuple[str, str]] = set()
+        self._documents_inflight: set[tuple[str, str, str]] = set()
         self._inflight: dict[str, str] = {}
         self._fresh_links = 0
         self._offsite_hosts: set[tuple[str, str]] = set()
@@ -104,6 +122,7 @@ class SourcesSpider(scrapy.Spider):
         self._slots: dict[str, str] = {}
         self._site_rules: SiteRules | bool | None = None
         self._run_state: RunState | None = None
+        self._schedule: DiscoverySchedule | None = None
         # Feed URI parameters: %(run_time)s and %(run_id)s in FEEDS paths; the run state
         # takes the same run id, so file names and the database agree.
         self.run_time, self.run_id = run_names(datetime.now(UTC))
@@ -152,7 +171,15 @@ class SourcesSpider(scrapy.Spider):
             preload=("crawler.stories.preload",) if crawler.settings.getbool("STORIES_ENABLED", True) else (),
         )
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
+        spider.revisit = RevisitPolicy.from_settings(crawler.settings)
         return spider
+
+    @property
+    def schedule(self) -> DiscoverySchedule:
+        """Which discovery documents this run asks for (it needs the run state, created after the spider)."""
+        if self._schedule is None:
+            self._schedule = DiscoverySchedule(self.run_state.documents, self.revisit, self.full)
+        return self._schedule
 
     @property
     def site_rules(self) -> SiteRules | None:
@@ -186,15 +213,17 @@ class SourcesSpider(scrapy.Spider):
         if not isinstance(job, dict) or not (job.get(_JOB_INFLIGHT) or job.get(_JOB_DOCUMENTS)):
             return
         inflight: dict[str, str] = job.pop(_JOB_INFLIGHT, None) or {}
-        documents: list[str] = job.pop(_JOB_DOCUMENTS, None) or []
+        documents: list[Any] = job.pop(_JOB_DOCUMENTS, None) or []
         # Their requests come back from the queue on disk: they are not asked for twice.
         self._seen.update(inflight)
         self._inflight.update(inflight)
-        self._documents.update(documents)
-        self._documents_inflight.update(documents)
         for source in inflight.values():
             self._requested[source] = self._requested.get(source, 0) + 1
-        self.run_state.resumed = True
+        for document in documents:
+            if isinstance(document, (list, tuple)) and len(document) == 3:  # (source, url, phase)
+                self._documents.add((document[0], document[1]))
+                self._documents_inflight.add(tuple(document))
+                self._phases.expect(document[0], Phase(document[2]))
         logger.info(
             "Resuming a paused run: %d article and %d feed/sitemap requests come from %s",
             len(inflight), len(documents), self.settings.get("JOBDIR"),
@@ -206,154 +235,212 @@ class SourcesSpider(scrapy.Spider):
         if not self.sources:
             logger.warning("No enabled sources in %s", self.settings.get("SOURCES_FILE"))
         self._resume()
+        state = self.run_state
+        state.frontier.load(source.name for source in self.sources)
         for source in self.sources:
             self.source_stats.touch(source.name)
             # Articles whose translation failed on an earlier run: translated again
             # from the stored record, without fetching the page.
-            for item, keys in self.run_state.retry_items(source.name, self._quota_left(source)):
+            for item, keys in state.retry_items(source.name, self._quota_left(source)):
                 self._seen.update(keys)
                 self.source_stats.inc(source.name, "translation_retries")
                 yield item
         for source in self.sources:
-            requests = [
-                *(self._discovery_request(source, url, "feed") for url in source.feeds),
-                *(self._discovery_request(source, url, "sitemap") for url in source.sitemaps),
-                *(self._discovery_request(source, listing.url, "listing") for listing in source.listings),
-            ]
+            # Built whole before the first is yielded: the source's backlog waits for all of them.
+            requests = [*self._frontier_requests(source, state.frontier.retries_due(source.name)), *self._roots(source)]
+            if self._phases.ready(source.name):
+                requests += self._backlog(source)
             for request in requests:
+                yield request
+        self._flush_frontier()
+
+    def _window(self, source: Source) -> Window:
+        """The time this run works in for ``source``: the watched window, and its backfill's."""
+        window = self._windows.get(source.name)
+        if window is None:
+            since = self._since or source.since
+            now = self.run_state.now
+            window = self.revisit.window(now, since.start(now) if since else None, self._until)
+            self._windows[source.name] = window
+        return window
+
+    def _roots(self, source: Source) -> list[Request]:
+        window = self._window(source)
+        requests = []
+        for plan in self.schedule.roots(source, window):
+            if plan.due in (Due.NOW, Due.BACKFILL):
+                requests += self._follow(source, [plan], Phase.FRESH)
+            else:
+                # Not asked this run: what it listed last time is weighed child by child.
+                self.source_stats.inc(source.name, "discovery/not_due")
+                record = self.run_state.documents.record(plan.url)
+                if record is not None and record.children:
+                    children = self.schedule.children(
+                        source, plan.url, plan.kind, list(record.children), 0, window, plan.root
+                    )
+                    requests += self._follow(source, children, Phase.FRESH)
+        return requests
+
+    def _follow(self, source: Source, plans: list[Planned], phase: Phase) -> list[Request]:
+        """Requests for the plans due now; archives for later are queued for the backlog phase."""
+        requests = []
+        for plan in plans:
+            if plan.due == Due.BACKFILL:
+                self._phases.queue(source.name, [plan])
+            elif plan.due == Due.NOW:
+                if plan.kind == "sitemap" and plan.parent is not None and not source.allows(plan.url):
+                    self._offsite_sitemap(source, plan)
+                    continue
+                request = self._discovery_request(source, plan, phase)
                 if request is not None:
-                    yield request
+                    requests.append(request)
+        return requests
+
+    def _offsite_sitemap(self, source: Source, plan: Planned) -> None:
+        self.source_stats.inc(source.name, "discovery/offsite_sitemaps")
+        if (source.name, host_of(plan.url)) not in self._offsite_hosts:
+            self._offsite_hosts.add((source.name, host_of(plan.url)))
+            logger.warning(
+                "%s: %s lists sitemaps on %s, outside allowed_domains; not followed (add the domain to read them)",
+                source.name, plan.parent, host_of(plan.url),
+            )  # fmt: skip
 
     def _discovery_request(
-        self,
-        source: Source,
-        url: str,
-        kind: str,
-        depth: int = 0,
-        parent: str | None = None,
-        conditional: bool = True,
-        root: str | None = None,
+        self, source: Source, plan: Planned, phase: Phase, conditional: bool = True
     ) -> Request | None:
-        if conditional and url in self._documents:
+        if conditional and (source.name, plan.url) in self._documents:
             self.source_stats.inc(source.name, "discovery/repeated")
             return None
-        self._documents.add(url)
-        self._documents_inflight.add(url)
-        self.run_state.expect(parent)
+        self._documents.add((source.name, plan.url))
+        self._documents_inflight.add((source.name, plan.url, str(phase)))
+        self._phases.expect(source.name, phase)
+        if phase == Phase.BACKFILL:
+            self.source_stats.inc(source.name, "discovery/backfill")
         return Request(
-            url,
-            callback=self.parse_listing if kind == "listing" else self.parse_discovery,
+            plan.url,
+            callback=self.parse_listing if plan.kind == "listing" else self.parse_discovery,
             errback=self.on_discovery_error,
-            priority=DISCOVERY_PRIORITY,
-            headers=self.run_state.conditional_headers(url) if conditional else {},
-            cb_kwargs={"source": source.name, "kind": kind, "depth": depth, "parent": parent, "root": root or url},
+            priority=DISCOVERY_PRIORITY if phase == Phase.FRESH else BACKFILL_PRIORITY,
+            headers=self.run_state.documents.conditional_headers(plan.url) if conditional else {},
+            cb_kwargs={
+                "source": source.name, "kind": plan.kind, "depth": plan.depth, "parent": plan.parent,
+                "root": plan.root or plan.url, "listed": plan.listed, "phase": str(phase),
+                "day": plan.day.isoformat() if plan.day else None,
+            },
             meta={
                 "download_maxsize": DISCOVERY_MAXSIZE,
                 "download_slot": self._slots[source.name],
                 "source": source.name,
-                "discovery": kind,
+                "discovery": plan.kind,
                 "handle_httpstatus_list": [304],
             },
-            # Documents are asked for again on every run, whatever a JOBDIR's
-            # request filter remembers; _documents stops loops within a run.
+            # Documents are asked for whatever a JOBDIR's request filter remembers;
+            # _documents stops loops within a run.
             dont_filter=True,
-        )
+        )  # fmt: skip
+
+    def _answered(self, source: Source, url: str, phase: str) -> list[Request]:
+        """The end of a discovery document's callback: owed pages are written to the state, and
+        the source's backlog starts once its fresh phase is over (or its next archive is read)."""
+        self._documents_inflight.discard((source.name, url, phase))
+        self._flush_frontier()
+        if self._phases.answered(source.name, Phase(phase)):
+            return self._backlog(source)
+        return self._next_archives(source)
+
+    def _flush_frontier(self) -> None:
+        try:
+            self.run_state.frontier.flush()
+        except StateError as exc:
+            self.run_state.state_failed(exc)
 
     def _not_modified(
-        self, response: Response, source: Source, kind: str, depth: int, parent: str | None, root: str | None
-    ) -> list[Request] | None:
-        """None for a document with a body; for a 304, the requests that re-check what the
-        document listed last time (child sitemaps, later pages), each with its own validators."""
+        self, response: Response, source: Source, kind: str, depth: int, cb: dict[str, Any]
+    ) -> list[Request]:
+        """A 304: what the document listed last time (child sitemaps, later pages) is weighed again,
+        each child on its own record."""
         url = response.request.url
-        self._documents_inflight.discard(url)
-        if response.status != 304:
-            etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
-            self.run_state.document_fetched(
-                url, etag.decode("latin-1") if etag else None, modified.decode("latin-1") if modified else None, parent
-            )
-            return None
         self.source_stats.inc(source.name, "discovery/not_modified")
         self.source_stats.answered(source.name, kind)
-        children = self.run_state.document_unchanged(url, parent)
-        requests: list[Request | None]
-        if children is None:
+        record = self.run_state.documents.not_modified(url, cb.get("listed"))
+        phase = Phase(cb.get("phase") or Phase.FRESH)
+        if record is None or record.children is None:
             # What it lists is not known (state from an earlier release): read it in full.
             self._report(source.name, kind, url, True, "HTTP 304, but its contents are not known: fetching it in full")
-            requests = [self._discovery_request(source, url, kind, depth, parent, conditional=False, root=root)]
-        else:
-            again = f"; {len(children)} documents it links to checked again" if children else ""
-            self._report(source.name, kind, url, True, f"HTTP 304: unchanged since the last run{again}")
-            requests = [self._child_request(source, url, child, kind, depth, root) for child, _ in children]
-        self.run_state.settle(parent)
-        return [request for request in requests if request is not None]
+            plan = Planned(url, kind, Due.NOW, depth, cb.get("parent"), cb.get("listed"), root=cb.get("root"))
+            request = self._discovery_request(source, plan, phase, conditional=False)
+            return [request] if request is not None else []
+        again = f"; {len(record.children)} documents it links to weighed again" if record.children else ""
+        self._report(source.name, kind, url, True, f"HTTP 304: unchanged since the last run{again}")
+        window = self._window(source)
+        plans = self.schedule.children(source, url, kind, list(record.children), depth, window, cb.get("root"))
+        return self._follow(source, plans, phase)
 
-    def _child_request(
-        self, source: Source, parent: str, url: str, kind: str, depth: int, root: str | None = None
-    ) -> Request | None:
-        if kind in ("listing", "feed"):  # a later page of a listing or a paged feed
-            if depth >= self.max_pages:
-                return None
-            return self._discovery_request(source, url, kind, depth + 1, parent=parent, root=root)
-        if depth >= MAX_SITEMAP_DEPTH:
-            logger.warning("%s: %s nested deeper than %d levels; not followed", source.name, url, MAX_SITEMAP_DEPTH)
-            return None
-        if not source.allows(url):
-            self.source_stats.inc(source.name, "discovery/offsite_sitemaps")
-            if (source.name, host_of(url)) not in self._offsite_hosts:
-                self._offsite_hosts.add((source.name, host_of(url)))
-                logger.warning(
-                    "%s: %s lists sitemaps on %s, outside allowed_domains; not followed (add the domain to read them)",
-                    source.name, parent, host_of(url),
-                )  # fmt: skip
-            return None
-        return self._discovery_request(source, url, kind, depth + 1, parent=parent)
-
-    def parse_discovery(
-        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None, root: str | None = None
-    ) -> Iterator[Request]:
+    def parse_discovery(self, response: Response, source: str, kind: str, depth: int, **cb: Any) -> Iterator[Request]:
         src = self._by_name[source]
-        again = self._not_modified(response, src, kind, depth, parent, root)
-        if again is not None:
-            yield from again
-            return
         url = response.request.url
+        if response.status == 304:
+            yield from self._not_modified(response, src, kind, depth, cb)
+            yield from self._answered(src, url, cb.get("phase") or Phase.FRESH)
+            return
         try:
             document = parse_discovery_document(response.body, response.url)
         except DiscoveryError as exc:
             self.source_stats.discovery_failed(source, exc.reason)
             logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
             self._report(source, kind, url, False, f"HTTP {response.status}, but unusable: {exc}")
-            # Not read: its validators must not make the next run skip it.
-            self.run_state.document_incomplete(url)
-            self.run_state.settle(parent)
+            # Not read: it is asked for in full next time.
+            self.run_state.documents.failed(url)
+            yield from self._answered(src, url, cb.get("phase") or Phase.FRESH)
             return
+        yield from self._read_document(response, src, kind, depth, document, cb)
+        yield from self._answered(src, url, cb.get("phase") or Phase.FRESH)
+
+    def _read_document(
+        self, response: Response, src: Source, kind: str, depth: int, document: ParsedDocument, cb: dict[str, Any]
+    ) -> Iterator[Request]:
+        url, source, phase = response.request.url, src.name, Phase(cb.get("phase") or Phase.FRESH)
         self.source_stats.discovery_ok(source)
         self.source_stats.answered(source, kind, newest_entry(document.entries))
         self._report_document(source, kind, url, response.status, document)
         if document.skipped_links:
             self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
-        yield from self._sitemap_children(src, url, kind, depth, document)
+        # A document that stamps one date on every entry says nothing about any of them.
+        trusted = not is_uniform([entry.changed_marker for entry in document.entries])
+        if not trusted:
+            self.source_stats.inc(source, "discovery/uniform_dates")
+        children = [(link.url, link.lastmod) for link in document.sitemaps]
+        listed = [(entry.url, entry.changed_marker if trusted else None) for entry in document.entries]
+        self._document_read(response, listed + children + [(document.next_page or "", None)], children, cb)
+        yield from self._sitemap_children(src, url, kind, depth, children, phase)
         entries: Iterable[FeedEntry] = document.entries
         if document.kind in ("sitemap", "text"):
             entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
         via_kind = "feed" if document.kind in ("rss", "atom", "rdf", "jsonfeed") else "sitemap"
         fresh = self._fresh_links
-        # A document that stamps one date on every entry says nothing about any of them.
-        trusted = not is_uniform([entry.changed_marker for entry in document.entries])
-        if not trusted:
-            self.source_stats.inc(source, "discovery/uniform_dates")
         for entry in entries:
-            request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry, trusted)
+            request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry, trusted, phase)
             if request is not None:
                 yield request
-        children = [(link.url, link.lastmod) for link in document.sitemaps]
         if document.next_page:
-            next_page = self._next_page(src, url, document.next_page, kind, depth, fresh, root)
+            next_page = self._next_page(src, url, document.next_page, kind, depth, fresh, cb.get("root"), phase)
             if next_page is not None:
-                children.append((document.next_page, None))
                 yield next_page
-        self.run_state.document_children(url, children)
-        self.run_state.settle(parent)
+
+    def _document_read(
+        self, response: Response, listed: list[tuple[str, str | None]], children: list[tuple[str, str | None]],
+        cb: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """Record a document read in full: its validators, what it lists and whether that changed."""
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        self.run_state.documents.read(
+            response.request.url,
+            etag.decode("latin-1") if etag else None,
+            modified.decode("latin-1") if modified else None,
+            listing_digest(listed),
+            children,
+            cb.get("listed"),
+        )
 
     def _report_document(self, source: str, kind: str, url: str, status: int, document: ParsedDocument) -> None:
         if not self.collect_report:
@@ -369,21 +456,27 @@ class SourcesSpider(scrapy.Spider):
             self._report(source, kind, url, True, detail, warning=True)
 
     def _sitemap_children(
-        self, source: Source, url: str, kind: str, depth: int, document: ParsedDocument
+        self, source: Source, url: str, kind: str, depth: int, children: list[tuple[str, str | None]], phase: Phase
     ) -> Iterator[Request]:
-        # Newest child sitemaps first: they hold the newest articles.
-        children = sorted(document.sitemaps, key=lambda link: link.lastmod or "", reverse=True)
-        for child in children:
-            if self._quota_left(source) <= 0:
-                self.run_state.document_incomplete(url)
-                break
-            request = self._child_request(source, url, child.url, "sitemap", depth)
-            if request is not None:
-                yield request
+        """The child sitemaps an index lists, each weighed on its own record, newest first. Once the
+        source's quota is used up no more are read: they stay due for the next run."""
+        if not children:
+            return
+        if depth >= MAX_SITEMAP_DEPTH:
+            logger.warning("%s: %s nested deeper than %d levels; not followed", source.name, url, MAX_SITEMAP_DEPTH)
+            return
+        plans = self.schedule.children(source, url, "sitemap", children, depth, self._window(source))
+        plans.sort(key=lambda plan: plan.listed or "", reverse=True)
+        for plan in plans:
+            if plan.due == Due.NOW and self._quota_left(source) <= 0:
+                self.source_stats.inc(source.name, "discovery/over_max_articles")
+                continue
+            yield from self._follow(source, [plan], Phase.BACKFILL if plan.due == Due.BACKFILL else phase)
 
     def _next_page(
-        self, source: Source, url: str, next_url: str, kind: str, depth: int, fresh_before: int, root: str | None = None
-    ) -> Request | None:
+        self, source: Source, url: str, next_url: str, kind: str, depth: int, fresh_before: int,
+        root: str | None, phase: Phase,
+    ) -> Request | None:  # fmt: skip
         """The next page of a listing or paged feed, when this page held links not seen before
         (newer articles may have pushed others onto it) and the quota allows."""
         if self._fresh_links == fresh_before or depth >= self.max_pages or self._quota_left(source) <= 0:
@@ -391,44 +484,75 @@ class SourcesSpider(scrapy.Spider):
         if not source.allows(next_url) or next_url == url:
             return None
         self.source_stats.inc(source.name, "discovery/next_pages")
-        return self._discovery_request(source, next_url, kind, depth + 1, parent=url, root=root)
+        return self._discovery_request(source, Planned(next_url, kind, Due.NOW, depth + 1, url, root=root), phase)
 
-    def parse_listing(
-        self, response: Response, source: str, kind: str, depth: int, parent: str | None = None, root: str | None = None
-    ) -> Iterator[Request]:
+    def parse_listing(self, response: Response, source: str, kind: str, depth: int, **cb: Any) -> Iterator[Request]:
         src = self._by_name[source]
-        again = self._not_modified(response, src, kind, depth, parent, root)
-        if again is not None:
-            yield from again
-            return
         url = response.request.url
-        if not isinstance(response, TextResponse):
+        phase = cb.get("phase") or Phase.FRESH
+        if response.status == 304:
+            yield from self._not_modified(response, src, kind, depth, cb)
+        elif not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
             self._report(source, "listing", url, False, f"HTTP {response.status}, not an HTML page")
-            self.run_state.document_incomplete(url)
-            self.run_state.settle(parent)
-            return
+            self.run_state.documents.failed(url)
+        else:
+            yield from self._read_listing(response, src, depth, cb)
+        yield from self._answered(src, url, phase)
+
+    def _read_listing(self, response: TextResponse, src: Source, depth: int, cb: dict[str, Any]) -> Iterator[Request]:
+        url, source, root = response.request.url, src.name, cb.get("root")
         self.source_stats.discovery_ok(source)
         self._report(source, "listing", url, True, f"HTTP {response.status}, HTML listing page")
         # The listing entries of this page (of its first page, for later ones); all of them
         # if it was reached another way (a redirect).
         listings = [item for item in src.listings if item.url == (root or url)] or list(src.listings)
-        listing = listings[0]
+        links = listing_links(response, [item.follow for item in listings])
+        next_url = next_page_url(response, listings[0].next)
+        children = [(next_url, None)] if next_url else []
+        self._document_read(response, [(link, None) for link in links] + children, children, cb)
+        phase = Phase(cb.get("phase") or Phase.FRESH)
         fresh = self._fresh_links
-        for link in listing_links(response, [item.follow for item in listings]):
-            request = self._article_request(src, link, {"kind": "listing", "url": url}, None)
+        for link in links:
+            request = self._article_request(src, link, {"kind": "listing", "url": url}, None, phase=phase)
             if request is not None:
                 yield request
-        children: list[tuple[str, str | None]] = []
-        next_url = next_page_url(response, listing.next)
         if next_url:
-            request = self._next_page(src, url, next_url, "listing", depth, fresh, root)
+            request = self._next_page(src, url, next_url, "listing", depth, fresh, root, phase)
             if request is not None:
-                children.append((next_url, None))
                 yield request
-        self.run_state.document_children(url, children)
-        self.run_state.settle(parent)
+
+    # --- the backlog phase: owed pages, then archives ---------------------------------
+
+    def _backlog(self, source: Source) -> list[Request]:
+        """Once the source's new articles are asked for: pages owed from earlier runs, newest
+        first, then the archives a backfill has still to read, while the quota lasts."""
+        self._phases.start_backlog(source.name)
+        owed = [entry for entry in self.run_state.frontier.backlog(source.name) if entry.key not in self._seen]
+        requests = self._frontier_requests(source, owed, BACKLOG_PRIORITY)
+        return requests + self._next_archives(source)
+
+    def _next_archives(self, source: Source) -> list[Request]:
+        requests = []
+        while self._quota_left(source) > 0 and (plan := self._phases.take(source.name)) is not None:
+            requests += self._follow(source, [plan], Phase.BACKFILL)
+        return requests
+
+    def _frontier_requests(self, source: Source, entries: list[FrontierEntry], priority: int = 0) -> list[Request]:
+        requests = []
+        for entry in entries:
+            if entry.key in self._seen:
+                continue
+            if self._quota_left(source) <= 0:
+                self.source_stats.inc(source.name, "links/over_max_articles")
+                break
+            if entry.attempts:
+                self.source_stats.inc(source.name, "retried")
+            else:
+                self.source_stats.inc(source.name, "owed")
+            requests.append(self._fetch(source, entry.url, entry.key, entry.via, entry.entry, entry.marker, priority))
+        return requests
 
     def _quota_left(self, source: Source) -> int:
         limit = source.max_articles or self.default_max_articles
@@ -462,8 +586,9 @@ class SourcesSpider(scrapy.Spider):
         return url
 
     def _article_request(
-        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None, trusted: bool = True
-    ) -> Request | None:
+        self, source: Source, url: str, via: dict[str, str], entry: FeedEntry | None, trusted: bool = True,
+        phase: Phase = Phase.FRESH,
+    ) -> Request | None:  # fmt: skip
         cleaned = self._followable(source, url)
         if cleaned is None:
             return None
@@ -486,6 +611,15 @@ class SourcesSpider(scrapy.Spider):
         if key in self._seen:
             self.source_stats.inc(source.name, "links/duplicate")
             return None
+        dated = article_dates(entry, url)
+        if self._outside_window(source, dated, phase):
+            self.source_stats.inc(source.name, "links/before_since")
+            return None
+        if state.frontier.waiting(key):
+            # It failed on an earlier run and its pause is not over; the frontier brings it.
+            self._seen.add(key)
+            self.source_stats.inc(source.name, "links/retry_later")
+            return None
         known = state.known(key, marker, document)
         if known is not None:
             # Delivered before and, as far as the feed or sitemap can tell, unchanged.
@@ -495,13 +629,31 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.inc(source.name, "unchanged" if known else "links/known_non_article")
             return None
         self._fresh_links += 1
+        self._seen.add(key)
+        owed = FrontierEntry(key, url, source.name, via["kind"], via["url"], entry, marker, dated[0] if dated else None)
+        state.frontier.owe(owed)
         if self._quota_left(source) <= 0:
+            # Owed: the next runs ask for it (crawler/frontier/book.py).
             self.source_stats.inc(source.name, "links/over_max_articles")
-            state.document_incomplete(document)
             return None
+        return self._fetch(source, url, key, via, entry, marker, BACKLOG_PRIORITY if phase == Phase.BACKFILL else 0)
+
+    def _outside_window(self, source: Source, dated: tuple[float, float] | None, phase: Phase) -> bool:
+        """Whether the document dates the article before the source's ``since`` (or, in a
+        backfill's archives, after its ``until``)."""
+        if dated is None:
+            return False
+        window = self._window(source)
+        if window.since is not None and dated[1] < window.since:
+            return True
+        return phase == Phase.BACKFILL and window.until is not None and dated[0] >= window.until
+
+    def _fetch(
+        self, source: Source, url: str, key: str, via: dict[str, str], entry: FeedEntry | None, marker: str | None,
+        priority: int = 0,
+    ) -> Request:  # fmt: skip
         self._seen.add(key)
         self._inflight[key] = source.name
-        state.expect(document)
         self._requested[source.name] = self._requested.get(source.name, 0) + 1
         self.source_stats.inc(source.name, "articles_requested")
         # The workers start with the first article to fetch, while it downloads: a run
@@ -512,6 +664,7 @@ class SourcesSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.on_article_error,
+            priority=priority,
             cb_kwargs={"source": source.name, "via": via, "key": key, "marker": marker, "entry": entry},
             meta={"source": source.name, "download_slot": self._slots[source.name]},
             # Articles are de-duplicated above; the dupefilter would also swallow a
@@ -533,11 +686,10 @@ class SourcesSpider(scrapy.Spider):
         src = self._by_name[source]
         state = self.run_state
         self._inflight.pop(key, None)
-        state.settle(via.get("url"))
         problem = _not_html(response)
         if problem:
             self.reject(source, response.url, Rejected(Refusal.NOT_HTML, problem))
-            state.note_rejected(key, "not_html", via.get("url"))
+            state.note_rejected(key, "not_html")
             return []
         content_type = response.headers.get("Content-Type")
         options = ExtractionOptions(
@@ -552,7 +704,7 @@ class SourcesSpider(scrapy.Spider):
         result = await self.extractor.extract(response.body, options)
         if isinstance(result, Rejected):
             self.reject(source, response.url, result)
-            state.note_rejected(key, result.reason, via.get("url"))
+            state.note_rejected(key, result.reason, self._owed(source, response.request.url, key, via, entry, marker))
             return []
         if self.site_rules is not None:
             clean = self.site_rules.clean
@@ -593,34 +745,79 @@ class SourcesSpider(scrapy.Spider):
 
     # --- errors --------------------------------------------------------------
 
-    def on_discovery_error(self, failure: Failure) -> None:
+    def on_discovery_error(self, failure: Failure) -> list[Request]:
         request = failure.request  # type: ignore[attr-defined]
-        source = request.cb_kwargs.get("source", "?")
+        cb = request.cb_kwargs
+        source, kind = cb.get("source", "?"), cb.get("kind", "feed")
         reason = failure_reason(failure)
-        self.source_stats.discovery_failed(source, reason)
-        self._documents_inflight.discard(request.url)
-        self.run_state.settle(request.cb_kwargs.get("parent"), done=False)
-        kind, text = request.cb_kwargs.get("kind", "feed"), failure_text(failure)
-        self._report(source, kind, request.url, False, f"cannot fetch: {text}")
-        logger.warning("%s: cannot fetch %s %s: %s", source, kind, request.url, text)
+        if reason in ("http_404", "http_410") and cb.get("day") and cb["day"] >= utc_timestamp()[:10]:
+            # Today's or tomorrow's page of a date template that the site has not made yet.
+            self.source_stats.inc(source, "discovery/not_yet")
+            logger.debug("%s: %s %s is not there yet (%s)", source, kind, request.url, reason)
+        else:
+            self.source_stats.discovery_failed(source, reason)
+            self.run_state.documents.failed(request.url)
+            text = failure_text(failure)
+            self._report(source, kind, request.url, False, f"cannot fetch: {text}")
+            logger.warning("%s: cannot fetch %s %s: %s", source, kind, request.url, text)
+        src = self._by_name.get(source)
+        return self._answered(src, request.url, cb.get("phase") or Phase.FRESH) if src is not None else []
 
     def on_article_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        source = request.cb_kwargs.get("source", "?")
+        cb = request.cb_kwargs
+        source = cb.get("source", "?")
         reason = failure_reason(failure)
         self.source_stats.not_emitted(source, reason)
         if reason.startswith("http_"):
             self.source_stats.inc(source, "http_errors")
-        via = request.cb_kwargs.get("via") or {}
-        key = request.cb_kwargs.get("key")
+        via, key = cb.get("via") or {}, cb.get("key")
         self._inflight.pop(key, None)
-        self.run_state.settle(via.get("url"))
-        self.run_state.note_rejected(key, reason, via.get("url"))
         redirects = request.meta.get("redirect_urls") or []
-        where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
+        original = redirects[0] if redirects else request.url
+        owed = self._owed(source, original, key, via, cb.get("entry"), cb.get("marker"))
+        self.run_state.note_rejected(key, reason, owed)
+        where = f"{original} (redirected to {request.url})" if redirects else request.url
         text = failure_text(failure)
         logger.info("%s: cannot fetch article %s: %s", source, where, text)
         self._report(source, "article", where, False, f"cannot fetch: {text}")
+
+    @staticmethod
+    def _owed(
+        source: str, url: str, key: str | None, via: dict[str, str], entry: FeedEntry | None, marker: str | None
+    ) -> FrontierEntry | None:
+        """The frontier entry of an article request, should the frontier not have it yet."""
+        if key is None:
+            return None
+        return FrontierEntry(key, url, source, via.get("kind", "feed"), via.get("url", ""), entry, marker)
+
+
+def _since_arg(value: str | None) -> Since | None:
+    if not value:
+        return None
+    since = parse_since(value)
+    if isinstance(since, str):
+        raise ValueError(f"-a since={value}: {since}")
+    return since
+
+
+def _until_arg(value: str | None) -> float | None:
+    """-a until=DAY: the backfill reads that day and none after (the end of the day, as a Unix time)."""
+    if not value:
+        return None
+    day = parse_until(value)
+    if isinstance(day, str):
+        raise ValueError(f"-a until={value}: {day}")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
+
+
+def article_dates(entry: FeedEntry | None, url: str) -> tuple[float, float] | None:
+    """When the document (its entry's date, else the URL) says the article appeared: (first, last)."""
+    moment = unix_time(entry.published or entry.updated) if entry is not None else None
+    if moment is not None:
+        return moment, moment
+    period = url_period(url)
+    return (period.start(), period.end() - 1) if period is not None else None
 
 
 def _richer(new: FeedEntry, old: FeedEntry) -> bool:

@@ -24,7 +24,20 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, story_ref
+from crawler.frontier.book import FrontierEntry
+from crawler.frontier.revisit import DocumentRecord
+from crawler.state.sql import (
+    DOCUMENT_COLUMNS,
+    DOCUMENT_UPSERT,
+    FRONTIER_ADD,
+    FRONTIER_COLUMNS,
+    FRONTIER_DELETE,
+    FRONTIER_OF_SOURCE,
+    FRONTIER_PRUNE,
+    FRONTIER_UPSERT,
+    for_postgres,
+)
+from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, document_record, document_rows, story_ref
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only", "server_name"]
 
@@ -114,7 +127,23 @@ def _v1_to_v2(db: psycopg.Connection) -> None:
     db.execute("CREATE INDEX story_links_last_seen ON story_links (last_seen)")
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2]
+def _v2_to_v3(db: psycopg.Connection) -> None:
+    # The revisit policy and the retry frontier, as in the SQLite schema 5.
+    db.execute("ALTER TABLE discovery ADD COLUMN complete integer NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE discovery ADD COLUMN changed double precision")
+    db.execute("ALTER TABLE discovery ADD COLUMN digest text")
+    db.execute("ALTER TABLE discovery ADD COLUMN listed text")
+    db.execute("ALTER TABLE discovery ADD COLUMN cursor jsonb")
+    db.execute(
+        "CREATE TABLE frontier (key text PRIMARY KEY, url text NOT NULL, source text NOT NULL,"
+        " via_kind text NOT NULL, via_url text NOT NULL, entry text, marker text, dated double precision,"
+        " reason text, attempts integer NOT NULL DEFAULT 0, first_seen double precision NOT NULL,"
+        " first_failed double precision, next_at double precision NOT NULL)"
+    )
+    db.execute("CREATE INDEX frontier_source ON frontier (source)")
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -201,17 +230,24 @@ class PostgresStore:
 
     # --- discovery documents, URLs, articles ----------------------------------------------
 
-    def validators(self, url: str) -> tuple[str | None, str | None]:
+    def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
         with self._tx() as db:
-            row = db.execute("SELECT etag, last_modified FROM discovery WHERE url=%s", (url,)).fetchone()
-        return (row[0], row[1]) if row else (None, None)
+            rows = db.execute(
+                f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url = ANY(%s)", (list(dict.fromkeys(urls)),)
+            ).fetchall()
+        return {row[0]: document_record(row, lambda value: value) for row in rows}
 
-    def children(self, url: str) -> list[tuple[str, str | None]] | None:
+    def frontier(self, sources: list[str]) -> list[FrontierEntry]:
+        entries = []
         with self._tx() as db:
-            row = db.execute("SELECT children FROM discovery WHERE url=%s", (url,)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        return [(str(link), lastmod) for link, lastmod in row[0]]
+            for source in sources:
+                rows = db.execute(for_postgres(FRONTIER_OF_SOURCE), {"source": source}).fetchall()
+                entries += [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
+        return entries
+
+    def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
+        with self._tx() as db, db.cursor() as cursor:
+            cursor.executemany(for_postgres(FRONTIER_ADD), [entry.row() for entry in entries])
 
     def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None:
         with self._tx() as db:
@@ -303,14 +339,12 @@ class PostgresStore:
                 [(u[0], u[1], Jsonb(u[2] or {}), now, u[3] if len(u) > 3 else 0) for u in batch["urls"]],
             )
             cursor.executemany(
-                "INSERT INTO discovery (url, etag, last_modified, last_fetched, children) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (url) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,"
-                " last_fetched=excluded.last_fetched, children=excluded.children",
-                [
-                    (d[0], d[1], d[2], now, Jsonb(d[3]) if len(d) > 3 and d[3] is not None else None)
-                    for d in batch["validators"]
-                ],
-            )
+                for_postgres(DOCUMENT_UPSERT),
+                [{**row, "children": _jsonb(row["children"]), "cursor": _jsonb(row["cursor"])}
+                 for row in document_rows(batch, now)],
+            )  # fmt: skip
+            cursor.executemany(for_postgres(FRONTIER_DELETE), [{"key": key} for key in batch.get("frontier_done", [])])
+            cursor.executemany(for_postgres(FRONTIER_UPSERT), batch.get("frontier_failed", []))
             cursor.executemany(
                 "INSERT INTO site_rules (host, rules, updated) VALUES (%s, %s, %s)"
                 " ON CONFLICT (host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
@@ -422,6 +456,7 @@ class PostgresStore:
         }
         with self._tx() as db:
             counts = {name: db.execute(sql, (older_than,)).rowcount for name, sql in statements.items()}
+            counts["frontier"] = db.execute(for_postgres(FRONTIER_PRUNE), {"older_than": older_than}).rowcount
             # Claims and shard results only matter while their run lasts.
             db.execute("DELETE FROM claims WHERE run_id NOT IN (SELECT run_id FROM run_lease)")
             db.execute("DELETE FROM shard_results WHERE updated < %s", (older_than,))
@@ -544,6 +579,10 @@ class Lease:
     def active(self, stale_after: float, now: float | None = None) -> bool:
         """Unfinished, and its heartbeat younger than ``stale_after`` seconds."""
         return self.finished is None and self.heartbeat > (now or time.time()) - stale_after
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
 
 
 def _reason(exc: BaseException) -> str:

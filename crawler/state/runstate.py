@@ -9,10 +9,10 @@ stored, applied. A run killed at any moment therefore leaves the database
 describing exactly the files that exist: the next run finds the row and keeps
 it only if every file it names is there, as this run wrote it.
 
-Feed and sitemap validators (ETag, Last-Modified) follow the same path, and a
-document's validators are kept only when every request it led to came back
-with a final answer; otherwise a 304 next time would hide articles still owed
-(after a 503, a timeout, ``max_articles``, or a run stopped half-way).
+What the run learnt of feeds, sitemaps and listing pages (crawler/frontier/documents.py)
+and the changes to the retry frontier (crawler/frontier/book.py) follow the same path. A
+page still owed (after a 503, a timeout, ``max_articles``, or a run stopped half-way) is in
+the frontier, not behind a document that must be read again, so a 304 never hides it.
 
 The extension is listed in ``EXTENSIONS``; other components find it with
 ``crawler.get_extension(RunState)``.
@@ -37,7 +37,11 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.frontier.book import FrontierBook, FrontierEntry
+from crawler.frontier.documents import DocumentBook
+from crawler.frontier.retry import RetryKind, RetryPolicy, retry_kind
 from crawler.items import ArticleItem
+from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.markers import has_changed
 from crawler.parsing.urls import article_id
 from crawler.state.store import SharedStore, StateError, StateStore, open_store
@@ -47,11 +51,13 @@ __all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "run_names", "
 
 logger = logging.getLogger(__name__)
 
-# Outcomes after which a page need not be fetched again (unless its marker changes).
-PERMANENT_REJECTIONS = frozenset({"no_article", "not_html", "empty"})
-# Outcomes that may pass (a page listed before it goes live, a page briefly removed):
-# a URL that never gave an article is tried again on this many runs before it is given up.
-RETRYABLE_REJECTIONS = frozenset({"http_404", "http_410"})
+# Final outcomes that depend on this crawler's own rules (robots.txt, the network guard, the
+# sources file), which may change: nothing is recorded, and a document listing the page again
+# has it weighed again (refused before any connection, so it costs the site nothing).
+UNRECORDED_REJECTIONS = frozenset({"robots_txt", "private_address", "scheme", "offsite", "ignored"})
+# Rows of the urls table written before the retry frontier: a URL with fewer failed runs than
+# this that never gave an article is fetched again when listed. Pages given up are written
+# with at least this many.
 GIVE_UP_AFTER_RUNS = 3
 # Translation statuses whose article is translated again on the next run, from its stored record.
 RETRANSLATE = frozenset({"failed", "deferred"})
@@ -84,9 +90,6 @@ class Batch:
     articles: dict[str, dict[str, Any]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
     urls: dict[str, tuple[str, dict[str, str], int]] = field(default_factory=dict)
-    validators: dict[str, tuple[str | None, str | None, list[tuple[str, str | None]] | None]] = field(
-        default_factory=dict
-    )
     site_rules: dict[str, list[list[Any]]] = field(default_factory=dict)
     # Story fingerprints (store.encode_print) and edition links (article id -> story id).
     stories: dict[str, list[Any]] = field(default_factory=dict)
@@ -98,26 +101,10 @@ class Batch:
             "articles": list(self.articles.values()),
             "touched": sorted(self.touched - set(self.articles)),
             "urls": [(key, article_id, markers, fails) for key, (article_id, markers, fails) in self.urls.items()],
-            "validators": [
-                (url, etag, modified, children) for url, (etag, modified, children) in self.validators.items()
-            ],
             "site_rules": sorted(self.site_rules.items()),
             "stories": list(self.stories.values()),
             "story_links": sorted(self.story_links.items()),
         }
-
-
-@dataclass
-class _Document:
-    """A feed, sitemap or listing fetched this run."""
-
-    etag: str | None
-    last_modified: str | None
-    parent: str | None = None
-    children: list[tuple[str, str | None]] | None = None
-    complete: bool = True
-    # Requests this document led to (articles, child sitemaps) not yet answered.
-    outstanding: int = 0
 
 
 @dataclass
@@ -145,12 +132,10 @@ class RunState:
         # One shard of a distributed run: the run it belongs to, and which shard it is.
         self.parent_run: str | None = getattr(spider, "parent_run", None)
         self.shard: int | None = getattr(spider, "shard", None) if self.parent_run else None
-        # A run resumed from a JOBDIR: what its first part fetched is unknown here,
-        # so no document is taken as fully read (the next run re-reads them all).
-        self.resumed = False
         self.retention_days = settings.getfloat("STATE_RETENTION_DAYS", 90)
         self.batch = Batch()
-        self.documents: dict[str, _Document] = {}
+        self.documents = DocumentBook(self.db, self.started, self.full)
+        self.frontier = FrontierBook(self.db, RetryPolicy.from_settings(settings), self.started)
         # URL key -> article id it led to ("" for a page without article), the
         # markers feeds and sitemaps gave it this run, and failed runs so far.
         self.key_article: dict[str, str] = {}
@@ -200,71 +185,15 @@ class RunState:
     def from_crawler(cls, crawler: Crawler) -> RunState:
         state = cls(crawler)
         crawler.signals.connect(state._on_outputs_closed, signal=signals.feed_exporter_closed)
+        crawler.signals.connect(state._count_frontier, signal=signals.spider_closed)
         return state
 
-    # --- discovery documents ------------------------------------------------------------
-
-    def conditional_headers(self, url: str) -> dict[str, str]:
-        if self.full:
-            return {}
-        etag, modified = self.db.validators(url)
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if modified:
-            headers["If-Modified-Since"] = modified
-        return headers
-
-    def document_fetched(self, url: str, etag: str | None, last_modified: str | None, parent: str | None) -> None:
-        self.documents[url] = _Document(etag, last_modified, parent)
-
-    def document_children(self, url: str, children: list[tuple[str, str | None]]) -> None:
-        """What a document lists besides articles (child sitemaps), kept for its next 304."""
-        document = self.documents.get(url)
-        if document is not None:
-            document.children = children
-
-    def document_unchanged(self, url: str, parent: str | None) -> list[tuple[str, str | None]] | None:
-        """A 304: the document is as it was; returns what it listed then, for re-checking.
-
-        None means its children are not known (state written by an earlier release):
-        the caller must then fetch it in full, or its children would go unchecked."""
-        etag, modified = self.db.validators(url)
-        children = self.db.children(url)
-        self.documents[url] = _Document(etag, modified, parent, children)
-        return children
-
-    def expect(self, url: str | None) -> None:
-        """``url`` led to a request whose answer is still to come."""
-        document = self.documents.get(url) if url else None
-        if document is not None:
-            document.outstanding += 1
-
-    def settle(self, url: str | None, done: bool = True) -> None:
-        """A request ``url`` led to was answered; ``done`` False if what it was for is still owed."""
-        document = self.documents.get(url) if url else None
-        if document is not None:
-            document.outstanding -= 1
-        if not done:
-            self.document_incomplete(url)
-
-    def document_incomplete(self, url: str | None) -> None:
-        """Something a document listed is still owed: keep asking for the whole document."""
-        seen = set()
-        while url and url not in seen:
-            seen.add(url)
-            document = self.documents.get(url)
-            if document is None:
-                return
-            document.complete = False
-            url = document.parent
-
-    def _complete_documents(self) -> set[str]:
-        """Documents whose every request was answered, their children's included."""
-        incomplete = {url for url, doc in self.documents.items() if not doc.complete or doc.outstanding > 0}
-        for url in list(incomplete):
-            self.document_incomplete(url)
-        return {url for url, doc in self.documents.items() if doc.complete and doc.outstanding <= 0}
+    def _count_frontier(self) -> None:
+        """What the frontier holds per source once the run is over, for the run summary."""
+        spider = self.crawler.spider
+        for source in getattr(spider, "sources", ()):
+            for name, count in self.frontier.counts(source.name).items():
+                self.crawler.stats.set_value(f"sources/{source.name}/{name}", count)
 
     # --- articles ------------------------------------------------------------------------
 
@@ -317,25 +246,33 @@ class RunState:
     def note_fetch(self, article_id: str, key: str) -> None:
         self.key_article[key] = article_id
         self.fetched_key[article_id] = key
+        self.frontier.settle(key)
 
-    def note_rejected(self, key: str | None, reason: str, document: str | None) -> None:
-        """A page gave no article; whether that is final decides whether ``document`` is done."""
-        if reason in PERMANENT_REJECTIONS:
-            if key:
-                self.key_article[key] = ""
-                self.key_failures.pop(key, None)
+    def note_rejected(self, key: str | None, reason: str, owed: FrontierEntry | None = None) -> None:
+        """A page gave no article. A failure that may pass keeps it in the frontier, to be asked
+        again on a later run (``owed`` describes it, should the frontier not have it yet)."""
+        if key is None:
             return
-        if reason in RETRYABLE_REJECTIONS and key:
-            known = self.db.known_url(key)
-            if known is not None and known[0]:
-                self.key_article[key] = ""  # it was an article; now it is gone
-                return
-            failures = (known[2] if known else 0) + 1
-            self.key_article[key] = ""
-            self.key_failures[key] = failures
-            if failures >= GIVE_UP_AFTER_RUNS:
-                return
-        self.document_incomplete(document)
+        kind = retry_kind(reason)
+        if kind == RetryKind.NOT_LIVE and (known := self.db.known_url(key)) is not None and known[0]:
+            kind = None  # it was an article; now it is gone
+        if kind is not None:
+            given_up = self.frontier.fail(key, reason, owed)
+            if given_up is not None:
+                self._give_up(given_up)
+            return
+        self.frontier.settle(key)
+        if reason not in UNRECORDED_REJECTIONS:
+            self.key_article[key] = ""  # no article there, for good: not fetched again unless it changes
+
+    def _give_up(self, entry: FrontierEntry) -> None:
+        first = utc_timestamp(entry.first_failed) if entry.first_failed is not None else "?"
+        logger.warning(
+            "%s: giving up on %s after %d failed runs since %s (last: %s; RETRY_GIVE_UP_AFTER is %s)",
+            entry.source, entry.url, entry.attempts, first, entry.reason, self.frontier.policy.describe(),
+        )  # fmt: skip
+        self.key_article[entry.key] = ""
+        self.key_failures[entry.key] = max(entry.attempts, GIVE_UP_AFTER_RUNS)
 
     def retry_items(self, source: str, limit: int) -> list[tuple[ArticleItem, list[str]]]:
         items = []
@@ -418,11 +355,9 @@ class RunState:
         for key, led_to in self.key_article.items():
             if not led_to or led_to in self.batch.articles or led_to in self.batch.touched:
                 self.batch.urls[key] = (led_to, self.key_markers.get(key, {}), self.key_failures.get(key, 0))
-        if not self.resumed:
-            for url in self._complete_documents():
-                document = self.documents[url]
-                self.batch.validators[url] = (document.etag, document.last_modified, document.children)
         payload = self.batch.payload(self.now)
+        payload["documents"] = self.documents.payload()
+        payload.update(self.frontier.payload())
         if self.shard is not None:
             # Applied in the same transaction as the rest: a retry of this shard then knows
             # that its files were delivered, and does not replace them with an emptier run.

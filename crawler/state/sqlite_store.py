@@ -17,7 +17,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, story_ref
+from crawler.frontier.book import FrontierEntry
+from crawler.frontier.revisit import DocumentRecord
+from crawler.state.sql import (
+    DOCUMENT_COLUMNS,
+    DOCUMENT_UPSERT,
+    FRONTIER_ADD,
+    FRONTIER_COLUMNS,
+    FRONTIER_DELETE,
+    FRONTIER_OF_SOURCE,
+    FRONTIER_PRUNE,
+    FRONTIER_UPSERT,
+)
+from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, document_record, document_rows, story_ref
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -167,7 +179,27 @@ def _v3_to_v4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX story_links_last_seen ON story_links (last_seen)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4]
+def _v4_to_v5(db: sqlite3.Connection) -> None:
+    # The revisit policy of discovery documents (crawler/frontier/revisit.py): whether the last
+    # read succeeded, when what it lists last changed (and a digest to tell), the lastmod its
+    # index gave it when it was read, and a paginated archive's backfill position. Rows written
+    # before were complete reads: the defaults say so.
+    db.execute("ALTER TABLE discovery ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE discovery ADD COLUMN changed REAL")
+    db.execute("ALTER TABLE discovery ADD COLUMN digest TEXT")
+    db.execute("ALTER TABLE discovery ADD COLUMN listed TEXT")
+    db.execute("ALTER TABLE discovery ADD COLUMN cursor TEXT")
+    # The retry frontier (crawler/frontier/book.py): article pages owed until they come.
+    db.execute(
+        "CREATE TABLE frontier (key TEXT PRIMARY KEY, url TEXT NOT NULL, source TEXT NOT NULL,"
+        " via_kind TEXT NOT NULL, via_url TEXT NOT NULL, entry TEXT, marker TEXT, dated REAL, reason TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0, first_seen REAL NOT NULL, first_failed REAL, next_at REAL NOT NULL)"
+        " WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX frontier_source ON frontier (source)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -329,19 +361,21 @@ class StateDB:
 
     # --- articles, urls, discovery validators ----------------------------------------
 
-    def validators(self, url: str) -> tuple[str | None, str | None]:
-        row = self.db.execute("SELECT etag, last_modified FROM discovery WHERE url=?", (url,)).fetchone()
-        return (row[0], row[1]) if row else (None, None)
+    def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
+        """The records of those of ``urls`` the state knows."""
+        sql = f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url IN ({{marks}})"
+        return {row[0]: document_record(row, _json) for row in self._select_in(sql, list(dict.fromkeys(urls)))}
 
-    def children(self, url: str) -> list[tuple[str, str | None]] | None:
-        """What ``url`` listed when it was last read in full, or None if that is not known."""
-        row = self.db.execute("SELECT children FROM discovery WHERE url=?", (url,)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        try:
-            return [(str(link), lastmod) for link, lastmod in json.loads(row[0])]
-        except (ValueError, TypeError):
-            return None
+    def frontier(self, sources: list[str]) -> list[FrontierEntry]:
+        entries = []
+        for source in sources:
+            cursor = self.db.execute(FRONTIER_OF_SOURCE, {"source": source})
+            entries += [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in cursor]
+        return entries
+
+    def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
+        with self.transaction() as db:
+            db.executemany(FRONTIER_ADD, [entry.row() for entry in entries])
 
     def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None:
         """(article id or "" for a page that gave no article, {document: marker}, failed runs) for a URL key."""
@@ -450,15 +484,13 @@ class StateDB:
                     for url in batch["urls"]
                 ],
             )
-            db.executemany(
-                "INSERT INTO discovery (url, etag, last_modified, last_fetched, children) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(url) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,"
-                " last_fetched=excluded.last_fetched, children=excluded.children",
-                [
-                    (doc[0], doc[1], doc[2], now, json.dumps(doc[3]) if len(doc) > 3 and doc[3] is not None else None)
-                    for doc in batch["validators"]
-                ],
-            )
+            documents = [
+                {**row, "children": _dumps(row["children"]), "cursor": _dumps(row["cursor"])}
+                for row in document_rows(batch, now)
+            ]
+            db.executemany(DOCUMENT_UPSERT, documents)
+            db.executemany(FRONTIER_DELETE, [{"key": key} for key in batch.get("frontier_done", [])])
+            db.executemany(FRONTIER_UPSERT, batch.get("frontier_failed", []))
             db.executemany(
                 "INSERT INTO site_rules (host, rules, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
@@ -541,12 +573,33 @@ class StateDB:
                 "translations": db.execute("DELETE FROM translation_cache WHERE used < ?", (older_than,)).rowcount,
                 "runs": db.execute("DELETE FROM runs WHERE started < ?", (older_than,)).rowcount,
                 "site_rules": db.execute("DELETE FROM site_rules WHERE updated < ?", (older_than,)).rowcount,
+                "frontier": db.execute(FRONTIER_PRUNE, {"older_than": older_than}).rowcount,
             }
         return counts
 
     def counts(self) -> dict[str, int]:
-        tables = ("articles", "urls", "discovery", "translation_cache", "runs", "story_prints", "story_bands")
+        tables = (
+            "articles",
+            "urls",
+            "discovery",
+            "translation_cache",
+            "runs",
+            "story_prints",
+            "story_bands",
+            "frontier",
+        )
         return {table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if text is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _drop_bands(db: sqlite3.Connection, prints: list[tuple[int, bytes]]) -> int:

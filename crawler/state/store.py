@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from crawler.frontier.book import FrontierEntry
+from crawler.frontier.revisit import DocumentRecord
 from crawler.state.lock import RunLock
+from crawler.state.sql import DOCUMENT_COLUMNS
 
 __all__ = [
     "ARTICLE_FIELDS",
@@ -24,6 +27,8 @@ __all__ = [
     "StateStore",
     "cache_key",
     "decode_print",
+    "document_record",
+    "document_rows",
     "encode_print",
     "last_run_summary",
     "lease_seconds",
@@ -47,9 +52,10 @@ class StateStore(Protocol):
     def cached_translations(self, keys: Iterable[bytes]) -> dict[bytes, str]: ...
     def cache_translations(self, entries: Iterable[tuple[bytes, str]]) -> None: ...
 
-    # discovery documents: validators and what each listed
-    def validators(self, url: str) -> tuple[str | None, str | None]: ...
-    def children(self, url: str) -> list[tuple[str, str | None]] | None: ...
+    # discovery documents (crawler/frontier/revisit.py) and the retry frontier (crawler/frontier/book.py)
+    def documents(self, urls: list[str]) -> dict[str, DocumentRecord]: ...
+    def frontier(self, sources: list[str]) -> list[FrontierEntry]: ...
+    def add_to_frontier(self, entries: list[FrontierEntry]) -> None: ...
 
     # URL knowledge, articles and revisions
     def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None: ...
@@ -124,6 +130,43 @@ def decode_print(entry: list[Any]) -> tuple[str, str, bytes, bytes, list[int]]:
     article_id, story_id, minhash, numbers, keys = entry
     decoded = base64.b64decode(minhash), base64.b64decode(numbers)
     return str(article_id), str(story_id), *decoded, [int(key) for key in keys]
+
+
+def document_record(row: tuple[Any, ...], decode: Callable[[Any], Any]) -> DocumentRecord:
+    """A ``discovery`` row (DOCUMENT_COLUMNS, JSON columns read with ``decode``) as a record."""
+    values = dict(zip(DOCUMENT_COLUMNS, row, strict=True))
+    children = decode(values["children"])
+    return DocumentRecord(
+        url=values["url"],
+        etag=values["etag"],
+        last_modified=values["last_modified"],
+        fetched=float(values["last_fetched"]) if values["last_fetched"] is not None else None,
+        changed=float(values["changed"]) if values["changed"] is not None else None,
+        complete=bool(values["complete"]),
+        children=tuple((str(link), lastmod) for link, lastmod in children) if isinstance(children, list) else None,
+        digest=values["digest"],
+        listed=values["listed"],
+        cursor=decode(values["cursor"]) if values["cursor"] is not None else None,
+    )
+
+
+def document_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    """A run's document records as ``discovery`` rows (JSON columns still as Python values).
+
+    Payloads written by releases before the revisit policy (a killed run's delivery, settled
+    by the next run) carry ``validators``: (url, etag, last_modified, children) of complete reads."""
+    rows = []
+    for doc in batch.get("documents", []):
+        row = {column: doc.get(column) for column in DOCUMENT_COLUMNS}
+        row["last_fetched"] = int(doc["fetched"] if doc.get("fetched") is not None else now)
+        row["complete"] = int(bool(doc.get("complete", True)))
+        rows.append(row)
+    for doc in batch.get("validators", []):
+        row = dict.fromkeys(DOCUMENT_COLUMNS)
+        row.update(url=doc[0], etag=doc[1], last_modified=doc[2], last_fetched=now, complete=1)
+        row["children"] = doc[3] if len(doc) > 3 else None
+        rows.append(row)
+    return rows
 
 
 def cache_key(provider: str, source: str, target: str, text: str) -> bytes:

@@ -262,7 +262,9 @@ def build_news_site(site: Site, pages: tuple[CorpusPage, ...] | None = None) -> 
     site.add(
         "/sitemap_index.xml",
         '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{site.url('/sitemaps/news.xml')}</loc><lastmod>2025-11-20</lastmod></sitemap>"
+        # A live news sitemap: its index says it changed today (one dated before the crawler's
+        # watched window would not be read without a backfill's since).
+        f"<sitemap><loc>{site.url('/sitemaps/news.xml')}</loc><lastmod>{datetime.now(UTC).date()}</lastmod></sitemap>"
         f"<sitemap><loc>{site.url('/sitemaps/pages.xml.gz')}</loc></sitemap>"
         f"<sitemap><loc>{site.url('/sitemap_index.xml')}</loc></sitemap>"
         "</sitemapindex>",

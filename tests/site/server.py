@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import hashlib
+import sys
 import threading
 import time
 from collections import Counter
@@ -148,7 +149,7 @@ class Site:
                     site.hits.append(Hit(self.command, path, dict(self.headers.items()), time.monotonic(), host))
                 site._serve(self, path, head, host)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), RequestHandler)
+        self._server = _QuietServer((self.host, self.port), RequestHandler)
         self._server.daemon_threads = True
         # Stalling handlers must not hold up the end of a test.
         self._server.block_on_close = False
@@ -187,6 +188,14 @@ class Site:
             ):
                 return _send(request, 304, {"ETag": route.etag}, b"", head=True)
         return _send(request, route.status, headers, route.body, head)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a crawl stopped, a timeout) is not an error of the site."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes, head: bool) -> int:

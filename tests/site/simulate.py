@@ -4,10 +4,13 @@
 
 One process serves the timeline site (tests/site/timeline.py) and runs the
 crawls one after another in one reactor, with the project's own settings and a
-state database that persists between runs; between two crawls the site's clock
-moves on 8 hours. Starting a process per run would cost a second or two of
-imports each; the crawls themselves are the same as `scrapy crawl sources`
-(the command's own checks are tested elsewhere).
+state database that persists between runs; between two crawls the clock moves on
+(8 hours by default). The process runs under libfaketime (tests/site/clock.py; it
+starts itself again under it when needed), so the crawler and the site share that
+clock: revisit intervals, retry pauses and backfill windows see the simulated days.
+Starting a process per run would cost a second or two of imports each; the crawls
+themselves are the same as `scrapy crawl sources` (the command's own checks are
+tested elsewhere).
 
 The report (``report.json`` in the work directory) holds the site's ground
 truth, every record of every run and every request the site saw; the tests
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -33,6 +37,7 @@ from scrapy.utils.log import configure_logging  # noqa: E402
 from scrapy.utils.project import get_project_settings  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 
+from tests.site.clock import faketime_env, libfaketime, set_clock  # noqa: E402
 from tests.site.server import Site  # noqa: E402
 from tests.site.timeline import Timeline  # noqa: E402
 
@@ -65,6 +70,7 @@ def simulate(timeline: Timeline, site: Site, workdir: Path, runs: int, extra: di
     try:
         for run in range(runs):
             timeline.tick()
+            set_clock(Path(os.environ["FAKETIME_TIMESTAMP_FILE"]), timeline.now, wait=True)
             sources.write_text(timeline.sources_yaml(), encoding="utf-8")
             site.reset_hits()
             runner = CrawlerRunner(crawl_settings(workdir, run, sources, extra))
@@ -90,13 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default="abcdefgh")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for every crawl")
     parser.add_argument("--table", action="store_true", help="print the per-shape figures afterwards")
+    parser.add_argument("--hours", type=float, default=8, help="simulated hours between two runs")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if "FAKETIME_TIMESTAMP_FILE" not in os.environ:
+        _under_faketime(args.workdir, sys.argv[1:] if argv is None else argv)
     configure_logging({"LOG_LEVEL": "WARNING"}, install_root_handler=True)
     logging.getLogger("scrapy").setLevel(logging.WARNING)
     extra = dict(item.split("=", 1) for item in args.set)
     with Site() as site:
-        timeline = Timeline(site, shapes=args.shapes)
+        timeline = Timeline(site, shapes=args.shapes, hours=args.hours)
         reactor.callWhenRunning(simulate, timeline, site, args.workdir, args.runs, extra)
         reactor.run()
     report = args.workdir / "report.json"
@@ -108,6 +117,17 @@ def main(argv: list[str] | None = None) -> int:
 
         print(format_capture_table(judge(json.loads(report.read_text(encoding="utf-8")))))
     return 0
+
+
+def _under_faketime(workdir: Path, argv: list[str]) -> None:
+    """Start this program again with libfaketime preloaded, its clock read from a file."""
+    library = libfaketime()
+    if library is None:
+        raise SystemExit("the simulation needs libfaketime (apt-get install faketime)")
+    clock = workdir / "clock"
+    set_clock(clock, Timeline.START)
+    env = {**os.environ, **faketime_env(clock, library)}
+    os.execve(sys.executable, [sys.executable, "-m", "tests.site.simulate", *argv], env)
 
 
 if __name__ == "__main__":

@@ -521,9 +521,11 @@ SHAPES: dict[str, tuple[str, type[Shape]]] = {
 class Timeline:
     """The site's clock and its shapes; ``tick()`` before each crawl, the ground truth in ``events``."""
 
+    START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+
     def __init__(self, site: Site, shapes: str = "abcdefgh", start: datetime | None = None, hours: float = 8):
         self.site = site
-        self.now = start or datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+        self.now = start or self.START
         self.step = timedelta(hours=hours)
         self.run = -1
         self.events: list[Event] = []
