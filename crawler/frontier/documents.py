@@ -43,7 +43,8 @@ class DocumentBook:
         self.updates: dict[str, DocumentRecord] = {}
 
     def records(self, urls: Iterable[str]) -> dict[str, DocumentRecord | None]:
-        wanted = [url for url in dict.fromkeys(urls) if url not in self._records]
+        urls = list(dict.fromkeys(urls))
+        wanted = [url for url in urls if url not in self._records]
         if wanted:
             found = self.store.documents(wanted)
             for url in wanted:
@@ -89,6 +90,11 @@ class DocumentBook:
         record = self.updates.get(url) or self.record(url)
         base = record if record is not None else DocumentRecord(url)
         self.updates[url] = replace(base, complete=False, fetched=self.now, etag=None, last_modified=None)
+
+    def cursor(self, url: str) -> dict[str, Any] | None:
+        """A paginated archive's backfill position as this run leaves it."""
+        record = self.updates.get(url) or self.record(url)
+        return record.cursor if record is not None else None
 
     def set_cursor(self, url: str, cursor: dict[str, Any] | None) -> None:
         """A paginated archive's backfill position, kept on its first page's record."""

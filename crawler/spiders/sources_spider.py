@@ -22,6 +22,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler.config.date_templates import is_template
 from crawler.config.sources_file import Source, SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
 from crawler.frontier.book import FrontierEntry
@@ -55,6 +56,8 @@ tune_malloc()
 DISCOVERY_PRIORITY = 10
 BACKFILL_PRIORITY = -5
 BACKLOG_PRIORITY = -10
+# Pages of one paginated archive a backfill reads in a run, at most (the quota usually stops it first).
+ARCHIVE_PAGES_PER_RUN = 50
 MAX_SITEMAP_DEPTH = 4
 # The sitemap protocol allows 50 MB uncompressed; articles need far less.
 DISCOVERY_MAXSIZE = 50 * 1024 * 1024
@@ -110,6 +113,9 @@ class SourcesSpider(scrapy.Spider):
         self._skipped: dict[str, str] = {}  # URL keys skipped as known -> article id
         self._entries: dict[str, FeedEntry] = {}
         self._requested: dict[str, int] = {}
+        # Listing pages read this run -> their next page; archive pages a backfill read per listing.
+        self._listing_next: dict[str, str] = {}
+        self._archive_pages: Counter[str] = Counter()
         # Discovery documents requested this run per source (an index that lists itself is read
         # once), and those not yet answered, with their phase (kept under JOBDIR when paused).
         self._documents: set[tuple[str, str]] = set()
@@ -274,6 +280,12 @@ class SourcesSpider(scrapy.Spider):
                 # Not asked this run: what it listed last time is weighed child by child.
                 self.source_stats.inc(source.name, "discovery/not_due")
                 record = self.run_state.documents.record(plan.url)
+                if plan.kind == "listing" and plan.day is not None and window.since is not None:
+                    # One day of a paginated archive whose backfill stopped half-way.
+                    start = self._archive_start(plan.url, window)
+                    if start is not None and record is not None and record.cursor is not None:
+                        self._phases.queue(source.name, [Planned(start, "listing", Due.BACKFILL, 1, plan.url,
+                                                                 day=plan.day, root=plan.url)])  # fmt: skip
                 if record is not None and record.children:
                     children = self.schedule.children(
                         source, plan.url, plan.kind, list(record.children), 0, window, plan.root
@@ -512,16 +524,76 @@ class SourcesSpider(scrapy.Spider):
         next_url = next_page_url(response, listings[0].next)
         children = [(next_url, None)] if next_url else []
         self._document_read(response, [(link, None) for link in links] + children, children, cb)
+        if next_url:
+            self._listing_next[url] = next_url
         phase = Phase(cb.get("phase") or Phase.FRESH)
         fresh = self._fresh_links
         for link in links:
             request = self._article_request(src, link, {"kind": "listing", "url": url}, None, phase=phase)
             if request is not None:
                 yield request
-        if next_url:
-            request = self._next_page(src, url, next_url, "listing", depth, fresh, root, phase)
-            if request is not None:
-                yield request
+        if phase == Phase.BACKFILL:
+            request = self._archive_next(src, url, depth, links, next_url, root or url)
+        else:
+            request = self._next_page(src, url, next_url, "listing", depth, fresh, root, phase) if next_url else None
+        if request is not None:
+            yield request
+
+    # --- a paginated archive, read back to since across runs ------------------------------
+
+    def _archive_next(
+        self, source: Source, url: str, depth: int, links: list[str], next_url: str | None, root: str
+    ) -> Request | None:
+        """The page after an archive page read in a backfill, and the archive's cursor: done once a
+        page's dated links are all older than ``since`` or there is no next page; else where the
+        next run goes on when the quota (or the pages a run may read) runs out first."""
+        window = self._window(source)
+        dated = [dates for link in links if (dates := article_dates(None, link)) is not None]
+        reached = window.since is not None and bool(dated) and all(last < window.since for _, last in dated)
+        usable = next_url is not None and next_url != url and source.allows(next_url)
+        done = reached or not usable
+        self.run_state.documents.set_cursor(root, {"next": next_url if usable else None, "done": done,
+                                                   "since": window.since})  # fmt: skip
+        if done or self._quota_left(source) <= 0 or self._archive_pages[root] >= ARCHIVE_PAGES_PER_RUN:
+            return None
+        self._archive_pages[root] += 1
+        assert next_url is not None
+        return self._discovery_request(source, Planned(next_url, "listing", Due.NOW, depth + 1, url, root=root),
+                                       Phase.BACKFILL)  # fmt: skip
+
+    def _archive_plans(self, source: Source) -> list[Planned]:
+        """Where the source's paginated archives continue a backfill this run (its listings'
+        later pages, back to ``since``), each from its cursor."""
+        window = self._window(source)
+        if window.since is None:
+            return []
+        plans = []
+        for listing in source.listings:
+            if is_template(listing.url):
+                continue  # a day's page: read as a day of the template
+            start = self._archive_start(listing.url, window)
+            if start is not None:
+                plans.append(Planned(start, "listing", Due.BACKFILL, 1, listing.url, root=listing.url))
+        return plans
+
+    def _archive_start(self, root: str, window: Window) -> str | None:
+        cursor = self.run_state.documents.cursor(root)
+        if cursor and cursor.get("done") and (cursor.get("since") or 0) <= (window.since or 0):
+            return None
+        if cursor is not None and cursor.get("next") is None and cursor.get("done"):
+            return None  # the archive's last page was read
+        start = (cursor or {}).get("next")
+        if start is None:
+            # No backfill yet: it starts at the first page's next page.
+            record = self.run_state.documents.record(root)
+            children = record.children if record is not None and record.children else ()
+            start = self._listing_next.get(root) or next((url for url, _ in children), None)
+        # Pages this run read already (the fresh phase's later pages): go on after them.
+        seen: set[str] = set()
+        while start is not None and start in self._listing_next and start not in seen:
+            seen.add(start)
+            start = self._listing_next[start]
+        return start
 
     # --- the backlog phase: owed pages, then archives ---------------------------------
 
@@ -531,12 +603,13 @@ class SourcesSpider(scrapy.Spider):
         self._phases.start_backlog(source.name)
         owed = [entry for entry in self.run_state.frontier.backlog(source.name) if entry.key not in self._seen]
         requests = self._frontier_requests(source, owed, BACKLOG_PRIORITY)
+        self._phases.queue(source.name, self._archive_plans(source))
         return requests + self._next_archives(source)
 
     def _next_archives(self, source: Source) -> list[Request]:
         requests = []
         while self._quota_left(source) > 0 and (plan := self._phases.take(source.name)) is not None:
-            requests += self._follow(source, [plan], Phase.BACKFILL)
+            requests += self._follow(source, [replace(plan, due=Due.NOW)], Phase.BACKFILL)
         return requests
 
     def _frontier_requests(self, source: Source, entries: list[FrontierEntry], priority: int = 0) -> list[Request]:

@@ -84,6 +84,7 @@ def simulate(timeline: Timeline, site: Site, workdir: Path, runs: int, extra: di
             report["runs"].append({"run": run, "records": records, "hits": hits, "stats": stats})
         report["events"] = [asdict(event) for event in timeline.events]
         report["shapes"] = {shape.key: shape.name for shape in timeline.shapes}
+        report["sources_yaml"] = timeline.sources_yaml()
         (workdir / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     finally:
         reactor.stop()
