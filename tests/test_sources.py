@@ -144,12 +144,53 @@ def test_select_sources(tmp_path: Path) -> None:
             "sources:\n  - name: a\n    download_delay: -1\n    feeds: [https://a.org/rss]\n",
             ":3: source 'a', key 'download_delay': expected seconds between 0 and 3600",
         ),
+        (
+            "sources:\n  - name: a\n    feeds: [https://a.org/rss]\n    since: 30 days\n",
+            ":4: source 'a', key 'since': '30 days' is neither a date (2026-11-01) nor a duration (30d, 12h)",
+        ),
+        (
+            "sources:\n  - name: a\n    feeds: [https://a.org/rss]\n    since: 2999-01-01\n",
+            ":4: source 'a', key 'since': 2999-01-01 is in the future",
+        ),
+        (
+            "sources:\n  - name: a\n    sitemaps:\n      - https://a.org/s.xml?day={date:%Q}\n",
+            ":4: source 'a', key 'sitemaps[0]': 'https://a.org/s.xml?day={date:%Q}': {date:%Q} names no day, month or year",
+        ),
+        (
+            "sources:\n  - name: a\n    sitemaps: ['https://a.org/{day}.xml']\n",
+            ":3: source 'a', key 'sitemaps[0]': 'https://a.org/{day}.xml': braces in a URL must be a {date:FORMAT} field",
+        ),
+        (
+            "sources:\n  - name: a\n    sitemaps: ['https://{date:%Y}.a.org/s.xml']\n",
+            "key 'sitemaps[0]': 'https://{date:%Y}.a.org/s.xml': a {date:…} field cannot be part of the host name",
+        ),
+        (
+            "sources:\n  - name: a\n    feeds: ['https://a.org/rss?d={date:%Y%m%d}']\n",
+            ":3: source 'a', key 'feeds[0]': 'https://a.org/rss?d={date:%Y%m%d}': a {date:…} template works in sitemaps and listings only",
+        ),
     ],
 )
 def test_mistakes_are_named(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(tmp_path, text)
     assert any(expected in line for line in found), found
     assert all(line.startswith(str(tmp_path / "sources.yaml")) for line in found)
+
+
+def test_since_and_date_templates(tmp_path: Path) -> None:
+    config = load_sources(
+        write(
+            tmp_path,
+            "defaults:\n  since: 30d\nsources:\n"
+            "  - name: ria\n    since: 2026-11-01\n"
+            "    sitemaps: ['https://ria.ru/sitemap_article.xml?date_start={date:%Y%m%d}&date_end={date:%Y%m%d}']\n"
+            "  - name: arch\n    listings:\n      - url: https://a.org/archive/{date:%Y/%m/%d}/\n"
+            "        follow: '/news/'\n",
+        )
+    )
+    ria, arch = config.sources
+    assert str(ria.since) == "2026-11-01" and ria.allowed_domains == ("ria.ru",)
+    assert arch.since is not None and arch.since.ago is not None and arch.since.ago.days == 30
+    assert arch.listings[0].url == "https://a.org/archive/{date:%Y/%m/%d}/" and arch.allowed_domains == ("a.org",)
 
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
@@ -208,6 +249,18 @@ def test_merge_keys_and_anchors_still_work(tmp_path: Path) -> None:
         ),
         ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "sources=a,zz"], "unknown source 'zz'"),
         ("sources:\n\t- name: a\n", [], "tab character"),
+        ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "since=last week"], "-a since=last week: "),
+        ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "until=tomorrow"], "is not a date such as"),
+        (
+            "sources:\n  - name: a\n    feeds: [{url}/rss]\n",
+            ["-a", "since=2026-11-10", "-a", "until=2026-11-01"],
+            "-a until=2026-11-01 is before -a since=2026-11-10",
+        ),
+        (
+            "sources:\n  - name: a\n    feeds: [{url}/rss]\n",
+            ["-s", "RETRY_GIVE_UP_AFTER=forever"],
+            "RETRY_GIVE_UP_AFTER='forever': say it in runs and hours",
+        ),
     ],
 )
 def test_crawl_refuses_bad_config(tmp_path: Path, site: Site, text: str, args: list[str], expected: str) -> None:

@@ -135,7 +135,8 @@ class Command(ScrapyCommand):
             failed = last["shards"].get("failed") or []
             when += f" over {last['shards']['count']} shards" + (f", failed shards {failed}" if failed else "")
         print(f"{config.path}: {len(config.sources)} sources, {len(config.enabled)} enabled; {when}\n")
-        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "STATUS", "HEALTH"]
+        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "RETRYING", "GIVEN UP"]
+        header += ["STATUS", "HEALTH"]
         header.append("DISCOVERY")
         health = {entry.name: entry for entry in self._healths(config)[0]}
         rows = [header]
@@ -148,10 +149,12 @@ class Command(ScrapyCommand):
                     str(stats["updated"]),
                     str(stats["unchanged"]),
                     str(sum(stats["not_emitted"].values())),
+                    str(stats.get("retry_pending", 0)),
+                    str(stats.get("given_up", 0)),
                     stats["status"],
                 ]
             else:
-                cells += ["-", "-", "-", "-", "-"]
+                cells += ["-"] * 7
             known = health[source.name]
             cells.append(", ".join(known.flags) or ("ok" if known.runs else "-"))
             urls = (

@@ -70,6 +70,8 @@ class SourceHealth:
     refusals: dict[str, int]
     last_error: str | None
     last_error_at: float | None
+    retry_pending: int  # pages the last run left to be asked again (the retry frontier)
+    given_up: int  # pages given up within the window, each logged with its reason
     flags: tuple[Flag, ...]
     reasons: tuple[str, ...]  # one sentence per flag
 
@@ -187,7 +189,7 @@ def assess(name: str, runs: Sequence[SourceRun], now: float, rules: HealthRules)
     """Figures and flags for one source from its runs (oldest first)."""
     if not runs:
         return SourceHealth(
-            name, 0, (0,) * rules.window_days, None, None, None, 0, None, None, None, {}, None, None, (), ()
+            name, 0, (0,) * rules.window_days, None, None, None, 0, None, None, None, {}, None, None, 0, 0, (), ()
         )  # never crawled
     gap, quiet, silent = _silence(runs, rules)
     newest, frozen = _frozen(runs, gap, rules)
@@ -215,6 +217,8 @@ def assess(name: str, runs: Sequence[SourceRun], now: float, rules: HealthRules)
         refusals=dict(refusals.most_common()),
         last_error=", ".join(f"{k} {v}" for k, v in last_error.errors.items()) if last_error else None,
         last_error_at=last_error.finished if last_error else None,
+        retry_pending=runs[-1].retry_pending,
+        given_up=sum(run.given_up for run in window),
         flags=tuple(flag for flag, reason in found if reason),
         reasons=tuple(reason for _, reason in found if reason),
     )

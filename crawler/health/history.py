@@ -27,6 +27,9 @@ class SourceRun:
     translated: int = 0
     translation_failed: int = 0
     translation_chars: int = 0
+    # The retry frontier after the run: pages asked again later, and pages given up in it.
+    retry_pending: int = 0
+    given_up: int = 0
 
     @property
     def refused_count(self) -> int:
@@ -52,6 +55,8 @@ class SourceRun:
             translated=int(figures.get("translated", 0)),
             translation_failed=int(figures.get("translation_failed", 0)),
             translation_chars=int(figures.get("translation_chars", 0)),
+            retry_pending=int(figures.get("retry_pending", 0)),
+            given_up=int(figures.get("given_up", 0)),
         )
 
 

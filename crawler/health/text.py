@@ -28,6 +28,8 @@ def _row(health: SourceHealth, enabled: bool) -> list[str]:
         duration(health.quiet),
         str(health.failed_streak),
         _share(health.refused_recent, health.refused_usual),
+        str(health.retry_pending),
+        str(health.given_up),
         ", ".join(health.flags) or "ok",
     ]
 
@@ -36,11 +38,17 @@ def format_health(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> st
     """One row per source, then one line per flag saying why."""
     on = set(enabled)
     header = ["SOURCE", "ENABLED", "RUNS", "NEW/DAY", "LAST NEW", "USUAL GAP", "QUIET", "FAILED RUNS", "REFUSED"]
-    header.append("HEALTH")
+    header += ["RETRYING", "GIVEN UP", "HEALTH"]
     rows = [header] + [_row(health, health.name in on) for health in healths]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     why = [f"  {health.name}: {reason}" for health in healths for reason in health.reasons]
+    why += [
+        f"  {health.name}: {health.given_up} page(s) given up lately (each logged with its reason); "
+        f"{health.retry_pending} still to be asked again"
+        for health in healths
+        if health.given_up
+    ]
     return "\n".join(lines + (["", *why] if why else []))
 
 
@@ -59,6 +67,8 @@ def health_json(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> dict
             "refused_usual": health.refused_usual,
             "refusals": health.refusals,
             "last_error": health.last_error,
+            "retry_pending": health.retry_pending,
+            "given_up": health.given_up,
             **health.as_dict(),
         }
         for health in healths

@@ -74,8 +74,11 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
     }
     produced = summary["emitted"] + summary["unchanged"]
     reached = summary["discovery"]["ok"] + summary["discovery"]["not_modified"]
+    # Pages asked again from the retry frontier that fail again are counted there
+    # (retry_pending, given_up); a source fails when its own new requests all failed.
+    fresh = summary["requested"] - get("retried")
     if (not reached and discovery_failed) or (
-        not produced and summary["requested"] and request_errors >= summary["requested"]
+        not produced and fresh > 0 and request_errors - get("retry_failed") >= fresh
     ):
         summary["status"] = "failed"
     elif produced or reached:

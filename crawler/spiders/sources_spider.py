@@ -849,6 +849,8 @@ class SourcesSpider(scrapy.Spider):
         redirects = request.meta.get("redirect_urls") or []
         original = redirects[0] if redirects else request.url
         owed = self._owed(source, original, key, via, cb.get("entry"), cb.get("marker"))
+        if key is not None and (known := self.run_state.frontier.get(key)) is not None and known.attempts:
+            self.source_stats.inc(source, "retry_failed")
         self.run_state.note_rejected(key, reason, owed)
         where = f"{original} (redirected to {request.url})" if redirects else request.url
         text = failure_text(failure)

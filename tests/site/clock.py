@@ -22,7 +22,15 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["FAKETIME_MISSING", "faketime_env", "libfaketime", "set_clock", "wait"]
+__all__ = [
+    "FAKETIME_MISSING",
+    "faketime_env",
+    "fixed_clock_env",
+    "libfaketime",
+    "require_libfaketime",
+    "set_clock",
+    "wait",
+]
 
 FAKETIME_MISSING = "libfaketime is not installed (Debian package faketime; .ci/run installs it)"
 
@@ -52,6 +60,15 @@ def faketime_env(clock: Path, library: str) -> dict[str, str]:
         "LD_PRELOAD": library,
         "FAKETIME_TIMESTAMP_FILE": str(clock),
         "FAKETIME_CACHE_DURATION": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+
+
+def fixed_clock_env(moment: datetime, library: str) -> dict[str, str]:
+    """The environment of one process whose clock starts at ``moment`` (and runs on from it)."""
+    return {
+        "LD_PRELOAD": library,
+        "FAKETIME": moment.astimezone(UTC).strftime("@%Y-%m-%d %H:%M:%S"),
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     }
 
