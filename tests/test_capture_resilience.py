@@ -1,4 +1,4 @@
-"""Bad moments, big archives and backfills: 10 cron-like runs, 8 hours apart, over the shapes of
+"""Bad moments, big archives and backfills: 8 cron-like runs, 8 hours apart, over the shapes of
 tests/site/resilience.py, on a fake clock shared by crawler and site (tests/site/clock.py).
 
 * i: pages that fail (503, a stall past the download timeout, a reset) in the one run whose
@@ -24,7 +24,7 @@ from tests.site.capture import SETTLED_AFTER, ShapeResult, format_capture_table,
 from tests.site.clock import require_libfaketime
 from tests.site.resilience import DOWNLOAD_TIMEOUT, MORE_SHAPES
 
-RUNS = 10
+RUNS = 8
 # The issue's bound for an index of daily sitemaps once settled.
 MAX_DISCOVERY_PER_RUN = 10
 
@@ -35,6 +35,9 @@ def capture(corpus_available: None, tmp_path_factory: pytest.TempPathFactory) ->
     workdir = tmp_path_factory.mktemp("resilience")
     command = [sys.executable, "-m", "tests.site.simulate", "--runs", str(RUNS), "--workdir", str(workdir)]
     command += ["--shapes", "".join(MORE_SHAPES), "--set", f"DOWNLOAD_TIMEOUT={DOWNLOAD_TIMEOUT}"]
+    # Extraction in a worker process: inline, it holds the reactor long enough on a loaded machine
+    # for pages that answer at once to pass the short timeout shape i needs.
+    command += ["--set", "EXTRACTION_WORKERS=1"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((workdir / "report.json").read_text(encoding="utf-8"))
@@ -52,7 +55,7 @@ def test_every_new_article_comes_out_once_on_time_and_nothing_is_fetched_needles
     results: dict[str, ShapeResult], shape: str
 ) -> None:
     result = results[shape]
-    assert result.published >= 18, "the shape publishes enough to mean something"
+    assert result.published >= 2 * RUNS, "the shape publishes enough to mean something"
     assert result.on_time == result.published and result.lost == 0, result.missed
     assert not result.unexplained, "no record beyond the ones the site's events call for"
     assert result.needless_downloads == 0, result.downloads

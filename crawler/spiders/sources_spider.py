@@ -703,8 +703,10 @@ class SourcesSpider(scrapy.Spider):
             return None
         self._fresh_links += 1
         self._seen.add(key)
-        owed = FrontierEntry(key, url, source.name, via["kind"], via["url"], entry, marker, dated[0] if dated else None)
-        state.frontier.owe(owed)
+        if not self.full or state.known(key, marker, document, full=False) is None:
+            # Owed until it comes (-a full=1 fetches delivered pages again, but owes none of them).
+            owed = FrontierEntry(key, url, source.name, via["kind"], via["url"], entry, marker, dated and dated[0])
+            state.frontier.owe(owed)
         if self._quota_left(source) <= 0:
             # Owed: the next runs ask for it (crawler/frontier/book.py).
             self.source_stats.inc(source.name, "links/over_max_articles")

@@ -202,9 +202,10 @@ class RunState:
         if marker and document:
             self.key_markers.setdefault(key, {})[document] = marker
 
-    def known(self, key: str, marker: str | None, document: str | None) -> str | None:
-        """The article id (or "" for a page without article) when ``key`` need not be fetched."""
-        if self.full:
+    def known(self, key: str, marker: str | None, document: str | None, full: bool | None = None) -> str | None:
+        """The article id (or "" for a page without article) when ``key`` need not be fetched
+        (under -a full=1 none does; ``full=False`` asks what an ordinary run would say)."""
+        if self.full if full is None else full:
             return None
         known = self.db.known_url(key)
         if known is None:
