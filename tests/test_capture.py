@@ -1,4 +1,4 @@
-"""Capture on sites that change between runs: 14 cron-like runs over the timeline site.
+"""Capture on sites that change between runs: 12 cron-like runs over the timeline site.
 
 Each shape of tests/site/timeline.py publishes, edits, removes and moves real
 news texts between runs; tests/site/capture.py holds the crawler's output
@@ -22,7 +22,7 @@ from tests.site.timeline import SHAPES as ALL_SHAPES
 # The first simulated weeks (tests/site/timeline.py); test_capture_resilience.py runs the rest.
 SHAPES = {key: shape for key, shape in ALL_SHAPES.items() if key in "abcdefgh"}
 
-RUNS = 14
+RUNS = 12
 
 
 @pytest.fixture(scope="module")

@@ -166,6 +166,9 @@ def test_dated_children_the_window_since_and_lastmod() -> None:
     assert policy.child_due("https://x.org/s1.xml", lastmod, read, window) == Due.NEVER, "its lastmod has not moved"
     assert policy.child_due("https://x.org/s1.xml", "2026-11-09T10:00:00+03:00", read, window) == Due.NOW
     assert policy.child_due("https://x.org/s2.xml", "2025-01-01", None, window) == Due.NEVER, "new, but long unchanged"
+    assert policy.root_due(None, "https://x.org/sitemap-2025-01.xml", window) == Due.NOW, (
+        "the sources file names it: read, whatever date its URL carries"
+    )
 
 
 def test_children_due_by_interval_only_share_a_budget_longest_overdue_first() -> None:
@@ -218,6 +221,7 @@ def test_the_document_book_tells_a_changed_listing_from_an_unchanged_one() -> No
         ("https://x.ua/news/2026/11/03/slug", date(2026, 11, 3), date(2026, 11, 3)),
         ("https://x.ua/sitemap-2026-11-03.xml", date(2026, 11, 3), date(2026, 11, 3)),
         ("https://x.ua/archive/2026/02/", date(2026, 2, 1), date(2026, 2, 28)),
+        ("https://x.ua/sitemap.xml?year=2026&month=11&day=3", date(2026, 11, 3), date(2026, 11, 3)),
         ("https://x.ua/news/1234567.html", None, None),
         ("https://x.ua/news/20261103123.html", None, None),
         ("https://tass.ru/sitemap/sitemap_news5.xml", None, None),

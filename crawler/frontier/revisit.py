@@ -111,20 +111,22 @@ class RevisitPolicy:
             return Due.NOW
         return Due.COLD if now - (record.fetched or 0.0) >= interval else Due.LATER
 
-    def root_due(self, record: DocumentRecord | None, url: str, window: Window, period: Period | None = None) -> Due:
-        """A document the sources file names (a feed, a sitemap, a listing's first page, one
-        day of a date template, whose ``period`` is that day). Due.COLD is returned as
-        Due.NOW: roots have no budget."""
-        due = self.child_due(url, None, record, window, period)
+    def root_due(self, record: DocumentRecord | None, url: str, window: Window, day: Period | None = None) -> Due:
+        """A document the sources file names: a feed, a sitemap or a listing's first page, which
+        is read whatever date its URL may carry, or one ``day`` of a date template. Due.COLD is
+        returned as Due.NOW: roots have no budget."""
+        due = self.child_due(url, None, record, window, day, by_url=False)
         return Due.NOW if due == Due.COLD else due
 
     def child_due(
         self, url: str, lastmod: str | None, record: DocumentRecord | None, window: Window,
-        period: Period | None = None,
+        period: Period | None = None, by_url: bool = True,
     ) -> Due:  # fmt: skip
         """A document another one lists, with the ``lastmod`` it gives (None if it gives none,
-        or if it stamps one date on every child, which says nothing)."""
-        period = period or url_period(url)
+        or if it stamps one date on every child, which says nothing). ``period``: the days it
+        covers, else (``by_url``) those its URL names."""
+        if period is None and by_url:
+            period = url_period(url)
         marked = unix_time(lastmod) if lastmod else None
         if record is None or not record.read:
             return self._first_read(period, marked, window)

@@ -77,8 +77,7 @@ class DiscoverySchedule:
         self.book.records(url for url, *_ in expanded)
         planned = []
         for url, kind, day, root in expanded:
-            period = Period(day, day) if day is not None else None
-            due = self.policy.root_due(self._record(url), url, window, period)
+            due = self.policy.root_due(self._record(url), url, window, Period(day, day) if day is not None else None)
             planned.append(Planned(url, kind, due, day=day, root=root))
         return planned
 

@@ -43,8 +43,22 @@ def _plausible(day: date) -> bool:
     return date(1990, 1, 1) <= day <= datetime.now(UTC).date() + timedelta(days=2)
 
 
+# ?year=2026&month=11&day=3 (or y/m/d), in any order.
+_QUERY_PART = re.compile(r"[?&](year|y|month|m|day|d)=(\d{1,4})(?=&|$)", re.IGNORECASE)
+
+
+def _query_day(url: str) -> date | None:
+    parts = {name.lower()[0]: int(value) for name, value in _QUERY_PART.findall(url)}
+    if not {"y", "m", "d"} <= set(parts):
+        return None
+    try:
+        return date(parts["y"], parts["m"], parts["d"])
+    except ValueError:
+        return None
+
+
 def _days(url: str) -> list[date]:
-    days = []
+    days = [day for day in (_query_day(url),) if day is not None and _plausible(day)]
     for pattern in (_YMD, _COMPACT):
         for match in pattern.finditer(url):
             try:
