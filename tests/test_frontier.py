@@ -163,7 +163,7 @@ def test_pauses_grow_and_a_page_is_given_up_loudly(tmp_path: Path, site: Site) -
 def test_a_stopped_run_loses_nothing_it_had_discovered(tmp_path: Path, site: Site, how: str) -> None:
     # Slow pages, one at a time: the run is stopped with most of them still to fetch.
     def slow(request: BaseHTTPRequestHandler) -> None:
-        time.sleep(0.4)
+        time.sleep(0.25)
         body = article(int(request.path.rsplit("/", 1)[1].split(".")[0])).encode()
         request.send_response(200)
         request.send_header("Content-Type", "text/html; charset=utf-8")
