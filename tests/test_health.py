@@ -111,6 +111,24 @@ def test_frozen_when_a_feed_answers_with_old_items_only() -> None:
     assert "feed" in assess("s", stuck, NOW, RULES).reasons[0]
 
 
+def test_a_frozen_feed_asked_once_a_day_stays_frozen_in_the_runs_between() -> None:
+    """The revisit policy asks a feed unchanged for days about once a day: the runs that did not
+    ask it must not clear the flag."""
+    runs = history(14, every(20))
+    sparse = [
+        SourceRun(
+            **{
+                **_fields(run),
+                "answered": frozenset({"feed", "sitemap"} if number % 5 == 0 else {"sitemap"}),
+                "newest": {"sitemap": run.finished - 60} | ({"feed": NOW - 9 * DAY} if number % 5 == 0 else {}),
+            }
+        )
+        for number, run in enumerate(runs)
+    ]
+    assert not sparse[-1].answered >= {"feed"}, "the last run did not ask the feed"
+    assert flags(sparse) == {Flag.FROZEN}
+
+
 def test_frozen_on_a_young_source_uses_frozen_days() -> None:
     """No rhythm known yet: a feed whose newest item is older than HEALTH_FROZEN_DAYS."""
     runs = [SourceRun(finished=NOW, answered=frozenset({"feed"}), newest={"feed": NOW - 40 * DAY})]

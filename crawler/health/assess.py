@@ -16,6 +16,8 @@ __all__ = ["Flag", "HealthRules", "SourceHealth", "assess", "assess_all", "durat
 
 DAY = 86400.0
 HOUR = 3600.0
+# Longer than DISCOVERY_REVISIT_MAX_HOURS: every document still in the sources file answered in it.
+ANSWERED_WITHIN = 2 * DAY
 
 
 class Flag(StrEnum):
@@ -141,8 +143,10 @@ def _frozen(runs: Sequence[SourceRun], gap: float | None, rules: HealthRules) ->
     """(newest item its answering documents ever listed, reason if frozen).
 
     Judged per kind of document: a feed that stopped moving is frozen even while the
-    sitemap still brings articles in."""
-    answered = runs[-1].answered
+    sitemap still brings articles in. The kinds are those that answered lately, not only in
+    the last run: a feed unchanged for days is asked about once a day (the revisit policy)."""
+    recent = [run for run in runs if run.finished >= runs[-1].finished - ANSWERED_WITHIN]
+    answered = frozenset().union(*(run.answered for run in recent))
     newest: dict[str, float] = {}
     for run in runs:
         for kind, moment in run.newest.items():
