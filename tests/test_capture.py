@@ -7,16 +7,11 @@ against that ground truth. One simulation serves every test here.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.site.capture import ShapeResult, format_capture_table, judge
-from tests.site.clock import require_libfaketime
+from tests.site.capture import ShapeResult, judge, simulated_report
 from tests.site.timeline import SHAPES as ALL_SHAPES
 
 # The first simulated weeks (tests/site/timeline.py); test_capture_resilience.py runs the rest.
@@ -27,19 +22,7 @@ RUNS = 12
 
 @pytest.fixture(scope="module")
 def capture(corpus_available: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    require_libfaketime()  # the simulated days run on a fake clock (tests/site/clock.py)
-    workdir = tmp_path_factory.mktemp("timeline")
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.site.simulate", "--runs", str(RUNS), "--workdir", str(workdir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((workdir / "report.json").read_text(encoding="utf-8"))
-    print("\n" + format_capture_table(judge(report)))
-    return report
+    return simulated_report(tmp_path_factory.mktemp("timeline"), RUNS, timeout=240)
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,11 @@ tests/site/resilience.py, on a fake clock shared by crawler and site (tests/site
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.site.capture import SETTLED_AFTER, ShapeResult, format_capture_table, judge
-from tests.site.clock import require_libfaketime
+from tests.site.capture import SETTLED_AFTER, ShapeResult, judge, simulated_report
 from tests.site.resilience import DOWNLOAD_TIMEOUT, MORE_SHAPES
 
 RUNS = 8
@@ -31,18 +26,10 @@ MAX_DISCOVERY_PER_RUN = 10
 
 @pytest.fixture(scope="module")
 def capture(corpus_available: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    require_libfaketime()
-    workdir = tmp_path_factory.mktemp("resilience")
-    command = [sys.executable, "-m", "tests.site.simulate", "--runs", str(RUNS), "--workdir", str(workdir)]
-    command += ["--shapes", "".join(MORE_SHAPES), "--set", f"DOWNLOAD_TIMEOUT={DOWNLOAD_TIMEOUT}"]
+    shapes = ["--shapes", "".join(MORE_SHAPES), "--set", f"DOWNLOAD_TIMEOUT={DOWNLOAD_TIMEOUT}"]
     # Extraction in a worker process: inline, it holds the reactor long enough on a loaded machine
     # for pages that answer at once to pass the short timeout shape i needs.
-    command += ["--set", "EXTRACTION_WORKERS=1"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((workdir / "report.json").read_text(encoding="utf-8"))
-    print("\n" + format_capture_table(judge(report)))
-    return report
+    return simulated_report(tmp_path_factory.mktemp("resilience"), RUNS, *shapes, "--set", "EXTRACTION_WORKERS=1")
 
 
 @pytest.fixture(scope="module")

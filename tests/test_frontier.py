@@ -12,7 +12,6 @@ import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from crawler.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 from tests.conftest import CrawlRun, crawl_command, run_crawl, scrapy_command
 from tests.site.clock import fixed_clock_env, require_libfaketime
-from tests.site.server import Site
+from tests.site.server import Site, answer_slowly, reset_connection, unavailable
 
 T0 = datetime(2026, 11, 10, 6, 0, tzinfo=UTC)
 PARAGRAPHS = [
@@ -51,21 +50,6 @@ def feed(site: Site, numbers: list[int]) -> None:
     site.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
 
 
-def _unavailable(request: BaseHTTPRequestHandler) -> None:
-    request.send_response(503)
-    request.send_header("Content-Length", "0")
-    request.end_headers()
-
-
-def _reset(request: BaseHTTPRequestHandler) -> None:
-    import socket
-    import struct
-
-    request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    request.connection.close()
-    request.close_connection = True
-
-
 def crawl_at(tmp: Path, site: Site, moment: datetime, *extra: str, output: str = "out.jsonl") -> CrawlRun:
     env = fixed_clock_env(moment, require_libfaketime())
     sources = f"sources:\n  - name: news\n    language: uk\n    feeds: [{site.url('/rss.xml')}]\n"
@@ -84,8 +68,8 @@ def fetched(site: Site) -> list[str]:
 def test_pages_that_failed_come_out_later_though_no_feed_lists_them(tmp_path: Path, site: Site) -> None:
     for number in range(6):
         site.add(f"/news/{number}.html", article(number))
-    site.handle("/news/1.html", _unavailable)
-    site.handle("/news/2.html", _reset)
+    site.handle("/news/1.html", unavailable)
+    site.handle("/news/2.html", reset_connection)
     site.add("/news/3.html", BLOCK_PAGE)
     feed(site, [0, 1, 2, 3])
     first = crawl_at(tmp_path, site, T0)
@@ -120,7 +104,7 @@ def test_pages_that_failed_come_out_later_though_no_feed_lists_them(tmp_path: Pa
 
 def test_pauses_grow_and_a_page_is_given_up_loudly(tmp_path: Path, site: Site) -> None:
     site.add("/news/0.html", article(0))
-    site.handle("/news/1.html", _unavailable)  # never comes back
+    site.handle("/news/1.html", unavailable)  # never comes back
     feed(site, [0, 1, 2])  # 2 is listed but never goes live (404)
     give_up = ("-s", "RETRY_GIVE_UP_AFTER=3 runs, 2h")
     asked: list[list[str]] = []
@@ -162,17 +146,8 @@ def test_pauses_grow_and_a_page_is_given_up_loudly(tmp_path: Path, site: Site) -
 @pytest.mark.parametrize("how", ["kill -9", "SIGTERM", "JOBDIR pause and resume"])
 def test_a_stopped_run_loses_nothing_it_had_discovered(tmp_path: Path, site: Site, how: str) -> None:
     # Slow pages, one at a time: the run is stopped with most of them still to fetch.
-    def slow(request: BaseHTTPRequestHandler) -> None:
-        time.sleep(0.25)
-        body = article(int(request.path.rsplit("/", 1)[1].split(".")[0])).encode()
-        request.send_response(200)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
-
     for number in range(12):
-        site.handle(f"/news/{number}.html", slow)
+        site.handle(f"/news/{number}.html", answer_slowly(article(number).encode(), 0.25))
     feed(site, list(range(8)))
     sources = f"sources:\n  - name: news\n    language: uk\n    feeds: [{site.url('/rss.xml')}]\n    concurrency: 1\n"
     jobdir = ["-s", f"JOBDIR={tmp_path / 'job'}"] if how.startswith("JOBDIR") else []

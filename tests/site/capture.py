@@ -11,14 +11,21 @@ URL in the output still carries tracking parameters.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.site.clock import require_libfaketime
 from tests.site.timeline import STORY_PATH, TRACKING
 
-__all__ = ["ShapeResult", "format_capture_table", "judge"]
+__all__ = ["ShapeResult", "format_capture_table", "judge", "simulated_report"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Events that justify downloads of the story's page in their run.
 _FETCH_EVENTS = {"publish", "edit", "move", "remove", "listed", "failing"}
@@ -157,6 +164,17 @@ def judge(report: dict[str, Any]) -> dict[str, ShapeResult]:
             if (shape, number, run) not in explained:
                 results[shape].unexplained.append(f"story {number} run {run}: revisions {revisions}")
     return results
+
+
+def simulated_report(workdir: Path, runs: int, *args: str, timeout: float = 280) -> dict[str, Any]:
+    """Run ``tests.site.simulate`` (on its fake clock) and return its report, its table printed."""
+    require_libfaketime()
+    command = [sys.executable, "-m", "tests.site.simulate", "--runs", str(runs), "--workdir", str(workdir), *args]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((workdir / "report.json").read_text(encoding="utf-8"))
+    print("\n" + format_capture_table(judge(report)))
+    return report
 
 
 def format_capture_table(results: dict[str, ShapeResult]) -> str:

@@ -19,15 +19,12 @@ out exactly once, in whichever run reaches it.
 
 from __future__ import annotations
 
-import socket
-import struct
 from datetime import datetime, time, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 from xml.sax.saxutils import escape
 
-from tests.site.clock import wait
-from tests.site.timeline import KYIV, Shape, Story, _rss, _sitemap
+from tests.site.server import answer_slowly, reset_connection, unavailable
+from tests.site.timeline import KYIV, Shape, Story, _index, _rss, _sitemap
 
 __all__ = ["MORE_SHAPES"]
 
@@ -35,32 +32,6 @@ __all__ = ["MORE_SHAPES"]
 # longer than this times out.
 DOWNLOAD_TIMEOUT = 2.0
 WATCHED_DAYS = 3  # DISCOVERY_WINDOW_DAYS
-
-
-def _stall(seconds: float):
-    def handler(request: BaseHTTPRequestHandler) -> None:
-        wait(seconds)
-        request.send_response(503)
-        request.send_header("Content-Length", "0")
-        request.end_headers()
-
-    return handler
-
-
-def _reset(request: BaseHTTPRequestHandler) -> None:
-    # SO_LINGER 0: close() sends a RST instead of a FIN.
-    request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    request.connection.close()
-    request.close_connection = True
-
-
-def _unavailable(request: BaseHTTPRequestHandler) -> None:
-    body = b"<html><head><title>503 Service Unavailable</title></head><body>Try again later</body></html>"
-    request.send_response(503)
-    request.send_header("Content-Type", "text/html")
-    request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    request.wfile.write(body)
 
 
 class FailingFeed(Shape):
@@ -98,28 +69,16 @@ class FailingFeed(Shape):
             self.site.handlers.pop(story.path, None)
             if fault == "slow":
                 body = story.html(self.site, self.brand, self.canonical(story)).encode()
-                self.site.handle(story.path, _slow(body, DOWNLOAD_TIMEOUT / 3))
+                self.site.handle(story.path, answer_slowly(body, DOWNLOAD_TIMEOUT / 3))
             elif fault is not None and self.timeline.run < clears:
-                handler = {"503": _unavailable, "reset": _reset, "timeout": _stall(DOWNLOAD_TIMEOUT + 1.5)}[fault]
-                self.site.handle(story.path, handler)
+                stall = answer_slowly(b"", DOWNLOAD_TIMEOUT + 1.5, status=503)
+                self.site.handle(story.path, {"503": unavailable, "reset": reset_connection, "timeout": stall}[fault])
 
     def documents(self) -> dict[str, tuple[str, str]]:
         return {"/i/rss.xml": (_rss(self.site, self.newest(self.WINDOW)), "application/rss+xml")}
 
     def yaml(self) -> str:
         return f"  - name: {self.name}\n    language: uk\n    feeds: [{self.url('/i/rss.xml')}]\n"
-
-
-def _slow(body: bytes, seconds: float):
-    def handler(request: BaseHTTPRequestHandler) -> None:
-        wait(seconds)
-        request.send_response(200)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
-
-    return handler
 
 
 class ArchiveIndex(Shape):
@@ -175,7 +134,7 @@ class ArchiveIndex(Shape):
             newest = max(moment for _, moment in items)
             children.append((self.url(path), newest if self.LASTMOD else None))
             docs[path] = (_sitemap([(self.url(p), moment) for p, moment in items]), "application/xml")
-        docs[f"/{self.key}/sitemap_article_index.xml"] = (_index_xml(children), "application/xml")
+        docs[f"/{self.key}/sitemap_article_index.xml"] = (_index(children), "application/xml")
         return docs
 
     def yaml(self) -> str:
@@ -187,19 +146,6 @@ class ArchiveIndexLastmod(ArchiveIndex):
     """(k) The same index, each child with a lastmod."""
 
     LASTMOD = True
-
-
-def _index_xml(children: list[tuple[str, datetime | None]]) -> str:
-    entries = "".join(
-        f"<sitemap><loc>{escape(loc)}</loc>"
-        + (f"<lastmod>{lastmod.astimezone(KYIV).isoformat()}</lastmod>" if lastmod else "")
-        + "</sitemap>"
-        for loc, lastmod in children
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>'
-    )
 
 
 class Backfill(Shape):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import hashlib
+import socket
+import struct
 import sys
 import threading
 import time
@@ -21,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Handler", "Route", "Site"]
+__all__ = ["Handler", "Route", "Site", "answer_slowly", "reset_connection", "unavailable"]
 
 
 @dataclass
@@ -188,6 +190,32 @@ class Site:
             ):
                 return _send(request, 304, {"ETag": route.etag}, b"", head=True)
         return _send(request, route.status, headers, route.body, head)
+
+
+# --- handlers of pages that fail or are slow (used with ``Site.handle``) -----------------
+
+
+def unavailable(request: BaseHTTPRequestHandler) -> None:
+    """503, as a site under load answers."""
+    body = b"<html><head><title>503 Service Unavailable</title></head><body>Try again later</body></html>"
+    _send(request, 503, {"Content-Type": "text/html"}, body, head=False)
+
+
+def reset_connection(request: BaseHTTPRequestHandler) -> None:
+    """The connection reset (RST) before any answer."""
+    request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    request.connection.close()
+    request.close_connection = True
+
+
+def answer_slowly(body: bytes, seconds: float, status: int = 200) -> Handler:
+    """``body`` after ``seconds`` (waited with an Event: time.sleep fails under libfaketime)."""
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        threading.Event().wait(seconds)
+        _send(request, status, {"Content-Type": "text/html; charset=utf-8"}, body, head=False)
+
+    return handler
 
 
 class _QuietServer(ThreadingHTTPServer):
