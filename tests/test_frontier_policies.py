@@ -165,6 +165,9 @@ def test_dated_children_the_window_since_and_lastmod() -> None:
     read = record("https://x.org/s1.xml", listed=lastmod, changed=NOW - 9 * DAY, fetched=NOW - 9 * DAY)
     assert policy.child_due("https://x.org/s1.xml", lastmod, read, window) == Due.NEVER, "its lastmod has not moved"
     assert policy.child_due("https://x.org/s1.xml", "2026-11-09T10:00:00+03:00", read, window) == Due.NOW
+    current = "2026-11-10T04:00:00+03:00"  # 5 hours ago: the sitemap being written into
+    read = record("https://x.org/s1.xml", listed=current, changed=NOW - HOUR, fetched=NOW - 900)
+    assert policy.child_due("https://x.org/s1.xml", current, read, window) == Due.NOW, "asked though its lastmod stayed"
     assert policy.child_due("https://x.org/s2.xml", "2025-01-01", None, window) == Due.NEVER, "new, but long unchanged"
     assert policy.root_due(None, "https://x.org/sitemap-2025-01.xml", window) == Due.NOW, (
         "the sources file names it: read, whatever date its URL carries"

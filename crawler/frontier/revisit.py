@@ -7,7 +7,9 @@ a run asks for instead:
 * a document never read in full (new, or its last read failed) is asked at once, unless it
   is dated (by its URL or the ``<lastmod>`` its index gives) before the window a run keeps
   watching: then only a backfill reaching back that far reads it, once;
-* a child whose index gives it a ``<lastmod>`` is asked exactly when that lastmod moves;
+* a child whose index gives it a ``<lastmod>`` is asked when that lastmod moves, and while it
+  is within ``CURRENT`` (12 h) of now: the sitemap an outlet is writing into may gain an entry
+  dated before its newest one, which leaves a lastmod computed from its entries as it was;
 * a dated child older than the window (``DISCOVERY_WINDOW_DAYS``), read in full once, is not
   asked again: yesterday's archive of last month does not change;
 * any other document is asked on every run while it changed within ``HOT`` (48 h); after
@@ -34,6 +36,8 @@ HOUR = 3600.0
 # A document that changed within this long is asked on every run: news documents that change
 # daily (an index gaining a child each midnight) never cool down.
 HOT = 48 * HOUR
+# A child whose index dates it within this long is asked on every run, lastmod moved or not.
+CURRENT = 12 * HOUR
 
 
 class Due(StrEnum):
@@ -131,8 +135,12 @@ class RevisitPolicy:
         if record is None or not record.read:
             return self._first_read(period, marked, window)
         if lastmod is not None:
-            # An index's lastmod for a child decides, when it has one.
-            return Due.NOW if lastmod != record.listed else Due.NEVER
+            # An index's lastmod for a child decides, when it has one; but the sitemap being
+            # written into now is asked anyway: an entry dated before its newest one (a story
+            # published with an earlier time) leaves a lastmod computed as the newest entry's as it was.
+            if lastmod != record.listed or (marked is not None and window.now - marked < CURRENT):
+                return Due.NOW
+            return Due.NEVER
         if period is not None and period.end() <= window.live_from:
             return Due.NEVER
         return self._by_interval(record, window.now)

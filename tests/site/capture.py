@@ -86,9 +86,16 @@ def _came(report: dict[str, Any], results: dict[str, ShapeResult]) -> dict[tuple
 
 def _downloads(report: dict[str, Any], results: dict[str, ShapeResult], backfill: set[tuple[str, int]]) -> None:
     allowed: Counter[tuple[str, int, int]] = Counter()
+    # An event that may come out in a window of runs justifies its downloads in any of them.
+    windows: dict[tuple[str, int, int], int] = {}
     for event in report["events"]:
-        if event["kind"] in _FETCH_EVENTS:
-            allowed[(event["shape"], event["number"], event["run"])] += event.get("fetches", 1)
+        if event["kind"] not in _FETCH_EVENTS:
+            continue
+        for run in range(event["run"], event["run"] + event.get("within", 0) + 1):
+            allowed[(event["shape"], event["number"], run)] += event.get("fetches", 1)
+            if event.get("within", 0):
+                windows[(event["shape"], event["number"], run)] = event["run"]
+    spent: Counter[tuple[str, int, int]] = Counter()
     once: Counter[tuple[str, int]] = Counter()
     for run in report["runs"]:
         fetched: Counter[tuple[str, int, int]] = Counter()
@@ -107,6 +114,10 @@ def _downloads(report: dict[str, Any], results: dict[str, ShapeResult], backfill
             if (key[0], key[1]) in backfill:
                 once[(key[0], key[1])] += count  # a backfilled page: once in the whole simulation
                 continue
+            if key in windows:  # downloads of a windowed event add up over its window
+                window = (key[0], key[1], windows[key])
+                spent[window] += count
+                count, key = spent[window], window
             extra = count - allowed.get(key, 0)
             if extra > 0:
                 results[key[0]].needless_downloads += extra
