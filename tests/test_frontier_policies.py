@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from scrapy.http import HtmlResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
 from crawler.config.date_templates import template_days, template_problem
 from crawler.config.sources_file import Source
@@ -15,6 +18,7 @@ from crawler.frontier.documents import DocumentBook, listing_digest
 from crawler.frontier.retry import RetryKind, RetryPolicy, parse_give_up_after, retry_kind
 from crawler.frontier.revisit import HOT, DocumentRecord, Due, RevisitPolicy
 from crawler.frontier.schedule import DiscoverySchedule
+from crawler.net.failures import retry_after
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.url_dates import url_period
 
@@ -123,6 +127,22 @@ def test_the_frontier_book() -> None:
     [row] = payload["frontier_failed"]
     assert row["key"] == "k4" and row["attempts"] == 1 and row["next_at"] == NOW + 600
     assert '"title": "T"' in row["entry"], "the feed's entry is kept with the page"
+
+
+def test_a_retry_after_pushes_the_next_attempt_back() -> None:
+    response = HtmlResponse("https://x/1", status=429, headers={"Retry-After": "7200"})
+    failure = Failure(HttpError(response))
+    assert retry_after(failure, NOW) == NOW + 7200
+    dated = HtmlResponse("https://x/1", status=503, headers={"Retry-After": "Tue, 10 Nov 2026 09:00:00 GMT"})
+    assert retry_after(Failure(HttpError(dated)), NOW) == NOW + 3 * HOUR
+    assert retry_after(Failure(HttpError(HtmlResponse("https://x/1", status=503))), NOW) is None
+    entry = FrontierEntry("k", "https://x/1", "s", "feed", "https://x/rss")
+    book = FrontierBook(_Store(), RetryPolicy(), NOW)
+    book.fail("k", "http_429", entry, not_before=NOW + 7200)
+    assert book.payload()["frontier_failed"][0]["next_at"] == NOW + 7200, "not before the site asked"
+    book = FrontierBook(_Store(), RetryPolicy(), NOW)
+    book.fail("k", "http_429", entry, not_before=NOW + 365 * DAY)
+    assert book.payload()["frontier_failed"][0]["next_at"] == NOW + 7 * DAY, "a year is a misconfigured server"
 
 
 # --- discovery documents ------------------------------------------------------------------

@@ -27,6 +27,9 @@ __all__ = ["FrontierBook", "FrontierEntry", "FrontierStore", "decode_entry", "en
 
 logger = logging.getLogger(__name__)
 
+# A Retry-After further off than this is a misconfigured server, not a schedule to keep.
+MAX_RETRY_AFTER = 7 * 86400.0
+
 
 @dataclass(frozen=True, slots=True)
 class FrontierEntry:
@@ -142,9 +145,12 @@ class FrontierBook:
             self._done.add(key)
             self._failed.pop(key, None)
 
-    def fail(self, key: str, reason: str, fallback: FrontierEntry | None = None) -> FrontierEntry | None:
+    def fail(
+        self, key: str, reason: str, fallback: FrontierEntry | None = None, not_before: float | None = None
+    ) -> FrontierEntry | None:
         """The page could not be fetched for ``reason``, which may pass. Returns the entry when
-        this failure gives it up (the caller says so), else None: it is asked again later."""
+        this failure gives it up (the caller says so), else None: it is asked again later, not
+        before ``not_before`` (a Retry-After) if that is later than its pause."""
         entry = self.entries.get(key) or fallback
         if entry is None:
             return None
@@ -158,7 +164,8 @@ class FrontierBook:
             self.settle(key)
             self.given_up[entry.source] += 1
             return entry
-        self._failed[key] = replace(entry, next_at=self.now + self.policy.pause(attempts))
+        next_at = max(self.now + self.policy.pause(attempts), min(not_before or 0.0, self.now + MAX_RETRY_AFTER))
+        self._failed[key] = replace(entry, next_at=next_at)
         self.entries[key] = self._failed[key]
         return None
 

@@ -7,6 +7,8 @@ below, and the network guard raises ``RefusedRequest`` with its reason."""
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -31,6 +33,7 @@ __all__ = [
     "TooManyRedirects",
     "failure_reason",
     "failure_text",
+    "retry_after",
 ]
 
 
@@ -102,6 +105,20 @@ def failure_reason(failure: Failure) -> str:
         if failure.check(*types):
             return reason
     return type(failure.value).__name__.lower()
+
+
+def retry_after(failure: Failure, now: float) -> float | None:
+    """The Unix time an HTTP error's ``Retry-After`` (seconds, or an HTTP date) asks not to come
+    back before; None when it names none."""
+    if not failure.check(HttpError):
+        return None
+    value = (failure.value.response.headers.get("Retry-After") or b"").decode("latin-1").strip()  # type: ignore[union-attr]
+    if value.isdigit():
+        return now + int(value)
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def failure_text(failure: Failure) -> str:

@@ -30,7 +30,7 @@ from crawler.frontier.documents import listing_digest
 from crawler.frontier.revisit import Due, RevisitPolicy, Window
 from crawler.frontier.schedule import DiscoverySchedule, Planned
 from crawler.items import ArticleItem
-from crawler.net.failures import failure_reason, failure_text
+from crawler.net.failures import failure_reason, failure_text, retry_after
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
 from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected
@@ -853,7 +853,7 @@ class SourcesSpider(scrapy.Spider):
         owed = self._owed(source, original, key, via, cb.get("entry"), cb.get("marker"))
         if key is not None and (known := self.run_state.frontier.get(key)) is not None and known.attempts:
             self.source_stats.inc(source, "retry_failed")
-        self.run_state.note_rejected(key, reason, owed)
+        self.run_state.note_rejected(key, reason, owed, retry_after(failure, self.run_state.now))
         where = f"{original} (redirected to {request.url})" if redirects else request.url
         text = failure_text(failure)
         logger.info("%s: cannot fetch article %s: %s", source, where, text)

@@ -249,16 +249,19 @@ class RunState:
         self.fetched_key[article_id] = key
         self.frontier.settle(key)
 
-    def note_rejected(self, key: str | None, reason: str, owed: FrontierEntry | None = None) -> None:
+    def note_rejected(
+        self, key: str | None, reason: str, owed: FrontierEntry | None = None, not_before: float | None = None
+    ) -> None:
         """A page gave no article. A failure that may pass keeps it in the frontier, to be asked
-        again on a later run (``owed`` describes it, should the frontier not have it yet)."""
+        again on a later run (``owed`` describes it, should the frontier not have it yet), not
+        before ``not_before`` (the site's Retry-After)."""
         if key is None:
             return
         kind = retry_kind(reason)
         if kind == RetryKind.NOT_LIVE and (known := self.db.known_url(key)) is not None and known[0]:
             kind = None  # it was an article; now it is gone
         if kind is not None:
-            given_up = self.frontier.fail(key, reason, owed)
+            given_up = self.frontier.fail(key, reason, owed, not_before)
             if given_up is not None:
                 self._give_up(given_up)
             return
