@@ -243,6 +243,8 @@ class SourcesSpider(scrapy.Spider):
         self._resume()
         state = self.run_state
         state.frontier.load(source.name for source in self.sources)
+        # The records of every source's own documents, in one query rather than one per source.
+        state.documents.records(url for s in self.sources for url in s.discovery_urls if not is_template(url))
         for source in self.sources:
             self.source_stats.touch(source.name)
             # Articles whose translation failed on an earlier run: translated again

@@ -32,7 +32,6 @@ from crawler.state.sql import (
     FRONTIER_ADD,
     FRONTIER_COLUMNS,
     FRONTIER_DELETE,
-    FRONTIER_OF_SOURCE,
     FRONTIER_PRUNE,
     FRONTIER_UPSERT,
     for_postgres,
@@ -238,12 +237,11 @@ class PostgresStore:
         return {row[0]: document_record(row, lambda value: value) for row in rows}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
-        entries = []
         with self._tx() as db:
-            for source in sources:
-                rows = db.execute(for_postgres(FRONTIER_OF_SOURCE), {"source": source}).fetchall()
-                entries += [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
-        return entries
+            rows = db.execute(
+                f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source = ANY(%s)", (list(sources),)
+            ).fetchall()
+        return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self._tx() as db, db.cursor() as cursor:

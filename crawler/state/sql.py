@@ -15,7 +15,6 @@ __all__ = [
     "FRONTIER_ADD",
     "FRONTIER_COLUMNS",
     "FRONTIER_DELETE",
-    "FRONTIER_OF_SOURCE",
     "FRONTIER_PRUNE",
     "FRONTIER_UPSERT",
     "for_postgres",
@@ -34,7 +33,6 @@ FRONTIER_UPSERT = (
     " next_at=excluded.next_at"
 )
 FRONTIER_DELETE = "DELETE FROM frontier WHERE key = :key"
-FRONTIER_OF_SOURCE = f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source = :source"
 # Owed this long and never delivered: the source is gone from the file, or the page with it.
 FRONTIER_PRUNE = "DELETE FROM frontier WHERE first_seen < :older_than"
 

@@ -25,7 +25,6 @@ from crawler.state.sql import (
     FRONTIER_ADD,
     FRONTIER_COLUMNS,
     FRONTIER_DELETE,
-    FRONTIER_OF_SOURCE,
     FRONTIER_PRUNE,
     FRONTIER_UPSERT,
 )
@@ -367,11 +366,9 @@ class StateDB:
         return {row[0]: document_record(row, _json) for row in self._select_in(sql, list(dict.fromkeys(urls)))}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
-        entries = []
-        for source in sources:
-            cursor = self.db.execute(FRONTIER_OF_SOURCE, {"source": source})
-            entries += [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in cursor]
-        return entries
+        sql = f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source IN ({{marks}})"
+        rows = self._select_in(sql, list(dict.fromkeys(sources)))
+        return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self.transaction() as db:
