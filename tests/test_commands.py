@@ -170,11 +170,13 @@ def build_new_site(site: Site) -> None:
 
 def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Site) -> None:
     build_new_site(site)
-    discovered = scrapy_command("sources", "discover", site.url("/"))
+    # Typed without a scheme, as people do: https is tried first, then plain http.
+    discovered = scrapy_command("sources", "discover", site.url("/").removeprefix("http://"))
     assert discovered.returncode == 0, discovered.stderr[-2000:]
-    entry = discovered.stdout.split("\n\n", 1)[-1] if "Paste under" in discovered.stdout else ""
     entry = discovered.stdout[discovered.stdout.index("  - name:") :]
     assert "language: uk" in entry and site.url("/rss/all.xml") in entry and site.url("/sitemaps/news.xml") in entry
+    port = site.url("/").rsplit(":", 1)[1].strip("/")
+    assert f"  - name: site-127-0-0-1-{port}\n" in entry, "a name from the host, not 'site' for every site"
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n" + entry, encoding="utf-8")
     name = load_sources(sources).sources[0].name
@@ -203,6 +205,12 @@ def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Si
     rendered = scrapy_command("sources", "digest", str(crawl.output), "--original")
     assert rendered.returncode == 0
     assert rendered.stdout.count("Original (Ukrainian):") == 3 and "Верховна Рада" in rendered.stdout
+
+
+def test_help_is_plain_text() -> None:
+    result = scrapy_command("sources", "--help")
+    assert result.returncode == 0 and "discover URL" in result.stdout
+    assert "``" not in result.stdout and "\n  check NAME [NAME ...]" in result.stdout, result.stdout
 
 
 def test_discover_explains_a_site_without_feeds(site: Site) -> None:

@@ -248,6 +248,17 @@ def test_merge_keys_and_anchors_still_work(tmp_path: Path) -> None:
             ":4: source 'a', key 'colour': unknown key",
         ),
         ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "sources=a,zz"], "unknown source 'zz'"),
+        (
+            "sources:\n  - name: ua-test\n    feeds: [{url}/rss]\n",
+            ["-a", "sources=ua-tset"],
+            "-a sources=ua-tset: unknown source 'ua-tset' (did you mean 'ua-test'?)",
+        ),
+        (
+            "sources:\n  - name: a\n    feeds: [{url}/rss]\n",
+            ["-a", "source=a"],
+            "-a source=…: no such argument (did you mean -a sources=…?)",
+        ),
+        ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "limit=abc"], "-a limit=abc: give a whole number"),
         ("sources:\n\t- name: a\n", [], "tab character"),
         ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "since=last week"], "-a since=last week: "),
         ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-a", "until=tomorrow"], "is not a date such as"),

@@ -12,6 +12,7 @@ source produced nothing because of errors, 74 when an output failed on the way.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
@@ -99,9 +100,13 @@ class Command(ScrapyCrawlCommand):
         assert self.settings is not None
         try:
             config = load_sources(self.settings.get("SOURCES_FILE"))
-            select_sources(config, opts.spargs.get("sources"))
         except SourcesError as exc:
             return f"not crawling, the sources file needs fixing:\n{exc}"
+        try:
+            select_sources(config, opts.spargs.get("sources"))
+        except SourcesError as exc:
+            problems = "; ".join(problem.message for problem in exc.problems)
+            return f"not crawling: -a sources={opts.spargs.get('sources')}: {problems}"
         provider = provider_name(self.settings)
         if provider != "none" and provider not in PROVIDERS:
             return f"unknown TRANSLATION_PROVIDER {provider!r}; use one of {', '.join([*PROVIDERS, 'none'])}"
@@ -111,7 +116,7 @@ class Command(ScrapyCrawlCommand):
                 raise UsageError("-a run=ID -a shard=K go together (K a number); scrapy sources enqueue sets them")
             if not self.settings.get("STATE_URL"):
                 return "a shard of a distributed run needs its state in PostgreSQL: set STATE_URL"
-        problem = _window_problem(opts.spargs)
+        problem = _argument_problem(opts.spargs) or _window_problem(opts.spargs)
         if problem:
             raise UsageError(problem)
         try:
@@ -132,6 +137,23 @@ class Command(ScrapyCrawlCommand):
         ):
             raise UsageError(f"-a full={full}: use full=1 or full=0")
         return None
+
+
+# The spider's arguments (-a NAME=VALUE); sources_spider.SourcesSpider.__init__ takes these.
+SPIDER_ARGUMENTS = ("sources", "full", "limit", "since", "until", "report", "run", "shard", "run_time")
+
+
+def _argument_problem(spargs: dict[str, str]) -> str | None:
+    """An -a argument the spider does not take (Scrapy would set it silently), or a bad -a limit."""
+    for name in spargs:
+        if name not in SPIDER_ARGUMENTS:
+            match = difflib.get_close_matches(name, SPIDER_ARGUMENTS, n=1)
+            hint = f" (did you mean -a {match[0]}=…?)" if match else ""
+            return f"-a {name}=…: no such argument{hint}; the crawl takes -a {', -a '.join(SPIDER_ARGUMENTS[:5])}"
+    limit = spargs.get("limit")
+    if limit is not None and not (limit.strip().isdigit() and int(limit) > 0):
+        return f"-a limit={limit}: give a whole number of articles per source, at least 1"
+    return None
 
 
 def _window_problem(spargs: dict[str, str]) -> str | None:

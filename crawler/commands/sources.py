@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from scrapy.commands import ScrapyCommand
+from scrapy.commands import ScrapyCommand, ScrapyHelpFormatter
 from scrapy.exceptions import UsageError
 
 from crawler.config.sources_file import Source, SourcesConfig, SourcesError, load_sources, select_sources
@@ -55,6 +55,20 @@ from crawler.state.store import StateError, last_run_summary, state_url, stored_
 from crawler.translation import provider_name
 from crawler.translation.base import LANGUAGE_NAMES
 
+HELP = """Tools for the sources file, the state and the runs (README.md says more):
+
+  list                        the configured sources, the last run's figures and their health
+  check                       validate the sources file
+  check NAME [NAME ...]       crawl those sources for real (2 articles each, a throw-away state,
+                              no translation sent) and print every step; --all: every enabled one
+  discover URL                find a site's feeds and sitemaps and print an entry to paste
+  digest FILE                 render an output file (or a run's manifest) for reading
+  health [--json]             each source's health from past runs; exit 1 when one is flagged
+  report --output FILE.html   the same as one self-contained HTML page
+  enqueue [--shards K]        one run over several machines (Redis queue, PostgreSQL state)
+  worker [--burst]            a worker that runs those shards
+"""
+
 USAGE = (
     "list | check [NAME ...|--all] | discover URL | digest FILE [--markdown] [--original] [--output OUT]"
     " | health [--json] | report --output FILE.html | enqueue [--shards K] [--wait] | worker [--burst]"
@@ -71,9 +85,14 @@ class Command(ScrapyCommand):
         return "List, check and discover sources; render a digest of an output file"
 
     def long_desc(self) -> str:
-        return (__doc__ or "").strip()
+        return HELP
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
+        # The actions' table keeps its lines (argparse would fill it into one paragraph).
+        parser.formatter_class = _PlainHelpFormatter
+        self._add_options(parser)
+
+    def _add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--markdown", action="store_true", help="digest: Markdown instead of plain text")
         parser.add_argument("--original", action="store_true", help="digest: add the original-language text")
@@ -113,12 +132,13 @@ class Command(ScrapyCommand):
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _config(self) -> SourcesConfig | None:
+    def _config(self, quiet: bool = False) -> SourcesConfig | None:
         assert self.settings is not None
         try:
             return load_sources(self.settings.get("SOURCES_FILE"))
         except SourcesError as exc:
-            print(f"sources-crawler: the sources file needs fixing:\n{exc}", file=sys.stderr)
+            if not quiet:
+                print(f"sources-crawler: the sources file needs fixing:\n{exc}", file=sys.stderr)
             return None
 
     # --- list ----------------------------------------------------------------------------
@@ -265,10 +285,14 @@ class Command(ScrapyCommand):
 
         if len(args) != 1:
             raise UsageError("discover takes one URL: scrapy sources discover https://example.com/")
-        url = args[0] if "://" in args[0] else f"https://{args[0]}"
         assert self.settings is not None
-        fetch = _fetcher(self.settings, {(urlsplit(url).hostname or "").lower()})
-        result = discover_site(url, fetch)
+        # Without a scheme: https first, then plain http (a site, or a test server, without TLS).
+        tries = [args[0]] if "://" in args[0] else [f"https://{args[0]}", f"http://{args[0]}"]
+        for url in tries:
+            fetch = _fetcher(self.settings, {(urlsplit(url).hostname or "").lower()})
+            result = discover_site(url, fetch)
+            if not result.problem:
+                break
         if result.problem:
             print(f"sources-crawler: {result.problem}", file=sys.stderr)
             return EXIT_SOURCE_FAILED
@@ -278,8 +302,10 @@ class Command(ScrapyCommand):
         if result.language:
             basis = f"of {result.sample_article}" if result.sample_article else "of the titles"
             print(f"language {basis}: {result.language} ({result.language_confidence:.2f})")
+        config = self._config(quiet=True)
+        taken = {source.name for source in config.sources} if config is not None else set()
         print("\nPaste under 'sources:' in config/sources.yaml, then try it: scrapy sources check NAME\n")
-        print(source_entry(result), end="")
+        print(source_entry(result, taken), end="")
         return EXIT_OK if result.usable_feeds or result.usable_sitemaps else EXIT_SOURCE_FAILED
 
     # --- several machines --------------------------------------------------------------------
@@ -352,6 +378,11 @@ class Command(ScrapyCommand):
         else:
             sys.stdout.write(text)
         return EXIT_OK
+
+
+class _PlainHelpFormatter(ScrapyHelpFormatter):
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 def _output_lines(path: Path) -> Iterator[str]:

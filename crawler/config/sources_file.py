@@ -609,11 +609,13 @@ def select_sources(config: SourcesConfig, names: str | Iterable[str] | None) -> 
     wanted = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     unknown = [n for n in wanted if config.get(n) is None]
     if unknown:
-        available = ", ".join(source.name for source in config.sources)
+        names = [source.name for source in config.sources]
         raise SourcesError(
             config.path,
             [
-                Problem(None, None, None, f"unknown source {n!r} in -a sources=...; configured: {available}")
+                Problem(
+                    None, None, None, f"unknown source {n!r}{_close_match(n, names)}; configured: {', '.join(names)}"
+                )
                 for n in unknown
             ],
         )

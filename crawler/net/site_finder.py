@@ -12,10 +12,11 @@ URL check refuses hosts given with a port, such as a site on a test machine.)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from courlan import extract_domain
 from lxml import html as lxml_html
 from protego import Protego
 
@@ -232,16 +233,27 @@ def _page_text(page: str) -> str:
     return " ".join(tree.text_content().split())[:3000]
 
 
-def suggested_name(url: str) -> str:
+def suggested_name(url: str, taken: Iterable[str] = ()) -> str:
+    """A source name from the site: the registrable domain's name (``news.example.ua`` →
+    ``example``), an IP address and port as they are; made unique among ``taken``."""
+    parts = urlsplit(url)
     host = host_of(url).removeprefix("www.")
-    label = host.split(".")[0] if not host.replace(".", "").isdigit() else "site"
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-")
-    return name or "site"
+    if host.replace(".", "").isdigit() or ":" in host:
+        label = f"site-{host}" + (f"-{parts.port}" if parts.port else "")
+    else:
+        domain = extract_domain(url) or host
+        label = domain.split(".")[0] if "." in domain else domain
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-")[:60] or "site"
+    taken = set(taken)
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name}-{number}", number + 1
+    return candidate
 
 
-def source_entry(result: SiteDiscovery) -> str:
-    """A ready-to-paste entry for config/sources.yaml."""
-    lines = [f"  - name: {suggested_name(result.final_url or result.url)}"]
+def source_entry(result: SiteDiscovery, taken: Iterable[str] = ()) -> str:
+    """A ready-to-paste entry for config/sources.yaml, named so as not to clash with ``taken``."""
+    lines = [f"  - name: {suggested_name(result.final_url or result.url, taken)}"]
     if result.language and result.language != "und":
         lines.append(f"    language: {result.language}")
     feeds = [c.url for c in result.usable_feeds][:3]
