@@ -14,8 +14,8 @@ from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
-from crawler.translation import LANGUAGE_NAMES, ProviderOptions, provider_class, provider_name
-from crawler.translation.service import TranslationService
+from crawler.translation import LANGUAGE_NAMES, provider_class, provider_from_settings, provider_name
+from crawler.translation.service import Outcome, TranslationService
 
 __all__ = [
     "DeliveryPipeline",
@@ -103,16 +103,7 @@ class TranslationPipeline:
         self.skip_reasons: set[tuple[str | None, str]] = set()  # logged once per language and reason
         self.service: TranslationService | None = None
         if self.provider_name != "none":
-            provider = provider_class(self.provider_name)(
-                ProviderOptions(
-                    url=settings.get("TRANSLATION_URL") or None,
-                    api_key=settings.get("TRANSLATION_API_KEY") or None,
-                    model=settings.get("TRANSLATION_MODEL") or None,
-                    timeout=settings.getfloat("TRANSLATION_TIMEOUT", 20.0),
-                    user_agent=settings.get("USER_AGENT"),
-                    threads=settings.getint("TRANSLATION_THREADS", 2),
-                )
-            )
+            provider = provider_from_settings(settings)
             self.service = TranslationService(
                 provider,
                 concurrency=settings.getint("TRANSLATION_CONCURRENCY", 4),
@@ -147,14 +138,16 @@ class TranslationPipeline:
         stats = self.crawler.stats
         counts = {
             status: stats.get_value(f"translation/articles/{status}", 0)
-            for status in ("translated", "failed", "deferred", "not_needed", "skipped")
+            for status in ("translated", "failed", "failed_again", "deferred", "not_needed", "skipped")
         }
         usage = {key: stats.get_value(f"translation/{key}", 0) for key in ("calls", "chars", "cache_hits")}
+        # "failed" as the run summary counts it: articles delivered untranslated this run; a retry
+        # of one delivered before that failed again is counted apart.
         logger.info(
-            "Translation (%s): %d translated, %d failed, %d deferred, %d not needed, %d skipped; "
-            "%d calls, %d characters sent, %d cache hits",
-            self.provider_name, counts["translated"], counts["failed"], counts["deferred"], counts["not_needed"],
-            counts["skipped"],
+            "Translation (%s): %d translated, %d failed, %d failed again (delivered before), %d deferred, "
+            "%d not needed, %d skipped; %d calls, %d characters sent, %d cache hits",
+            self.provider_name, counts["translated"], counts["failed"] - counts["failed_again"], counts["failed_again"],
+            counts["deferred"], counts["not_needed"], counts["skipped"],
             usage["calls"], usage["chars"], usage["cache_hits"],
         )  # fmt: skip
 
@@ -191,39 +184,52 @@ class TranslationPipeline:
             outcome = await self.service.translate(
                 {"title": item.title, "summary": item.summary, "text": item.text}, language, target
             )
-            provider = self.service.provider.label
-            if outcome.ok:
-                item.title_en, item.summary_en, item.text_en = (
-                    outcome.fields.get(name) for name in ("title", "summary", "text")
-                )
-                item.translation = translation_record(
-                    TranslationStatus.TRANSLATED,
-                    provider=provider,
-                    source_language=language,
-                    target_language=target,
-                    chars=outcome.chars,
-                )
-                self.stats.inc(item.source, "translated")
-                self.stats.inc(item.source, "translation_chars", outcome.chars)
-            elif outcome.error is not None and outcome.error.kind == "unsupported":
-                item.title_en = item.summary_en = item.text_en = None
-                item.translation = translation_record(
-                    TranslationStatus.SKIPPED, provider=provider, source_language=language,
-                    target_language=target, error=str(outcome.error),
-                )  # fmt: skip
-                self._log_skip(item, str(outcome.error))
-            else:
-                deferred = outcome.error is not None and outcome.error.kind == "deferred"
-                item.title_en = item.summary_en = item.text_en = None
-                item.translation = translation_record(
-                    TranslationStatus.DEFERRED if deferred else TranslationStatus.FAILED, provider=provider,
-                    source_language=language, target_language=target, chars=outcome.chars, error=str(outcome.error),
-                )  # fmt: skip
-                self.stats.inc(item.source, "translation_deferred" if deferred else "translation_failed")
-                if deferred:
-                    self.stats.inc(item.source, "translation_deferred_chars", outcome.chars)
+            self._apply(item, outcome)
+            self._count(item, outcome)
         self.crawler.stats.inc_value(f"translation/articles/{item.translation['status']}")
         return item
+
+    def _apply(self, item: ArticleItem, outcome: Outcome) -> None:
+        """The outcome into the record: the English fields, or null ones with the status and error."""
+        assert self.service is not None
+        provider, language, target = self.service.provider.label, item.language, self.target
+        if outcome.ok:
+            item.title_en, item.summary_en, item.text_en = (outcome.fields.get(n) for n in ("title", "summary", "text"))
+            item.translation = translation_record(
+                TranslationStatus.TRANSLATED, provider=provider, source_language=language, target_language=target,
+                chars=outcome.chars,
+            )  # fmt: skip
+            return
+        assert outcome.error is not None
+        kind = outcome.error.kind
+        status = {"unsupported": TranslationStatus.SKIPPED, "deferred": TranslationStatus.DEFERRED}.get(
+            kind, TranslationStatus.FAILED
+        )
+        item.title_en = item.summary_en = item.text_en = None
+        item.translation = translation_record(
+            status, provider=provider, source_language=language, target_language=target,
+            chars=0 if kind == "unsupported" else outcome.chars, error=str(outcome.error),
+        )  # fmt: skip
+        if kind == "unsupported":
+            self._log_skip(item, str(outcome.error))
+
+    def _count(self, item: ArticleItem, outcome: Outcome) -> None:
+        """Per source: articles translated, articles whose translation failed when delivered (a
+        retry failing again counts apart, so an article counts once however many runs it takes),
+        the failure kinds, and the characters sent."""
+        self.stats.inc(item.source, "translation_chars", outcome.sent)
+        kind = outcome.error.kind if outcome.error is not None else None
+        if kind is None:
+            self.stats.inc(item.source, "translated")
+        elif kind == "deferred":
+            self.stats.inc(item.source, "translation_deferred")
+            self.stats.inc(item.source, "translation_deferred_chars", outcome.chars)
+        elif kind != "unsupported":
+            again = RunState.of(self.crawler).decisions.get(item.id) == Decision.RETRY
+            self.stats.inc(item.source, "translation_failed_again" if again else "translation_failed")
+            if again:
+                self.crawler.stats.inc_value("translation/articles/failed_again")
+            self.stats.inc(item.source, f"translation_failures/{kind}")
 
 
 class StatePipeline:

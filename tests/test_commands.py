@@ -54,8 +54,8 @@ def test_list_shows_last_run_figures(tmp_path: Path, news_site: NewsSite) -> Non
     assert result.returncode == 0
     assert "last run 20" in result.stdout
     row = next(line for line in result.stdout.splitlines() if line.startswith("feeds "))
-    # NEW, UPDATED, UNCHANGED, NOT EMITTED, RETRYING, GIVEN UP, STATUS
-    assert re.search(r"feeds\s+uk\s+yes\s+\d+\s+0\s+0\s+\d+\s+0\s+0\s+ok", row), row
+    # NEW, UPDATED, UNCHANGED, EMITTED, NOT EMITTED, RETRYING, GIVEN UP, STATUS
+    assert re.search(r"feeds\s+uk\s+yes\s+(\d+)\s+0\s+0\s+\1\s+\d+\s+0\s+0\s+ok", row), row
 
 
 def test_check_without_names_validates_the_file() -> None:
@@ -69,9 +69,14 @@ def test_check_reports_each_step_of_a_working_source(tmp_path: Path, news_site: 
     sources = tmp_path / "sources.yaml"
     sources.write_text(news_sources_yaml(news_site), encoding="utf-8")
     state = tmp_path / "untouched.sqlite3"
-    result = scrapy_command(
-        "sources", "check", "feeds", "sitemaps", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={state}", *FAST
-    )
+    with FakeTranslator() as fake:
+        google = ["-s", f"TRANSLATION_URL={fake.url('/m')}"]
+        result = scrapy_command(
+            "sources", "check", "feeds", "sitemaps", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={state}", *FAST,
+            *google,
+        )  # fmt: skip
+        fake.mode = ("status", 503)
+        down = scrapy_command("sources", "check", "feeds", "-s", f"SOURCES_FILE={sources}", *FAST, *google)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     out = result.stdout
     assert "== feeds (uk) ==" in out and "== sitemaps (ru) ==" in out
@@ -80,7 +85,11 @@ def test_check_reports_each_step_of_a_working_source(tmp_path: Path, news_site: 
     assert out.count("ok  article") >= 4 and "title:" in out and "language:" in out and "| " in out
     assert re.search(r"translation: (Ukrainian|Russian): would be translated to English via google", out)
     assert out.count("result: works") == 2
+    assert re.search(r"== translation ==\nok  Google answers: 'Уряд ухвалив рішення.' -> '\S.*'", out), out[-500:]
     assert not state.exists(), "check never touches the real state database"
+    assert down.returncode == 1 and "result: works" in down.stdout, "the source works; the provider does not"
+    assert "!!  google does not translate now: server_error" in down.stdout, down.stdout[-800:]
+    assert "Traceback" not in down.stdout + down.stderr
 
 
 def test_check_warns_of_a_frozen_feed_and_of_links_outside_allowed_domains(tmp_path: Path) -> None:
@@ -102,7 +111,7 @@ def test_check_warns_of_a_frozen_feed_and_of_links_outside_allowed_domains(tmp_p
         sources.write_text(
             f"sources:\n  - name: old\n    language: uk\n    feeds: [{site.url('/rss.xml')}]\n", encoding="utf-8"
         )
-        result = scrapy_command("sources", "check", "old", "-s", f"SOURCES_FILE={sources}", *FAST)
+        result = scrapy_command("sources", "check", "old", "-s", f"SOURCES_FILE={sources}", *FAST, *NO_TRANSLATION)
     out = result.stdout
     assert result.returncode == 0, out[-2000:]
     assert re.search(
@@ -120,7 +129,9 @@ def test_check_says_clearly_when_a_source_cannot_be_reached(tmp_path: Path) -> N
     sources.write_text(
         f"sources:\n  - name: gone\n    language: uk\n    feeds: [http://127.0.0.1:{port}/rss.xml]\n", encoding="utf-8"
     )
-    result = scrapy_command("sources", "check", "gone", "-s", f"SOURCES_FILE={sources}", *FAST, "-s", "RETRY_TIMES=0")
+    result = scrapy_command(
+        "sources", "check", "gone", "-s", f"SOURCES_FILE={sources}", *FAST, "-s", "RETRY_TIMES=0", *NO_TRANSLATION
+    )
     assert result.returncode == 1
     assert re.search(
         r"!!\s+feed\s+http://127\.0\.0\.1:\d+/rss\.xml\n\s+cannot fetch: \w*ConnectionRefusedError", result.stdout
@@ -129,6 +140,9 @@ def test_check_says_clearly_when_a_source_cannot_be_reached(tmp_path: Path) -> N
     assert "Traceback" not in result.stdout + result.stderr
     unknown = scrapy_command("sources", "check", "nope", "-s", f"SOURCES_FILE={sources}")
     assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
+
+
+NO_TRANSLATION = ("-s", "TRANSLATION_PROVIDER=none")
 
 
 def build_new_site(site: Site) -> None:
@@ -181,8 +195,9 @@ def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Si
     sources.write_text("sources:\n" + entry, encoding="utf-8")
     name = load_sources(sources).sources[0].name
 
-    checked = scrapy_command("sources", "check", name, "-s", f"SOURCES_FILE={sources}", *FAST)
+    checked = scrapy_command("sources", "check", name, "-s", f"SOURCES_FILE={sources}", *FAST, *NO_TRANSLATION)
     assert checked.returncode == 0 and "result: works" in checked.stdout, checked.stdout
+    assert "--  TRANSLATION_PROVIDER=none: articles are written untranslated" in checked.stdout
 
     with FakeTranslator() as fake:
         digest = tmp_path / "today.txt"

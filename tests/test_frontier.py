@@ -136,7 +136,7 @@ def test_pauses_grow_and_a_page_is_given_up_loudly(tmp_path: Path, site: Site) -
     state = ["-s", f"SOURCES_FILE={tmp_path / 'sources.yaml'}", "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}"]
     listing = scrapy_command("sources", "list", *state, env=env)
     row = next(line for line in listing.stdout.splitlines() if line.startswith("news "))
-    assert row.split()[7:9] == ["0", "0"], "the last run: none retrying, none given up"
+    assert row.split()[8:10] == ["0", "0"], "the last run: none retrying, none given up"
     health = scrapy_command("sources", "health", "--json", *state, env=env)
     assert json.loads(health.stdout)["news"]["given_up"] == 2, health.stdout + health.stderr
     table = scrapy_command("sources", "health", *state, env=env)

@@ -22,6 +22,7 @@ from crawler.config.sources_file import SourcesError, load_sources, select_sourc
 from crawler.config.windows import Since, parse_since, parse_until
 from crawler.exit_codes import (
     EXIT_CONFIG_ERROR,
+    EXIT_DEGRADED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_OK,
@@ -182,4 +183,6 @@ def _exit_status(bootstrap_failed: bool, stats: dict[str, object]) -> int:
         return EXIT_SOURCE_FAILED
     if stats.get("finish_reason") == "shutdown":
         return EXIT_INTERRUPTED
+    if stats.get("summary/degraded_sources"):
+        return EXIT_DEGRADED
     return EXIT_OK

@@ -155,8 +155,8 @@ class Command(ScrapyCommand):
             failed = last["shards"].get("failed") or []
             when += f" over {last['shards']['count']} shards" + (f", failed shards {failed}" if failed else "")
         print(f"{config.path}: {len(config.sources)} sources, {len(config.enabled)} enabled; {when}\n")
-        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "NOT EMITTED", "RETRYING", "GIVEN UP"]
-        header += ["STATUS", "HEALTH"]
+        header = ["NAME", "LANG", "ENABLED", "NEW", "UPDATED", "UNCHANGED", "EMITTED", "NOT EMITTED", "RETRYING"]
+        header += ["GIVEN UP", "STATUS", "HEALTH"]
         header.append("DISCOVERY")
         health = {entry.name: entry for entry in self._healths(config)[0]}
         rows = [header]
@@ -168,13 +168,14 @@ class Command(ScrapyCommand):
                     str(stats["new"]),
                     str(stats["updated"]),
                     str(stats["unchanged"]),
+                    str(stats.get("emitted", 0)),
                     str(sum(stats["not_emitted"].values())),
                     str(stats.get("retry_pending", 0)),
                     str(stats.get("given_up", 0)),
                     stats["status"],
                 ]
             else:
-                cells += ["-"] * 7
+                cells += ["-"] * 8
             known = health[source.name]
             cells.append(", ".join(known.flags) or ("ok" if known.runs else "-"))
             urls = (
@@ -276,6 +277,7 @@ class Command(ScrapyCommand):
         worked = True
         for source in sources:
             worked &= _print_check(source, report, records, provider, languages, target, offsite.get(source.name))
+        worked &= _probe_translation(self.settings, provider, target, sources)
         return EXIT_OK if worked else EXIT_SOURCE_FAILED
 
     # --- discover ------------------------------------------------------------------------
@@ -460,6 +462,40 @@ def _print_check(
         return True
     print("result: NO article came out; see the steps above")
     return False
+
+
+# One short sentence per language the probe may send (its sources' languages first).
+_PROBES = {"uk": "Уряд ухвалив рішення.", "ru": "Правительство приняло решение.", "be": "Урад прыняў рашэнне."}
+PROBE_TIMEOUT = 10.0
+
+
+def _probe_translation(settings: Any, provider: str, target: str, sources: tuple[Source, ...]) -> bool:
+    """Send the provider one short sentence, as the crawl would: does it answer, and with what?"""
+    from crawler.translation import TranslationError, provider_from_settings
+    from crawler.translation.service import check_translation
+
+    print("\n== translation ==")
+    if provider == "none":
+        print("--  TRANSLATION_PROVIDER=none: articles are written untranslated")
+        return True
+    language = next((s.language for s in sources if s.language in _PROBES), "uk")
+    text = _PROBES[language]
+    try:
+        service = provider_from_settings(settings, provider)  # the check's own crawl sets "none"
+        problem = service.check()
+        if problem:
+            raise TranslationError("unavailable", problem)
+        [answer] = service.translate([text], language, target, time.monotonic() + PROBE_TIMEOUT)
+        answer = check_translation(text, answer, target)
+    except TranslationError as exc:
+        print(f"!!  {provider} does not translate now: {exc}")
+        print("             articles would go out untranslated (status failed) and be translated on a later run")
+        return False
+    except Exception as exc:  # a provider library's own error: said in one line, not a traceback
+        print(f"!!  {provider} does not translate now: {type(exc).__name__}: {str(exc)[:200]}")
+        return False
+    print(f"ok  {service.label} answers: {text!r} -> {answer!r}")
+    return True
 
 
 def _fetcher(settings: Any, named_hosts: set[str]) -> Any:

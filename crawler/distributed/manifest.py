@@ -9,7 +9,7 @@ from typing import Any
 
 from crawler.distributed.plan import RunPlan
 from crawler.exit_codes import EXIT_OK, EXIT_SOURCE_FAILED, FINISHED, SEVERITY
-from crawler.output.summary import run_totals
+from crawler.output.summary import DEGRADED, run_totals
 from crawler.parsing.dates import utc_timestamp
 
 __all__ = ["MANIFEST_SUFFIX", "build_manifest", "combined_status", "manifest_files", "merge_summaries"]
@@ -65,6 +65,7 @@ def merge_summaries(plan: RunPlan, results: dict[int, Any], finished: float) -> 
         "failed_outputs": failed_outputs,
         "totals": run_totals(sources),
         "failed_sources": sorted({*(n for n, f in sources.items() if f.get("status") == "failed"), *never_ran}),
+        "degraded_sources": sorted(n for n, f in sources.items() if f.get("status") in DEGRADED),
         "flagged_sources": sorted(n for n, f in sources.items() if (f.get("health") or {}).get("flags")),
         "sources": dict(sorted(sources.items())),
         "shards": {"count": plan.shards, "failed": failed},

@@ -25,6 +25,8 @@ class Flag(StrEnum):
     FAILING = "failing"  # discovery errors in the last N runs in a row
     FROZEN = "frozen"  # its feeds answer, but their newest item is old
     DEGRADED = "degraded"  # the share of pages refused jumped against its history
+    TRANSLATION_FAILING = "translation_failing"  # every translation failed in the last N runs that had any
+    REFUSED = "refused"  # every article its last run fetched was refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,45 @@ def _failed_streak(runs: Sequence[SourceRun]) -> int:
     return streak
 
 
+def _listed(counts: Counter[str]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in counts.most_common(3))
+
+
+def _failing(runs: Sequence[SourceRun], streak: int, rules: HealthRules) -> str | None:
+    if streak < rules.failing_runs:
+        return None
+    errors: Counter[str] = Counter()
+    for run in runs[-streak:]:
+        errors.update(run.discovery_errors)
+    return (
+        f"discovery failed in the last {streak} runs ({_listed(errors)})"
+        if errors
+        else (f"discovery failed in the last {streak} runs")
+    )
+
+
+def _translation_failing(runs: Sequence[SourceRun], rules: HealthRules) -> str | None:
+    """Every translation failed in each of the last HEALTH_FAILING_RUNS runs that sent any."""
+    tried = [run for run in runs if run.translation_tried][-rules.failing_runs :]
+    if len(tried) < rules.failing_runs or any(run.translated for run in tried):
+        return None
+    kinds: Counter[str] = Counter()
+    for run in tried:
+        kinds.update(run.translation_failures)
+    return (
+        f"every translation failed in the last {len(tried)} runs that had articles to translate ({_listed(kinds)}): "
+        "the provider is down or unreachable; articles go out untranslated and are retried"
+    )
+
+
+def _all_refused(runs: Sequence[SourceRun]) -> str | None:
+    """The last run that fetched pages had every one of them refused."""
+    fetched = [run for run in runs if run.pages]
+    if not fetched or fetched[-1].status != "refused":
+        return None
+    return fetched[-1].reason or "every article fetched was refused"
+
+
 def assess(name: str, runs: Sequence[SourceRun], now: float, rules: HealthRules) -> SourceHealth:
     """Figures and flags for one source from its runs (oldest first)."""
     if not runs:
@@ -199,8 +240,11 @@ def assess(name: str, runs: Sequence[SourceRun], now: float, rules: HealthRules)
     newest, frozen = _frozen(runs, gap, rules)
     refused_recent, refused_usual, degraded = _degraded(runs, rules)
     streak = _failed_streak(runs)
-    failing = f"discovery failed in the last {streak} runs" if streak >= rules.failing_runs else None
-    found = [(Flag.SILENT, silent), (Flag.FAILING, failing), (Flag.FROZEN, frozen), (Flag.DEGRADED, degraded)]
+    found = [
+        (Flag.SILENT, silent), (Flag.FAILING, _failing(runs, streak, rules)), (Flag.FROZEN, frozen),
+        (Flag.DEGRADED, degraded), (Flag.TRANSLATION_FAILING, _translation_failing(runs, rules)),
+        (Flag.REFUSED, _all_refused(runs)),
+    ]  # fmt: skip
     window = [run for run in runs if run.finished >= now - rules.window_days * DAY]
     refusals = Counter[str]()
     for run in window:

@@ -30,6 +30,17 @@ class SourceRun:
     # The retry frontier after the run: pages asked again later, and pages given up in it.
     retry_pending: int = 0
     given_up: int = 0
+    # crawler/output/summary.py's SourceStatus, and why when it is not ok.
+    status: str = "ok"
+    reason: str | None = None
+    discovery_errors: dict[str, int] = field(default_factory=dict)
+    translation_failed_again: int = 0
+    translation_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def translation_tried(self) -> int:
+        """Articles sent for translation in the run (retries of failed ones included)."""
+        return self.translated + self.translation_failed + self.translation_failed_again
 
     @property
     def refused_count(self) -> int:
@@ -57,6 +68,11 @@ class SourceRun:
             translation_chars=int(figures.get("translation_chars", 0)),
             retry_pending=int(figures.get("retry_pending", 0)),
             given_up=int(figures.get("given_up", 0)),
+            status=str(figures.get("status") or "ok"),
+            reason=figures.get("reason"),
+            discovery_errors=discovery.get("failed") or {},
+            translation_failed_again=int(figures.get("translation_failed_again", 0)),
+            translation_failures=figures.get("translation_failures") or {},
         )
 
 

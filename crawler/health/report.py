@@ -52,6 +52,12 @@ def bar_chart(per_day: Sequence[int], now: float, width: int = 168, height: int 
     )
 
 
+# The figures the report adds up over the window; each counts what the run summary, `sources
+# list` and the log count under the same name: new articles once, revisions once, an article
+# whose translation failed once however many runs retried it, characters as sent (retries too).
+TOTALS = ("new", "updated", "translated", "translation_failed", "translation_chars")
+
+
 def _totals(history: Sequence[tuple[float, dict[str, Any]]], since: float) -> tuple[Counter[str], dict[str, int]]:
     languages: Counter[str] = Counter()
     figures = Counter[str]()
@@ -60,9 +66,29 @@ def _totals(history: Sequence[tuple[float, dict[str, Any]]], since: float) -> tu
             continue
         for source in (summary.get("sources") or {}).values():
             languages.update({k: int(v) for k, v in (source.get("languages") or {}).items()})
-            for key in ("emitted", "translated", "translation_failed", "translation_chars"):
+            for key in TOTALS:
                 figures[key] += int(source.get(key, 0) or 0)
+    if history:  # a gauge, not a sum: what the last run left to translate
+        figures["untranslated"] = int((history[-1][1].get("totals") or {}).get("untranslated", 0) or 0)
     return languages, dict(figures)
+
+
+def _trouble(row: ReportRow) -> tuple[int, int, str]:
+    """Sort key: enabled sources with the most flags first, the rest by name."""
+    return (0 if row.enabled and row.health.flags else 1, -len(row.health.flags), row.health.name)
+
+
+def _attention(rows: Sequence[ReportRow]) -> str:
+    """One line per flag and source, at the top: what needs someone now."""
+    lines = [
+        f'<li><span class="flag">{escape(flag)}</span> <b>{escape(row.health.name)}</b>: {escape(reason)}</li>'
+        for row in sorted(rows, key=_trouble)
+        if row.enabled
+        for flag, reason in zip(row.health.flags, row.health.reasons, strict=True)
+    ]
+    if not lines:
+        return '<section id="attention"><p class="ok">No enabled source needs attention.</p></section>'
+    return f'<section id="attention"><h2>Needs attention</h2><ul>{"".join(lines)}</ul></section>'
 
 
 def _row_html(row: ReportRow, now: float) -> str:
@@ -93,19 +119,22 @@ def render_report(
     flagged = sum(1 for row in rows if row.enabled and row.health.flags)
     per_language = ", ".join(f"{escape(lang)} {count}" for lang, count in languages.most_common()) or "-"
     totals = (
-        f"<div>articles: <b>{figures.get('emitted', 0)}</b><br>{per_language}</div>"
+        f"<div>new articles: <b>{figures.get('new', 0)}</b>, revisions: <b>{figures.get('updated', 0)}</b>"
+        f"<br>{per_language}</div>"
         f"<div>translated: <b>{figures.get('translated', 0)}</b>, "
-        f"failed: <b>{figures.get('translation_failed', 0)}</b></div>"
+        f"translation failed: <b>{figures.get('translation_failed', 0)}</b>, "
+        f"untranslated now: <b>{figures.get('untranslated', 0)}</b></div>"
         f"<div>characters sent to the provider: <b>{figures.get('translation_chars', 0):,}</b></div>"
         f"<div>sources flagged: <b>{flagged}</b> of {sum(1 for row in rows if row.enabled)} enabled</div>"
     )
-    body = "".join(_row_html(row, now) for row in rows)
+    body = "".join(_row_html(row, now) for row in sorted(rows, key=_trouble))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>sources-crawler: source health</title><style>{_STYLE}</style></head><body>"
         f"<h1>Source health</h1><p>Generated {utc_timestamp(now)}; last run {last_run}; "
         f"figures over the last {window_days} days.</p>"
+        f"{_attention(rows)}"
         f'<section class="totals" id="totals">{totals}</section>'
         '<table id="sources"><thead><tr><th>source</th><th>language</th><th>new articles per day</th>'
         "<th>last new article</th><th>refusals</th><th>health</th><th>last error</th></tr></thead>"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from crawler.output.exporters import write_text_atomically
 from crawler.parsing.article import Refusal
 from crawler.parsing.dates import utc_timestamp
+from crawler.translation.base import failure_words
 
-__all__ = ["build_summary", "format_table", "summary_path", "write_summary"]
+__all__ = ["DEGRADED", "SourceStatus", "build_summary", "format_table", "summary_path", "write_summary"]
 
 # Request failures: the site, not the page, is the problem.
 _ERROR_PREFIXES = ("http_5", "http_429", "http_403", "timeout", "dns", "connection", "tcptimedout", "responsenever")
@@ -72,26 +74,76 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
         # Why requests of this source failed, discovery and articles together, most frequent first.
         "errors": dict(errors.most_common()),
     }
+    summary["translation_failures"] = {
+        key.split("/", 1)[1]: int(value) for key, value in stats.items() if key.startswith("translation_failures/")
+    }
+    summary["translation_failed_again"] = get("translation_failed_again")
+    status, reason = _status(summary, get("retried"), request_errors - get("retry_failed"))
+    summary["status"], summary["reason"] = str(status), reason
+    return summary
+
+
+class SourceStatus(StrEnum):
+    OK = "ok"
+    IDLE = "idle"  # nothing was asked for (every document waits for its revisit)
+    FAILED = "failed"  # every discovery document, or every new article request, failed: exit 1
+    UNTRANSLATED = "untranslated"  # every translation failed: the articles went out untranslated, exit 3
+    REFUSED = "refused"  # every article fetched was refused: nothing went out, exit 3
+
+
+# Statuses that make a finished run exit with EXIT_DEGRADED (3), FAILED with 1.
+DEGRADED = frozenset({SourceStatus.UNTRANSLATED, SourceStatus.REFUSED})
+# What to do about a refusal, for the reason line of a source whose articles were all refused.
+_REFUSAL_HINTS = {
+    "private_address": "NETWORK_ALLOW_HOSTS (or NETWORK_ALLOW_PRIVATE) lets the crawler reach such addresses",
+    "robots_txt": "the site's robots.txt disallows them",
+    "blocked": "a bot wall answered; the pages are asked again on later runs",
+    "no_article": "check the listing's follow regex, or add extract: XPaths",
+    "not_html": "the links lead to files, not pages: check follow",
+    "offsite": "they redirect outside allowed_domains",
+}
+
+
+def _listed(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _status(summary: dict[str, Any], retried: int, fresh_errors: int) -> tuple[SourceStatus, str | None]:
+    """The source's status and, when it is not ok, why, in a sentence for people. Pages asked
+    again from the retry frontier that fail again are counted there (retry_pending)."""
     produced = summary["emitted"] + summary["unchanged"]
     reached = summary["discovery"]["ok"] + summary["discovery"]["not_modified"]
-    # Pages asked again from the retry frontier that fail again are counted there
-    # (retry_pending, given_up); a source fails when its own new requests all failed.
-    fresh = summary["requested"] - get("retried")
-    if (not reached and discovery_failed) or (
-        not produced and fresh > 0 and request_errors - get("retry_failed") >= fresh
-    ):
-        summary["status"] = "failed"
-    elif produced or reached:
-        summary["status"] = "ok"
-    else:
-        summary["status"] = "idle"
-    return summary
+    fresh = summary["requested"] - retried
+    if not reached and summary["discovery"]["failed"]:
+        return (
+            SourceStatus.FAILED,
+            f"every feed, sitemap and listing failed ({_listed(summary['discovery']['failed'])})",
+        )
+    if not produced and fresh > 0 and fresh_errors >= fresh:
+        return SourceStatus.FAILED, f"every article request failed ({_listed(summary['errors'])})"
+    tried = summary["translated"] + summary["translation_failed"] + summary["translation_failed_again"]
+    if tried and not summary["translated"]:
+        kinds = summary["translation_failures"]
+        why = "; ".join(
+            f"{failure_words(kind)} ({count})" for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1])
+        )
+        return SourceStatus.UNTRANSLATED, (
+            f"every translation failed: {why}; the articles went out untranslated and are translated again "
+            "on the next run"
+        )
+    if fresh > 0 and not produced:
+        refused = {reason: n for reason, n in summary["not_emitted"].items() if reason not in _LINK_REASONS}
+        hints = "; ".join(_REFUSAL_HINTS[reason] for reason in refused if reason in _REFUSAL_HINTS)
+        return SourceStatus.REFUSED, f"all {fresh} articles fetched were refused ({_listed(refused)})" + (
+            f": {hints}" if hints else ""
+        )
+    return (SourceStatus.OK if produced or reached else SourceStatus.IDLE), None
 
 
 # The per-source counts a run summary adds up in its "totals" (and "not_emitted", summed over reasons).
 TOTAL_FIELDS = (
     "discovered", "new", "updated", "retranslated", "unchanged", "emitted", "translated", "translation_failed",
-    "translation_deferred", "translation_chars", "http_errors", "retry_pending", "given_up", "backlog",
+    "translation_deferred", "translation_chars", "http_errors", "retry_pending", "given_up", "backlog", "untranslated",
 )  # fmt: skip
 
 
@@ -130,7 +182,8 @@ def build_summary(
         "state_committed": committed,
         "failed_outputs": dict(failed_outputs or {}),
         "totals": totals,
-        "failed_sources": [name for name, summary in per_source.items() if summary["status"] == "failed"],
+        "failed_sources": [name for name, summary in per_source.items() if summary["status"] == SourceStatus.FAILED],
+        "degraded_sources": [name for name, summary in per_source.items() if summary["status"] in DEGRADED],
         "sources": per_source,
     }
 
@@ -142,6 +195,7 @@ def format_table(summary: dict[str, Any]) -> str:
         "new",
         "updated",
         "unchanged",
+        "emitted",
         "not emitted",
         "translated",
         "tr. failed",
@@ -166,6 +220,7 @@ def format_table(summary: dict[str, Any]) -> str:
                 s["new"],
                 updated,
                 s["unchanged"],
+                s["emitted"],
                 not_emitted,
                 s["translated"],
                 s["translation_failed"],
@@ -183,7 +238,8 @@ def format_table(summary: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    reasons = [f"  {name}: {s['reason']}" for name, s in summary["sources"].items() if s.get("reason")]
+    return "\n".join(lines + (["", *reasons] if reasons else []))
 
 
 def summary_path(output: Path) -> Path:

@@ -34,6 +34,7 @@ from crawler.state.sql import (
     FRONTIER_DELETE,
     FRONTIER_PRUNE,
     FRONTIER_UPSERT,
+    UNTRANSLATED_BY_SOURCE,
     for_postgres,
 )
 from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, document_record, document_rows, story_ref
@@ -242,6 +243,10 @@ class PostgresStore:
                 f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source = ANY(%s)", (list(sources),)
             ).fetchall()
         return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
+
+    def untranslated(self) -> dict[str, int]:
+        with self._tx() as db:
+            return {source: int(count) for source, count in db.execute(UNTRANSLATED_BY_SOURCE).fetchall()}
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self._tx() as db, db.cursor() as cursor:

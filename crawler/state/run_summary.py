@@ -49,10 +49,15 @@ class RunSummary:
                 full=state.full,
                 failed_outputs=state.failed_outputs,
             )
+            self._add_untranslated(state, summary)
             self._add_health(state, summary)
             for source in summary["failed_sources"]:
                 self.crawler.stats.inc_value("summary/failed_sources")
-                logger.error("Source %s produced nothing because of errors", source)
+                reason = summary["sources"][source]["reason"]
+                logger.error("Source %s produced nothing because of errors: %s", source, reason)
+            for source in summary["degraded_sources"]:
+                self.crawler.stats.inc_value("summary/degraded_sources")
+                logger.warning("Source %s: %s", source, summary["sources"][source]["reason"])
             logger.info("Run summary:\n%s", format_table(summary))
             for path in state.published:
                 try:
@@ -63,6 +68,18 @@ class RunSummary:
             self._finish(state, summary)
         finally:
             state.close()
+
+    def _add_untranslated(self, state: RunState, summary: dict[str, Any]) -> None:
+        """Per source, the articles delivered untranslated that a later run translates (a gauge:
+        the same article over three runs of a provider outage is one)."""
+        try:
+            pending = state.db.untranslated()
+        except StateError as exc:
+            logger.warning("Untranslated articles not counted: the state cannot be read (%s)", exc)
+            return
+        for name, figures in summary["sources"].items():
+            figures["untranslated"] = pending.get(name, 0)
+        summary["totals"]["untranslated"] = sum(figures["untranslated"] for figures in summary["sources"].values())
 
     def _add_health(self, state: RunState, summary: dict[str, Any]) -> None:
         """Each source's health, this run included, into the summary; a WARNING per flagged one."""

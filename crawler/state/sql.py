@@ -17,6 +17,7 @@ __all__ = [
     "FRONTIER_DELETE",
     "FRONTIER_PRUNE",
     "FRONTIER_UPSERT",
+    "UNTRANSLATED_BY_SOURCE",
     "for_postgres",
 ]
 
@@ -45,6 +46,9 @@ DOCUMENT_UPSERT = (
     f" VALUES ({', '.join(f':{column}' for column in DOCUMENT_COLUMNS)}) ON CONFLICT (url) DO UPDATE SET"
     + ",".join(f" {column}=excluded.{column}" for column in DOCUMENT_COLUMNS[1:])
 )
+
+# Articles delivered untranslated (failed or deferred) that a later run translates, per source.
+UNTRANSLATED_BY_SOURCE = "SELECT source, COUNT(*) FROM articles WHERE retry_record IS NOT NULL GROUP BY source"
 
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
 

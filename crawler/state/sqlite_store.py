@@ -27,6 +27,7 @@ from crawler.state.sql import (
     FRONTIER_DELETE,
     FRONTIER_PRUNE,
     FRONTIER_UPSERT,
+    UNTRANSLATED_BY_SOURCE,
 )
 from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, document_record, document_rows, story_ref
 
@@ -369,6 +370,9 @@ class StateDB:
         sql = f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source IN ({{marks}})"
         rows = self._select_in(sql, list(dict.fromkeys(sources)))
         return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
+
+    def untranslated(self) -> dict[str, int]:
+        return {source: int(count) for source, count in self.db.execute(UNTRANSLATED_BY_SOURCE)}
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self.transaction() as db:

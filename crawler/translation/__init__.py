@@ -18,6 +18,7 @@ __all__ = [
     "ProviderOptions",
     "TranslationError",
     "provider_class",
+    "provider_from_settings",
     "provider_name",
 ]
 
@@ -33,6 +34,20 @@ PROVIDERS = {
 def provider_name(settings: Any) -> str:
     """TRANSLATION_PROVIDER as the registry knows it: "google", "deepl", …, or "none"."""
     return str(settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
+
+
+def provider_from_settings(settings: Any, name: str | None = None) -> Provider:
+    """The TRANSLATION_PROVIDER (or ``name``) as the settings configure it (not "none")."""
+    return provider_class(name or provider_name(settings))(
+        ProviderOptions(
+            url=settings.get("TRANSLATION_URL") or None,
+            api_key=settings.get("TRANSLATION_API_KEY") or None,
+            model=settings.get("TRANSLATION_MODEL") or None,
+            timeout=settings.getfloat("TRANSLATION_TIMEOUT", 20.0),
+            user_agent=settings.get("USER_AGENT"),
+            threads=settings.getint("TRANSLATION_THREADS", 2),
+        )
+    )
 
 
 def provider_class(name: str) -> type[Provider]:

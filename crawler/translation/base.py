@@ -73,6 +73,28 @@ class TranslationError(Exception):
         return f"{self.kind}: {super().__str__()}"
 
 
+# Each kind of TranslationError said for people (the run summary's reasons, the digest).
+FAILURE_WORDS = {
+    "rate_limited": "rate-limited by the provider",
+    "server_error": "the provider answered with errors",
+    "timeout": "the provider did not answer in time",
+    "connection": "translation service unreachable",
+    "bad_response": "unusable answers from the provider",
+    "empty": "empty answers from the provider",
+    "echo": "the provider gave the text back untranslated",
+    "quota": "the provider's quota is used up",
+    "auth": "the provider refused the key",
+    "bad_request": "the provider refused the request",
+    "unavailable": "the provider was given up for the run after repeated failures",
+    "deferred": "over the run's translation budget",
+    "unsupported": "the provider does not translate from this language",
+}
+
+
+def failure_words(kind: str | None) -> str:
+    return FAILURE_WORDS.get(kind or "", "translation failed")
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderOptions:
     url: str | None = None

@@ -55,6 +55,9 @@ class Outcome:
 
     fields: dict[str, str | None] = field(default_factory=dict)
     chars: int = 0
+    # Characters sent to the provider for this article: every attempt of every call its pieces
+    # travelled in (a shared call charged to each article by the length of its own pieces).
+    sent: int = 0
     calls: int = 0
     cache_hits: int = 0
     error: TranslationError | None = None
@@ -62,6 +65,25 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def _own(group: list[str], owners: dict[str, list[object]], owner: object) -> int:
+    """Characters of ``group`` that are ``owner``'s (a piece two articles share is the first's)."""
+    return sum(len(text) for text in group if owners.get(text) and owners[text][0] is owner)
+
+
+def _apportion(total: int, weights: list[int]) -> list[int]:
+    """``total`` split in proportion to ``weights``, in whole numbers that add up to it exactly."""
+    if not weights:
+        return []
+    scale = sum(weights)
+    if scale == 0:
+        return [total if index == 0 else 0 for index in range(len(weights))]
+    shares = [total * weight // scale for weight in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % scale))
+    for index in remainders[: total - sum(shares)]:
+        shares[index] += 1
+    return shares
 
 
 def _needs_translation(text: str, source: str) -> bool:
@@ -356,10 +378,16 @@ class TranslationService:
         try:
             return await self._translate_group(group, source, target, shared, owners)
         finally:
-            # Each article is charged every call its pieces travelled in.
-            for owner in {id(o): o for texts in owners.values() for o in texts}.values():
-                if isinstance(owner, Outcome):
-                    owner.calls += shared.calls
+            # Each article is charged every call its pieces travelled in, and the characters sent
+            # in proportion to its own pieces (a piece two articles share goes to the first).
+            articles = [
+                o for o in {id(o): o for texts in owners.values() for o in texts}.values() if isinstance(o, Outcome)
+            ]
+            for owner, sent in zip(
+                articles, _apportion(shared.sent, [_own(group, owners, o) for o in articles]), strict=True
+            ):
+                owner.calls += shared.calls
+                owner.sent += sent
 
     def _plan(self, texts: list[str]) -> list[list[str]]:
         return pack(texts, *self._call_limits())
@@ -420,6 +448,7 @@ class TranslationService:
                 self._stats("translation/calls", 1)
                 self._stats("translation/chars", sum(len(t) for t in texts))
                 outcome.calls += 1
+                outcome.sent += sum(len(t) for t in texts)
                 try:
                     future = loop.run_in_executor(self.pool, self.provider.translate, texts, source, target, deadline)
                     # A little grace so the provider's own deadline normally fires first.
