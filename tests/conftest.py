@@ -28,6 +28,9 @@ _DATABASES = itertools.count()
 # discovery, state or output; WORKERS (below) turns the pool back on where it matters
 # (the end-to-end crawl, hostile input, killed runs, tests/test_workers.py).
 FAST = [
+    # No test reaches the internet: a test that translates names its loopback provider.
+    "-s",
+    "TRANSLATION_PROVIDER=none",
     "-s",
     "STORIES_ENABLED=False",
     "-s",

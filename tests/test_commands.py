@@ -70,7 +70,7 @@ def test_check_reports_each_step_of_a_working_source(tmp_path: Path, news_site: 
     sources.write_text(news_sources_yaml(news_site), encoding="utf-8")
     state = tmp_path / "untouched.sqlite3"
     with FakeTranslator() as fake:
-        google = ["-s", f"TRANSLATION_URL={fake.url('/m')}"]
+        google = ["-s", "TRANSLATION_PROVIDER=google", "-s", f"TRANSLATION_URL={fake.url('/m')}"]
         result = scrapy_command(
             "sources", "check", "feeds", "sitemaps", "-s", f"SOURCES_FILE={sources}", "-s", f"STATE_DB={state}", *FAST,
             *google,
@@ -203,7 +203,8 @@ def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Si
         digest = tmp_path / "today.txt"
         markdown = tmp_path / "today.md"
         crawl = run_crawl(
-            tmp_path, sources.read_text(encoding="utf-8"), "-s", f"TRANSLATION_URL={fake.url('/m')}",
+            tmp_path, sources.read_text(encoding="utf-8"), "-s", "TRANSLATION_PROVIDER=google",
+            "-s", f"TRANSLATION_URL={fake.url('/m')}",
             "-O", f"{digest}:digest", "-O", f"{markdown}:markdown",
         )  # fmt: skip
     assert crawl.returncode == 0, crawl.stderr[-2000:]

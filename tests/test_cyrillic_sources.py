@@ -89,7 +89,10 @@ def _outlets(site: Site) -> str:
 def test_bulgarian_and_belarusian_sources_are_detected_and_translated(tmp_path: Path) -> None:
     with Site() as site, FakeTranslator() as google:
         digest = tmp_path / "digest.txt"
-        run = run_crawl(tmp_path, _outlets(site), "-s", f"TRANSLATION_URL={google.url('/m')}", "-O", f"{digest}:digest")
+        run = run_crawl(
+            tmp_path, _outlets(site), "-s", "TRANSLATION_PROVIDER=google", "-s", f"TRANSLATION_URL={google.url('/m')}",
+            "-O", f"{digest}:digest",
+        )  # fmt: skip
         assert run.returncode == 0, run.stderr[-3000:]
         records = {record["source"]: record for record in run.records if record["language"] != "mk"}
         assert sorted(records) == ["outlet-be", "outlet-bg"]

@@ -25,7 +25,7 @@ import pytest
 
 from crawler.config.sources_file import load_sources
 from crawler.distributed.shards import assign_shards
-from crawler.exit_codes import EXIT_LOCKED, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.exit_codes import EXIT_DEGRADED, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE_FAILED
 from tests.conftest import FAST, ROOT
 from tests.servers import Postgres, Redis
 from tests.site.fleet import Fleet
@@ -258,9 +258,11 @@ def test_a_translation_outage_behaves_as_on_one_machine(
             cluster.start_worker()
             fake.mode = ("status", 500)
             first = cluster.enqueue("--shards", "1", "--wait", *provider)
-            assert first.returncode == EXIT_OK, first.stderr[-3000:] + cluster.logs()
-            records = cluster.records(cluster.manifests()[-1])
+            assert first.returncode == EXIT_DEGRADED, first.stderr[-3000:] + cluster.logs()
+            manifest = cluster.manifests()[-1]
+            records = cluster.records(manifest)
             assert len(records) == 20 and {r["translation"]["status"] for r in records} == {"failed"}
+            assert manifest["status"] == EXIT_DEGRADED and len(manifest["summary"]["degraded_sources"]) == 4
             fake.mode = ("ok",)
             fleet_site.reset_hits()
             second = cluster.enqueue("--shards", "1", "--wait", *provider)

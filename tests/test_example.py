@@ -46,7 +46,7 @@ def test_a_russian_obozrevatel_article_on_a_subdomain_with_tracking_parameters(
             tmp_path,
             config,
             "-a", "sources=obozrevatel-ru",
-            "-s", f"TRANSLATION_URL={google.url('/m')}",
+            "-s", "TRANSLATION_PROVIDER=google", "-s", f"TRANSLATION_URL={google.url('/m')}",
             "-O", f"{digest}:digest",
             env={"http_proxy": site.proxy, "no_proxy": "127.0.0.1,localhost"},
         )  # fmt: skip

@@ -112,6 +112,8 @@ def test_failed_translations_are_retried_on_the_next_run(tmp_path: Path, newsroo
     with FakeTranslator() as fake:
         settings = [
             "-s",
+            "TRANSLATION_PROVIDER=google",
+            "-s",
             f"TRANSLATION_URL={fake.url('/m')}",
             "-s",
             "TRANSLATION_TIMEOUT=2",

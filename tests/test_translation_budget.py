@@ -62,7 +62,14 @@ def test_a_deepl_quota_below_the_budget_becomes_the_budget(fake: FakeTranslator)
 def test_deferred_articles_come_out_translated_first_on_the_next_run(tmp_path: Path, fake: FakeTranslator) -> None:
     with Site() as site:
         newsroom = Newsroom(site, 12)
-        provider = ["-s", f"TRANSLATION_URL={fake.url('/m')}", "-s", "TRANSLATION_TIMEOUT=3"]
+        provider = [
+            "-s",
+            "TRANSLATION_PROVIDER=google",
+            "-s",
+            f"TRANSLATION_URL={fake.url('/m')}",
+            "-s",
+            "TRANSLATION_TIMEOUT=3",
+        ]
         first = run_crawl(tmp_path, newsroom.sources_yaml(), *provider, "-s", "TRANSLATION_MAX_CHARS_PER_RUN=3000")
         assert first.returncode == 0, first.stderr[-2000:]
         statuses = [r["translation"]["status"] for r in first.records]
