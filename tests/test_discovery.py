@@ -9,11 +9,11 @@ from datetime import datetime
 import pytest
 
 from crawler.parsing.feeds import DiscoveryError, gunzip_limited, parse_discovery_document
-from tests.site.corpus import SKIP_REASON, corpus_dir, have_corpus
+from tests.site.corpus import SKIP_REASON, corpus_root, have_corpus
 
 pytestmark = pytest.mark.skipif(not have_corpus(), reason=SKIP_REASON)
 
-FEEDS = corpus_dir() / "feeds"
+FEEDS = corpus_root() / "feeds"
 
 
 def read(relative: str) -> bytes:

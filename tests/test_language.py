@@ -7,9 +7,9 @@ import json
 import pytest
 
 from crawler.parsing.language import detect_language
-from tests.site.corpus import SKIP_REASON, corpus_dir, have_corpus
+from tests.site.corpus import SKIP_REASON, corpus_dir, corpus_root, have_corpus
 
-LINGUA = corpus_dir() / "langid" / "lingua-testdata"
+LINGUA = corpus_root() / "langid" / "lingua-testdata"
 needs_corpus = pytest.mark.skipif(not have_corpus(), reason=SKIP_REASON)
 
 

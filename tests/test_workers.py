@@ -47,7 +47,7 @@ def test_workers_give_the_same_records_as_inline_extraction(tmp_path: Path, news
 
 
 @pytest.fixture
-def pages() -> list[bytes]:
+def pages(corpus_available: None) -> list[bytes]:
     return [page.html for page in news_pages()[:6]]
 
 
