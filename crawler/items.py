@@ -26,7 +26,10 @@ def translation_record(
     target_language: str | None = None,
     chars: int = 0,
     error: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
+    """The record's ``translation`` object; ``reason`` says why it was not translated, for
+    people (the digest shows it), where ``error`` keeps the provider's own message."""
     return {
         "status": status,
         "provider": provider,
@@ -34,6 +37,7 @@ def translation_record(
         "to": target_language,
         "chars": chars,
         "error": error,
+        "reason": reason,
     }
 
 

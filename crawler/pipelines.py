@@ -15,6 +15,7 @@ from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
 from crawler.translation import LANGUAGE_NAMES, provider_class, provider_from_settings, provider_name
+from crawler.translation.base import failure_words
 from crawler.translation.service import Outcome, TranslationService
 
 __all__ = [
@@ -151,14 +152,14 @@ class TranslationPipeline:
             usage["calls"], usage["chars"], usage["cache_hits"],
         )  # fmt: skip
 
-    def _decision(self, item: ArticleItem) -> str:
+    def _decision(self, item: ArticleItem) -> tuple[str, str]:
         spider = self.crawler.spider
         source = spider.source(item.source) if spider is not None and hasattr(spider, "source") else None
         provider = self.provider_name if self.service is not None else "none"
         status, why = translation_decision(item.language, self.target, self.languages, provider, source)
         if status == TranslationStatus.SKIPPED:
             self._log_skip(item, why)
-        return status
+        return status, why
 
     def _log_skip(self, item: ArticleItem, why: str) -> None:
         if (item.language, why) not in self.skip_reasons:
@@ -169,7 +170,7 @@ class TranslationPipeline:
         if not isinstance(item, ArticleItem):
             return item
         language, target = item.language, self.target
-        decision = self._decision(item)
+        decision, why = self._decision(item)
         if decision == TranslationStatus.NOT_NEEDED:
             item.title_en, item.summary_en, item.text_en = item.title, item.summary, item.text
             item.translation = translation_record(
@@ -178,7 +179,7 @@ class TranslationPipeline:
         elif decision == TranslationStatus.SKIPPED or self.service is None:
             item.title_en = item.summary_en = item.text_en = None
             item.translation = translation_record(
-                TranslationStatus.SKIPPED, source_language=language, target_language=target
+                TranslationStatus.SKIPPED, source_language=language, target_language=target, reason=why
             )
         else:
             outcome = await self.service.translate(
@@ -208,7 +209,7 @@ class TranslationPipeline:
         item.title_en = item.summary_en = item.text_en = None
         item.translation = translation_record(
             status, provider=provider, source_language=language, target_language=target,
-            chars=0 if kind == "unsupported" else outcome.chars, error=str(outcome.error),
+            chars=0 if kind == "unsupported" else outcome.chars, error=str(outcome.error), reason=failure_words(kind),
         )  # fmt: skip
         if kind == "unsupported":
             self._log_skip(item, str(outcome.error))

@@ -213,7 +213,7 @@ def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Si
     assert re.search(
         r"^Rada ukhvalyla byudzhet, novyna 3\n3\.10\.2023 – Translated from Ukrainian via Google\n\n", text, re.M
     ), text[:500]
-    assert f"Source: {site.url('/news/1.html')}" in text
+    assert f"Source: {name} – {site.url('/news/1.html')}" in text
     assert "Верховна Рада" not in text, "no original text unless asked"
     md = markdown.read_text(encoding="utf-8")
     assert md.count("## ") == 3 and "*1.10.2023 – Translated from Ukrainian via Google*" in md
@@ -243,7 +243,7 @@ def test_discover_explains_a_site_without_feeds(site: Site) -> None:
 def record(**overrides: object) -> dict:
     base = {
         "id": "a" * 20, "url": "https://news.example.org/1", "canonical_url": "https://news.example.org/1",
-        "title": "Заголовок", "text": "Перший абзац.\nДругий абзац.", "language": "uk", "published": "2023-10-04T09:00:00+03:00",
+        "source": "pravda", "title": "Заголовок", "text": "Перший абзац.\nДругий абзац.", "language": "uk", "published": "2023-10-04T09:00:00+03:00",
         "fetched_at": "2023-10-05T00:00:00Z", "title_en": "Headline", "text_en": "First paragraph.\nSecond paragraph.",
         "translation": {"status": "translated", "provider": "Google", "from": "uk", "to": "en", "chars": 30, "error": None},
     }  # fmt: skip
@@ -257,9 +257,22 @@ def record(**overrides: object) -> dict:
         ({}, "4.10.2023 – Translated from Ukrainian via Google"),
         ({"language": "en", "translation": {"status": "not_needed"}}, "4.10.2023 – Original in English"),
         (
-            {"title_en": None, "text_en": None, "translation": {"status": "failed", "error": "timeout: no answer"}},
-            "4.10.2023 – Ukrainian original; the translation failed (timeout: no answer)",
+            {
+                "title_en": None,
+                "text_en": None,
+                "translation": {
+                    "status": "failed",
+                    "error": "connection: HTTPSConnectionPool(host='translate.google.com') NameResolutionError",
+                    "reason": "translation service unreachable",
+                },
+            },
+            "4.10.2023 – Ukrainian original; not translated: translation service unreachable",
         ),
+        (
+            {"title_en": None, "text_en": None, "translation": {"status": "failed", "error": "timeout: no answer"}},
+            "4.10.2023 – Ukrainian original; not translated: the translation failed",
+        ),
+        ({"revision": 3}, "4.10.2023 – Updated, revision 3 – Translated from Ukrainian via Google"),
         (
             {"language": "de", "translation": {"status": "skipped"}, "published": None},
             "5.10.2023 – German original, not translated",
@@ -275,7 +288,8 @@ def test_text_and_markdown_rendering() -> None:
     assert text.startswith(
         "Headline\n4.10.2023 – Translated from Ukrainian via Google\n\nFirst paragraph.\nSecond paragraph.\n"
     )
-    assert "Source: https://news.example.org/1" in text and "Original (Ukrainian):\nЗаголовок\n\nПерший абзац." in text
+    assert "Source: pravda – https://news.example.org/1" in text
+    assert "Original (Ukrainian):\nЗаголовок\n\nПерший абзац." in text
     failed = render_text(
         record(title_en=None, text_en=None, translation={"status": "failed", "error": "x"}), original=True
     )
@@ -283,7 +297,7 @@ def test_text_and_markdown_rendering() -> None:
     md = render_markdown(record(title_en="# not a heading", text_en="1. not a list\n<b>not bold</b> *nor this*"))
     assert md.startswith("## \\# not a heading\n\n*4.10.2023 – Translated from Ukrainian via Google*\n")
     assert "1\\. not a list\n\n&lt;b>not bold&lt;/b> \\*nor this\\*\n" in md
-    assert "[Source](https://news.example.org/1)" in md
+    assert "Source: [pravda](https://news.example.org/1)" in md
 
 
 def test_latest_record_per_id_wins() -> None:

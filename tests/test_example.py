@@ -60,4 +60,4 @@ def test_a_russian_obozrevatel_article_on_a_subdomain_with_tracking_parameters(
     assert not any(line in record["text"] for line in PROMO_LINES), "the site's promotion lines are not article text"
     assert record["translation"]["status"] == "translated" and record["translation"]["from"] == "ru"
     text = digest.read_text(encoding="utf-8")
-    assert "30.11.2026 – Translated from Russian via Google" in text and f"Source: {clean}" in text
+    assert "30.11.2026 – Translated from Russian via Google" in text and f"Source: obozrevatel-ru – {clean}" in text

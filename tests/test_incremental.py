@@ -84,7 +84,10 @@ def test_summary_file_and_exit_status(tmp_path: Path, newsroom: Newsroom) -> Non
 
 def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) -> None:
     outdir = tmp_path / "feeds"
-    feeds = '{"' + str(outdir) + '/sources-%(run_time)s.jsonl": {"format": "jsonlines", "store_empty": true}}'
+    feeds = (
+        '{"' + str(outdir) + '/sources-%(run_time)s.jsonl": {"format": "jsonlines", "store_empty": true}, "'
+        + str(outdir) + '/digest-%(run_time)s.txt": {"format": "digest", "store_empty": true}}'
+    )  # fmt: skip
     command = crawl_command(
         tmp_path, newsroom.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none", "-s", f"DEFAULT_FEEDS={feeds}"
     )
@@ -104,6 +107,12 @@ def test_default_output_name_and_empty_runs(tmp_path: Path, newsroom: Newsroom) 
         "an empty run writes an empty file"
     )
     assert all((f.parent / (f.name + ".summary.json")).exists() for f in files)
+    digests = sorted(outdir.glob("digest-*.txt"))
+    first_finished = json.loads((files[0].parent / (files[0].name + ".summary.json")).read_text())["finished"]
+    assert digests[1].read_text(encoding="utf-8") == f"Nothing new since {first_finished}.\n", (
+        "the digest of an empty run says so, and since when"
+    )
+    assert "Nothing new" not in digests[0].read_text(encoding="utf-8")
 
 
 # SQLite only: the stored retry records are read by the same code on both stores, and

@@ -189,7 +189,7 @@ def test_syndicated_copy_and_editions_share_stories_across_two_runs(tmp_path: Pa
     assert f"Also reported by: {others[0]['source']} ({others[0]['canonical_url']})" in digest
     # Whichever edition came first leads; the other is its link.
     assert f"Also in Russian: {e2['ru']}" in digest or f"Also in Ukrainian: {e2['uk']}" in digest
-    assert digest.count(f"Source: {e2['uk']}\n") + digest.count(f"Source: {e2['ru']}\n") == 1, "one entry, both links"
+    assert sum(digest.count(f" – {e2[language]}\n") for language in ("uk", "ru")) == 1, "one entry, both links"
 
 
 def test_the_digest_groups_a_story_and_folds_editions() -> None:
@@ -209,4 +209,4 @@ def test_the_digest_groups_a_story_and_folds_editions() -> None:
     assert [r["id"] for r in groups[0].others] == ["b"] and groups[1].others == []
     assert groups[1].editions == [("ru", "https://p.test/rus/1")]
     text = render_text(groups[0])
-    assert "Source: https://agency.test/1\nAlso reported by: portal (https://portal.test/1)" in text
+    assert "Source: agency – https://agency.test/1\nAlso reported by: portal (https://portal.test/1)" in text

@@ -372,7 +372,9 @@ class Command(ScrapyCommand):
         except ValueError as exc:
             print(f"sources-crawler: {path} is not a run manifest: {exc}", file=sys.stderr)
             return EXIT_CONFIG_ERROR
-        text = "".join(render_all(records, markdown=opts.markdown, original=opts.original))
+        text = (
+            "".join(render_all(records, markdown=opts.markdown, original=opts.original)) or f"No articles in {path}.\n"
+        )
         if opts.output:
             target = Path(opts.output)
             write_text_atomically(target, text)

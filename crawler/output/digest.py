@@ -28,6 +28,7 @@ __all__ = [
     "DigestItemExporter",
     "MarkdownDigestItemExporter",
     "latest_records",
+    "nothing_new",
     "provenance",
     "render_markdown",
     "render_text",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 RULE = "─" * 72
+# When the last run before this one finished (ISO 8601), as the run state knows it.
+PREVIOUS_RUN_STAT = "run/previous_finished"
 
 
 def _language(code: str | None) -> str:
@@ -61,7 +64,8 @@ def _day(record: dict[str, Any]) -> str:
 
 
 def provenance(record: dict[str, Any]) -> str:
-    """``4.10.2023 – Translated from Ukrainian via Google`` and its variants."""
+    """``4.10.2023 – Translated from Ukrainian via Google`` and its variants; a revision says so
+    (``Updated, revision 2 –``), an untranslated article says why in a few words."""
     translation = record.get("translation") or {}
     status = translation.get("status")
     language = _language(record.get("language"))
@@ -69,11 +73,19 @@ def provenance(record: dict[str, Any]) -> str:
         line = f"Translated from {language} via {translation.get('provider') or 'machine translation'}"
     elif status == "not_needed":
         line = f"Original in {language}"
-    elif status == "failed":
-        line = f"{language} original; the translation failed ({translation.get('error') or 'unknown error'})"
+    elif status in ("failed", "deferred"):
+        # The short reason, not the provider's message (records written before it get a plain word).
+        line = f"{language} original; not translated: {translation.get('reason') or 'the translation failed'}"
     else:
         line = f"{language} original, not translated"
-    return f"{_day(record)} – {line}"
+    revision = int(record.get("revision") or 1)
+    updated = f"Updated, revision {revision} – " if revision > 1 else ""
+    return f"{_day(record)} – {updated}{line}"
+
+
+def nothing_new(since: str | None) -> str:
+    """The digest of a run with no article, so that an empty file is not mistaken for a broken one."""
+    return f"Nothing new since {since}.\n" if since else "Nothing new in this run.\n"
 
 
 def _english(record: dict[str, Any]) -> tuple[str, str]:
@@ -152,7 +164,7 @@ def render_text(entry: dict[str, Any] | StoryGroup, original: bool = False) -> s
         "",
         *_paragraphs(text),
         "",
-        f"Source: {_url(record)}",
+        f"Source: {record.get('source') or '?'} – {_url(record)}",
         *(line for line in (_edition_line(group), _also_line(group)) if line),
     ]
     if original and _has_original(record):
@@ -194,7 +206,7 @@ def render_markdown(entry: dict[str, Any] | StoryGroup, original: bool = False) 
         f"*{_md(provenance(record), line_start=False)}*",
         "",
         *(f"{_md(p)}\n" for p in _paragraphs(text)),
-        f"[Source]({_md_url(_url(record))})",
+        f"Source: [{_md(str(record.get('source') or '?'), line_start=False)}]({_md_url(_url(record))})",
         *_md_links(group),
     ]
     if original and _has_original(record):
@@ -270,15 +282,25 @@ class DigestItemExporter(BaseItemExporter):
     @classmethod
     def from_crawler(cls, crawler: Any, file: IO[bytes], **kwargs: Any) -> DigestItemExporter:
         kwargs.setdefault("original", crawler.settings.getbool("DIGEST_ORIGINAL", False))
-        return cls(file, **kwargs)
+        exporter = cls(file, **kwargs)
+        exporter.crawler = crawler
+        return exporter
+
+    crawler: Any = None
 
     def export_item(self, item: Any) -> None:
         self.records.append(ItemAdapter(item).asdict())
 
     def finish_exporting(self) -> None:
+        if not self.records:
+            self.file.write(nothing_new(self._previous_run()).encode(self.encoding))
         for text in render_all(self.records, self.markdown, self.original):
             self.file.write(text.encode(self.encoding))
         self.records = []
+
+    def _previous_run(self) -> str | None:
+        # Put in the stats by the run state (crawler/state/runstate.py) when the run starts.
+        return self.crawler.stats.get_value(PREVIOUS_RUN_STAT) if self.crawler is not None else None
 
 
 class MarkdownDigestItemExporter(DigestItemExporter):

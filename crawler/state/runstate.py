@@ -41,6 +41,7 @@ from crawler.frontier.book import FrontierBook, FrontierEntry
 from crawler.frontier.documents import DocumentBook
 from crawler.frontier.retry import RetryKind, RetryPolicy, retry_kind
 from crawler.items import ArticleItem
+from crawler.output.digest import PREVIOUS_RUN_STAT
 from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.markers import has_changed
 from crawler.parsing.urls import article_id
@@ -151,11 +152,21 @@ class RunState:
         self.stats = SourceStats(crawler)
         if self.shard is None:
             recover_deliveries(self.db)
+            self._note_previous_run()
             self.db.start_run(self.run_id, self.now)
         else:
             # Other shards of the run are publishing beside us: only an earlier attempt of
             # this shard is ours to settle. Its file stays (this attempt writes another).
             recover_deliveries(self.db, lambda run_id: run_id == self.run_id)
+
+    def _note_previous_run(self) -> None:
+        """When the last run before this one finished, for the digest of a run with nothing new."""
+        try:
+            summary = self.db.last_summary()
+        except StateError:
+            return
+        if summary and summary.get("finished"):
+            self.crawler.stats.set_value(PREVIOUS_RUN_STAT, str(summary["finished"]))
 
     @property
     def sharded(self) -> bool:
