@@ -202,4 +202,7 @@ CONCURRENT_ITEMS = 8
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 LOG_LEVEL = "INFO"
+# Scrapy's start-up banner, settings, enabled components and stats dump at INFO too (else at
+# DEBUG: a cron log is the run summary and the warnings; crawler/quiet_log.py).
+LOG_SCRAPY_DETAILS = False
 DEFAULT_DROPITEM_LOG_LEVEL = "INFO"

@@ -39,6 +39,9 @@ FAST = [
     "DOWNLOAD_DELAY=0",
     "-s",
     "LOG_LEVEL=INFO",
+    # The stats dump at INFO: CrawlRun.stats reads it.
+    "-s",
+    "LOG_SCRAPY_DETAILS=True",
     "-s",
     "EXTRACTION_WORKERS=0",
 ]

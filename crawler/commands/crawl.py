@@ -32,6 +32,7 @@ from crawler.exit_codes import (
 )
 from crawler.frontier.retry import DEFAULT_GIVE_UP_AFTER, parse_give_up_after
 from crawler.output.exporters import check_output_location
+from crawler.quiet_log import install as install_quiet_log
 from crawler.state.lock import RunLockedError
 from crawler.state.store import StateError, preflight, run_lock
 from crawler.translation import PROVIDERS, provider_name
@@ -40,6 +41,12 @@ SPIDER_NAME = "sources"
 
 
 class Command(ScrapyCrawlCommand):
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        # Before Scrapy's start-up banner, which comes with the crawler process.
+        install_quiet_log(self.settings)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1 or args[0] != SPIDER_NAME:
             super().run(args, opts)
