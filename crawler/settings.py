@@ -97,6 +97,8 @@ EXTENSIONS = {
     "crawler.state.run_summary.RunSummary": 1,
     # Which articles carry the same story (crawler/stories/extension.py).
     "crawler.stories.extension.Stories": 2,
+    # Deletes old outputs and summaries when OUTPUT_RETENTION_DAYS is set (crawler/output/retention.py).
+    "crawler.output.retention.OutputRetention": 3,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.net.throttle.PoliteAutoThrottle": 0,
     # A listening debug console has no place on an unattended server.
@@ -164,6 +166,9 @@ METAREFRESH_MAXDELAY = 10
 DEFAULT_FEEDS = {
     "output/sources-%(run_time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8", "store_empty": True},
 }
+# Each run deletes the outputs, summaries and manifests its own time-named FEEDS paths
+# wrote more than this many days ago (0: keep everything). Fixed names are never touched.
+OUTPUT_RETENTION_DAYS = 0
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_STORE_EMPTY = True
 FEED_STORAGES = {

@@ -8,54 +8,25 @@ emits every article that did not reach a completed file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler.exit_codes import EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED, EXIT_STATE_UNUSABLE
 from tests.conftest import ROOT, CrawlRun, crawl_command, run_crawl
+from tests.disks import fill, tmpfs
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 
 NO_TRANSLATION = ("-s", "TRANSLATION_PROVIDER=none")
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A real, small filesystem: a tmpfs mount (root only; outside CI the test skips without it)."""
-    path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
-    if mounted.returncode != 0:
-        message = f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True)
-
-
-def fill(directory: Path, leave: int = 0) -> None:
-    """Fill a filesystem until at most ``leave`` bytes are free."""
-    with (directory / "filler").open("wb") as filler, contextlib.suppress(OSError):
-        while True:
-            free = shutil.disk_usage(directory).free - leave
-            if free <= 0:
-                break
-            filler.write(b"\0" * min(free, 1 << 20))
-            filler.flush()
 
 
 def assert_one_clear_line(run: CrawlRun | subprocess.CompletedProcess, *words: str) -> None:

@@ -9,12 +9,11 @@ from typing import Any
 
 from crawler.distributed.plan import RunPlan
 from crawler.exit_codes import EXIT_OK, EXIT_SOURCE_FAILED, FINISHED, SEVERITY
+from crawler.output.names import MANIFEST_SUFFIX
 from crawler.output.summary import DEGRADED, run_totals
 from crawler.parsing.dates import utc_timestamp
 
 __all__ = ["MANIFEST_SUFFIX", "build_manifest", "combined_status", "manifest_files", "merge_summaries"]
-
-MANIFEST_SUFFIX = ".manifest.json"
 
 
 def failed_shards(plan: RunPlan, results: dict[int, Any]) -> list[int]:

@@ -24,9 +24,10 @@ from crawler.distributed.manifest import MANIFEST_SUFFIX
 from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import assign_shards
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
+from crawler.output.names import run_names
 from crawler.state.lease import crawl_session, describe_lease
 from crawler.state.lock import RunLockedError
-from crawler.state.runstate import recover_deliveries, run_names
+from crawler.state.runstate import recover_deliveries
 from crawler.state.store import lease_seconds, state_url
 
 __all__ = [

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.output.exporters import write_text_atomically
+from crawler.output.names import summary_path
 from crawler.parsing.article import Refusal
 from crawler.parsing.dates import utc_timestamp
 from crawler.translation.base import failure_words
@@ -240,10 +241,6 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     reasons = [f"  {name}: {s['reason']}" for name, s in summary["sources"].items() if s.get("reason")]
     return "\n".join(lines + (["", *reasons] if reasons else []))
-
-
-def summary_path(output: Path) -> Path:
-    return output.with_name(output.name + ".summary.json")
 
 
 def write_summary(output: Path, summary: dict[str, Any]) -> Path:

@@ -33,6 +33,7 @@ from crawler.items import ArticleItem
 from crawler.net.failures import failure_reason, failure_text, retry_after
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
+from crawler.output.names import run_names
 from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.dates import unix_time, utc_timestamp
 from crawler.parsing.feeds import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
@@ -41,7 +42,7 @@ from crawler.parsing.url_dates import url_period
 from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
 from crawler.spiders.listing import listing_links, next_page_url
 from crawler.spiders.phases import Phase, SourcePhases
-from crawler.state.runstate import RunState, run_names
+from crawler.state.runstate import RunState
 from crawler.state.store import StateError
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories

@@ -42,13 +42,14 @@ from crawler.frontier.documents import DocumentBook
 from crawler.frontier.retry import RetryKind, RetryPolicy, retry_kind
 from crawler.items import ArticleItem
 from crawler.output.digest import PREVIOUS_RUN_STAT
+from crawler.output.names import run_names
 from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.markers import has_changed
 from crawler.parsing.urls import article_id
 from crawler.state.store import SharedStore, StateError, StateStore, open_store
 from crawler.stats import SourceStats
 
-__all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "run_names", "title_hash"]
+__all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "title_hash"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +74,6 @@ class Decision:
     RETRY = "retry"
     FULL = "full"
     MOVED = "moved"
-
-
-def run_names(moment: datetime) -> tuple[str, str]:
-    """(run_time, run_id) of a run started at ``moment``: one clock for feed paths and the database."""
-    return moment.strftime("%Y-%m-%dT%H-%M-%SZ"), moment.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
 
 
 def title_hash(title: str | None) -> str:
