@@ -213,12 +213,13 @@ def _translation_failing(runs: Sequence[SourceRun], rules: HealthRules) -> str |
     tried = [run for run in runs if run.translation_tried][-rules.failing_runs :]
     if len(tried) < rules.failing_runs or any(run.translated for run in tried):
         return None
-    kinds: Counter[str] = Counter()
-    for run in tried:
-        kinds.update(run.translation_failures)
+    # The last run's failures by kind: summed over runs, one article failing three times would
+    # read as three articles.
+    last = tried[-1].translation_failures
     return (
-        f"every translation failed in the last {len(tried)} runs that had articles to translate ({_listed(kinds)}): "
-        "the provider is down or unreachable; articles go out untranslated and are retried"
+        f"every translation failed in the last {len(tried)} runs that had articles to translate "
+        f"(last run: {_listed(Counter(last)) or 'failed'}): the provider is down or unreachable; "
+        "articles go out untranslated and are retried"
     )
 
 

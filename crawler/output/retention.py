@@ -24,7 +24,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from twisted.internet.defer import Deferred
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.output.names import (
@@ -149,12 +149,12 @@ class OutputRetention:
         crawler.signals.connect(extension._on_spider_opened, signal=signals.spider_opened)
         return extension
 
-    def _on_spider_opened(self) -> Deferred:
+    async def _on_spider_opened(self) -> None:
         older_than = time.time() - self.config.days * 86400
         work = deferToThread(
             lambda: [(d, sweep(d, patterns, older_than)) for d, patterns in self.config.patterns.items()]
         )
-        return work.addCallback(self._report)
+        self._report(await maybe_deferred_to_future(work))
 
     def _report(self, results: list[tuple[Path, Sweep]]) -> None:
         stats = self.crawler.stats
