@@ -191,6 +191,7 @@ def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Si
     assert "language: uk" in entry and site.url("/rss/all.xml") in entry and site.url("/sitemaps/news.xml") in entry
     port = site.url("/").rsplit(":", 1)[1].strip("/")
     assert f"  - name: site-127-0-0-1-{port}\n" in entry, "a name from the host, not 'site' for every site"
+    assert f"then try it: scrapy sources check site-127-0-0-1-{port}\n" in discovered.stdout
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n" + entry, encoding="utf-8")
     name = load_sources(sources).sources[0].name
@@ -238,6 +239,21 @@ def test_discover_explains_a_site_without_feeds(site: Site) -> None:
     assert (
         unreachable.returncode == 1 and "cannot fetch" in unreachable.stderr and "Traceback" not in unreachable.stderr
     )
+
+
+def test_discover_looks_past_a_home_page_behind_a_bot_wall(site: Site) -> None:
+    """Russian outlets answer a crawler's home page with 403 while their feed and robots.txt
+    answer: discovery goes on to the usual places."""
+    build_new_site(site)
+    site.add("/", "<html><body>Access denied</body></html>", status=403)
+    result = scrapy_command("sources", "discover", site.url("/"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert site.url("/sitemaps/news.xml") in result.stdout and "language: uk" in result.stdout
+    site.add("/robots.txt", "", status=404)
+    site.add("/sitemaps/news.xml", "", status=404)
+    nothing = scrapy_command("sources", "discover", site.url("/"))
+    assert nothing.returncode == 1 and "Traceback" not in nothing.stderr
+    assert "answered HTTP 403, and no feed or sitemap was found" in nothing.stderr, nothing.stderr
 
 
 def record(**overrides: object) -> dict:

@@ -283,7 +283,7 @@ class Command(ScrapyCommand):
     # --- discover ------------------------------------------------------------------------
 
     def _discover(self, args: list[str], opts: argparse.Namespace) -> int:
-        from crawler.net.site_finder import discover_site, source_entry
+        from crawler.net.site_finder import discover_site, source_entry, suggested_name
 
         if len(args) != 1:
             raise UsageError("discover takes one URL: scrapy sources discover https://example.com/")
@@ -306,7 +306,8 @@ class Command(ScrapyCommand):
             print(f"language {basis}: {result.language} ({result.language_confidence:.2f})")
         config = self._config(quiet=True)
         taken = {source.name for source in config.sources} if config is not None else set()
-        print("\nPaste under 'sources:' in config/sources.yaml, then try it: scrapy sources check NAME\n")
+        name = suggested_name(result.final_url or result.url, taken)
+        print(f"\nPaste under 'sources:' in config/sources.yaml, then try it: scrapy sources check {name}\n")
         print(source_entry(result, taken), end="")
         return EXIT_OK if result.usable_feeds or result.usable_sitemaps else EXIT_SOURCE_FAILED
 

@@ -147,11 +147,12 @@ def discover_site(url: str, fetch: Fetch) -> SiteDiscovery:
     except FetchError as exc:
         result.problem = f"cannot fetch {url}: {exc}"
         return result
-    if status >= 400:
-        result.problem = f"{url} answered HTTP {status}"
-        return result
+    # A home page behind a bot wall (403) or missing (404) says nothing about /rss.xml or
+    # robots.txt: look there all the same.
+    home_status = status
+    home_failed = status >= 400
     result.final_url = final
-    page = body.decode("utf-8", errors="replace")
+    page = "" if home_failed else body.decode("utf-8", errors="replace")
     root = f"{urlsplit(final).scheme}://{urlsplit(final).netloc}"
 
     announced = feed_links(page, final)
@@ -189,6 +190,8 @@ def discover_site(url: str, fetch: Fetch) -> SiteDiscovery:
             break
 
     _guess_language(result, page, fetch, robots)
+    if home_failed and not (result.usable_feeds or result.usable_sitemaps):
+        result.problem = f"{url} answered HTTP {home_status}, and no feed or sitemap was found at the usual places"
     return result
 
 
