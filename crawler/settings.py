@@ -25,8 +25,8 @@ STATE_URL = ""
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # A run holding the lease in PostgreSQL says it is alive this often; silent for
 # RUN_LEASE_SECONDS (at least 3 heartbeats), it is taken as dead and the next run takes over.
-RUN_HEARTBEAT_SECONDS = 5
-RUN_LEASE_SECONDS = 300
+RUN_HEARTBEAT_SECONDS = 5.0
+RUN_LEASE_SECONDS = 300.0
 # scrapy sources enqueue without --shards.
 SHARDS = 4
 # One shard's crawl may take this long before its job kills it (and RQ retries it once).
@@ -38,8 +38,8 @@ DISCOVERY_MAX_PAGES = 5
 # document dated (by its URL or its index's lastmod) before this many days ago is not asked
 # again once read; one unchanged for long is asked at a growing interval, capped here; and
 # children due only by that interval are asked at most this many per source and run.
-DISCOVERY_WINDOW_DAYS = 3
-DISCOVERY_REVISIT_MAX_HOURS = 24
+DISCOVERY_WINDOW_DAYS = 3.0
+DISCOVERY_REVISIT_MAX_HOURS = 24.0
 DISCOVERY_REVISITS_PER_RUN = 5
 # An article page that could not be fetched (5xx, 429, timeout, a block page, …) is asked
 # again on later runs, after a pause that doubles each time, until it has failed on this many
@@ -47,7 +47,7 @@ DISCOVERY_REVISITS_PER_RUN = 5
 RETRY_GIVE_UP_AFTER = "8 runs, 48h"
 # Articles, URLs, feed validators and cached translations not seen for this many
 # days are forgotten at the end of a run (0 keeps everything).
-STATE_RETENTION_DAYS = 90
+STATE_RETENTION_DAYS = 90.0
 # Near-duplicate texts and language editions share a story_id (crawler/stories).
 STORIES_ENABLED = True
 TRANSLATION_PROVIDER = "google"
@@ -112,10 +112,10 @@ REMOTE_CONTROL_ENABLED = False
 # core; 0: inline in the crawler process, for debugging).
 EXTRACTION_WORKERS = -1
 # A page whose extraction takes longer is refused and its worker replaced.
-EXTRACTION_TIMEOUT = 60
+EXTRACTION_TIMEOUT = 60.0
 # A worker whose private memory passes this (MiB) after a page is replaced by a
 # fresh one, which keeps a long crawl's memory flat.
-EXTRACTION_WORKER_MAX_MB = 80
+EXTRACTION_WORKER_MAX_MB = 80.0
 
 # --- network reach (crawler/net/guard.py) -------------------------------------------
 # Only public addresses, plus the hosts of the sources file's URLs and these.
@@ -168,7 +168,7 @@ DEFAULT_FEEDS = {
 }
 # Each run deletes the outputs, summaries and manifests its own time-named FEEDS paths
 # wrote more than this many days ago (0: keep everything). Fixed names are never touched.
-OUTPUT_RETENTION_DAYS = 0
+OUTPUT_RETENTION_DAYS = 0.0
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_STORE_EMPTY = True
 FEED_STORAGES = {

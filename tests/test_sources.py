@@ -272,6 +272,13 @@ def test_merge_keys_and_anchors_still_work(tmp_path: Path) -> None:
             ["-s", "RETRY_GIVE_UP_AFTER=forever"],
             "RETRY_GIVE_UP_AFTER='forever': say it in runs and hours",
         ),
+        (
+            "sources:\n  - name: a\n    feeds: [{url}/rss]\n",
+            ["-s", "SOURCES_MAX_ARTICLES=abc", "-s", "DOWNLOAD_DELAY=2s"],
+            "-s DOWNLOAD_DELAY=2s: give a number; -s SOURCES_MAX_ARTICLES=abc: give a whole number",
+        ),
+        ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-s", "HEALTH_MIN_GAPS=x"], "give a whole number"),
+        ("sources:\n  - name: a\n    feeds: [{url}/rss]\n", ["-s", "ROBOTSTXT_OBEY=maybe"], "give True or False"),
     ],
 )
 def test_crawl_refuses_bad_config(tmp_path: Path, site: Site, text: str, args: list[str], expected: str) -> None:
@@ -283,3 +290,25 @@ def test_crawl_refuses_bad_config(tmp_path: Path, site: Site, text: str, args: l
     assert "Traceback" not in result.stderr
     assert site.hits == [], "no request before the sources file is valid"
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_numbers_on_the_command_line_are_read_as_their_readers_read_them() -> None:
+    """A fraction where a setting is read as a float is fine, as are Scrapy's own timeouts."""
+    from scrapy.settings import Settings
+
+    from crawler.commands.crawl import project_defaults
+    from crawler.config.setting_types import setting_problems
+
+    settings = Settings()
+    for name, value in {
+        "OUTPUT_RETENTION_DAYS": "0.5",
+        "STATE_RETENTION_DAYS": "1.5",
+        "DOWNLOAD_TIMEOUT": "2.5",
+        "HEALTH_SILENT_FACTOR": "2.5",
+        "STORIES_ENABLED": "false",
+        "EXTRACTION_WORKERS": "-1",
+    }.items():
+        settings.set(name, value, priority="cmdline")
+    assert setting_problems(settings, project_defaults()) == []
+    settings.set("EXTRACTION_WORKERS", "2.5", priority="cmdline")
+    assert setting_problems(settings, project_defaults()) == ["-s EXTRACTION_WORKERS=2.5: give a whole number"]

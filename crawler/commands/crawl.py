@@ -14,10 +14,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from dataclasses import fields
+from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler import settings as project_settings
+from crawler.config.setting_types import setting_problems
 from crawler.config.sources_file import SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
 from crawler.exit_codes import (
@@ -31,6 +35,7 @@ from crawler.exit_codes import (
     EXIT_STATE_UNUSABLE,
 )
 from crawler.frontier.retry import DEFAULT_GIVE_UP_AFTER, parse_give_up_after
+from crawler.health.assess import HealthRules
 from crawler.output.exporters import check_output_location
 from crawler.quiet_log import install as install_quiet_log
 from crawler.state.lock import RunLockedError
@@ -115,6 +120,9 @@ class Command(ScrapyCrawlCommand):
         except SourcesError as exc:
             problems = "; ".join(problem.message for problem in exc.problems)
             return f"not crawling: -a sources={opts.spargs.get('sources')}: {problems}"
+        typed = setting_problems(self.settings, project_defaults())
+        if typed:
+            raise UsageError("; ".join(typed))
         provider = provider_name(self.settings)
         if provider != "none" and provider not in PROVIDERS:
             return f"unknown TRANSLATION_PROVIDER {provider!r}; use one of {', '.join([*PROVIDERS, 'none'])}"
@@ -145,6 +153,13 @@ class Command(ScrapyCrawlCommand):
         ):
             raise UsageError(f"-a full={full}: use full=1 or full=0")
         return None
+
+
+def project_defaults() -> dict[str, Any]:
+    """Every setting of the project with its default: crawler/settings.py and the HEALTH_* rules."""
+    defaults = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
+    defaults.update({f"HEALTH_{spec.name.upper()}": spec.default for spec in fields(HealthRules)})
+    return defaults
 
 
 # The spider's arguments (-a NAME=VALUE); sources_spider.SourcesSpider.__init__ takes these.

@@ -128,6 +128,12 @@ class Command(ScrapyCommand):
         }
         if action not in handlers:
             raise UsageError(f"unknown action {action!r}: {USAGE}")
+        from crawler.commands.crawl import project_defaults
+        from crawler.config.setting_types import setting_problems
+
+        typed = setting_problems(self.settings, project_defaults())
+        if typed:
+            raise UsageError("; ".join(typed))
         self.exitcode = handlers[action](rest, opts)
 
     # --- helpers -------------------------------------------------------------------------
