@@ -120,3 +120,22 @@ def test_a_source_whose_articles_are_all_refused_says_so(tmp_path: Path, site: S
         "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}",
     )  # fmt: skip
     assert health.returncode == EXIT_SOURCE_FAILED and json.loads(health.stdout)["walled"]["flags"] == ["refused"]
+
+
+def test_a_source_whose_links_all_lead_off_its_domains_says_so(tmp_path: Path, site: Site) -> None:
+    """A feed served from one domain that links to another (feedburner, a CDN host): nothing is
+    asked, which used to read as an ok source with nothing new."""
+    items = "".join(f"<item><title>{n}</title><link>https://news.example.org/{n}.html</link></item>" for n in range(4))
+    site.add("/rss.xml", f"<rss version='2.0'><channel>{items}</channel></rss>", content_type="application/rss+xml")
+    run = run_crawl(tmp_path, f"sources:\n  - name: elsewhere\n    feeds: [{site.url('/rss.xml')}]\n")
+    assert run.returncode == EXIT_DEGRADED, run.stderr[-2000:]
+    elsewhere = summary_of(run)["sources"]["elsewhere"]
+    assert elsewhere["status"] == "refused" and "all 4 links" in elsewhere["reason"]
+    assert "allowed_domains" in elsewhere["reason"]
+    assert set(site.counts()) <= {"/rss.xml", "/robots.txt"}, "only the feed was asked"
+    assert elsewhere["not_emitted"] == {"offsite": 4} and run.stats.get("downloader/request_count", 0) <= 2
+    health = scrapy_command(
+        "sources", "health", "--json", "-s", f"SOURCES_FILE={tmp_path / 'sources.yaml'}",
+        "-s", f"STATE_DB={tmp_path / 'state.sqlite3'}",
+    )  # fmt: skip
+    assert health.returncode == EXIT_SOURCE_FAILED and json.loads(health.stdout)["elsewhere"]["flags"] == ["refused"]

@@ -224,8 +224,9 @@ def _translation_failing(runs: Sequence[SourceRun], rules: HealthRules) -> str |
 
 
 def _all_refused(runs: Sequence[SourceRun]) -> str | None:
-    """The last run that fetched pages had every one of them refused."""
-    fetched = [run for run in runs if run.pages]
+    """The last run that fetched pages had every one of them refused (or every link it found
+    led off the source's domains)."""
+    fetched = [run for run in runs if run.pages or run.status == "refused"]
     if not fetched or fetched[-1].status != "refused":
         return None
     return fetched[-1].reason or "every article fetched was refused"

@@ -132,6 +132,13 @@ def _status(summary: dict[str, Any], retried: int, fresh_errors: int) -> tuple[S
             f"every translation failed: {why}; the articles went out untranslated and are translated again "
             "on the next run"
         )
+    offsite = summary["not_emitted"].get("offsite", 0)
+    if offsite and not produced and not summary["discovered"] and fresh <= 0:
+        # A feed on feedburner, or articles on another domain than the feed's: nothing is asked.
+        return SourceStatus.REFUSED, (
+            f"all {offsite} links its feeds, sitemaps and listings gave lead outside allowed_domains: "
+            "add their hosts to the source's allowed_domains (scrapy sources check NAME names them)"
+        )
     if fresh > 0 and not produced:
         refused = {reason: n for reason, n in summary["not_emitted"].items() if reason not in _LINK_REASONS}
         hints = "; ".join(_REFUSAL_HINTS[reason] for reason in refused if reason in _REFUSAL_HINTS)
