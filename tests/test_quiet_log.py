@@ -29,7 +29,8 @@ def crawl(tmp_path: Path, newsroom: Newsroom, *extra: str) -> str:
 
 
 def test_a_run_with_nothing_new_logs_its_summary_and_little_else(tmp_path: Path, newsroom: Newsroom) -> None:
-    crawl(tmp_path, newsroom)
+    loud = crawl(tmp_path, newsroom, "-s", "LOG_SCRAPY_DETAILS=True")
+    assert all(detail in loud for detail in SCRAPY_DETAILS[:4]), "the details are there when asked for"
     log = crawl(tmp_path, newsroom)
     lines = log.splitlines()
     assert "Run summary:" in log
@@ -39,6 +40,3 @@ def test_a_run_with_nothing_new_logs_its_summary_and_little_else(tmp_path: Path,
     # The summary table (header, rule, a row per source), the translation line, the stored feed
     # and whatever the sources' health has to say.
     assert len(lines) <= 8 + sum("WARNING" in line for line in lines), log
-
-    loud = crawl(tmp_path, newsroom, "-s", "LOG_SCRAPY_DETAILS=True")
-    assert all(detail in loud for detail in SCRAPY_DETAILS[:4]), "the details are there when asked for"
