@@ -5,7 +5,7 @@
 ``--stored`` fingerprints go into a fresh SQLite state store through the run delivery's
 own ``apply``; they are random signatures, which is what distinct texts look like to LSH.
 The real articles given then look their story up against that store, as a run's would.
-For comparison, the same fingerprints in datasketch's in-memory MinHashLSH.
+For comparison, the same fingerprints in datasketch's in-memory MinHashLSH, where installed.
 """
 
 from __future__ import annotations
@@ -13,24 +13,22 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import sqlite3
+import struct
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from crawler.parsing.article import Article
 from crawler.parsing.urls import article_id
 from crawler.state.sqlite_store import StateDB
 from crawler.state.store import encode_print
 from crawler.stories.assign import PendingStories, assign_story
-from crawler.stories.fingerprint import NUM_PERM, SEED, THRESHOLD, band_keys, fingerprint
+from crawler.stories.fingerprint import NUM_PERM, OPH_SCHEME, SEED, THRESHOLD, band_keys, fingerprint
 
 
 def _rss_mb() -> float:
@@ -38,15 +36,16 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _random_prints(count: int, rng: np.random.Generator) -> list[tuple[str, bytes]]:
-    prints = []
-    for number in range(count):
-        values = rng.integers(0, 2**32 - 1, size=NUM_PERM, dtype=np.uint64)
-        lean = LeanMinHash(MinHash(num_perm=NUM_PERM, seed=SEED, hashvalues=values, scheme="affine32"))
-        buffer = bytearray(lean.bytesize(byteorder="<"))
-        lean.serialize(buffer, byteorder="<")
-        prints.append((article_id(f"https://example.test/{number}"), bytes(buffer)))
-    return prints
+def _random_prints(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
+    """Random signatures in the fingerprint's layout: what distinct texts look like to LSH."""
+    header = struct.pack("<qi", SEED, -NUM_PERM) + bytes([OPH_SCHEME])
+    return [
+        (
+            article_id(f"https://example.test/{number}"),
+            header + struct.pack(f"<{NUM_PERM}I", *(rng.getrandbits(32) for _ in range(NUM_PERM))),
+        )
+        for number in range(count)
+    ]
 
 
 def _story_bytes(path: Path) -> dict[str, int]:
@@ -63,7 +62,7 @@ def _story_bytes(path: Path) -> dict[str, int]:
 
 
 def store_costs(stored: int, articles: list[Article]) -> None:
-    rng = np.random.default_rng(16)
+    rng = random.Random(16)
     prints = _random_prints(stored, rng)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state.sqlite3"
@@ -107,12 +106,20 @@ def store_costs(stored: int, articles: list[Article]) -> None:
 
 
 def _in_memory(prints: list[tuple[str, bytes]]) -> None:
+    try:  # not a dependency any more: the comparison runs where it is installed
+        from datasketch import LeanMinHash, MinHash, MinHashLSH
+    except ImportError:
+        print("  (pip install datasketch for the in-memory MinHashLSH comparison)")
+        return
     gc.collect()
     before = _rss_mb()
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     with lsh.insertion_session() as session:
         for key, minhash in prints:
-            session.insert(key, LeanMinHash.deserialize(minhash, byteorder="<"))
+            values = struct.unpack_from(f"<{NUM_PERM}I", minhash, 13)
+            session.insert(
+                key, LeanMinHash(MinHash(num_perm=NUM_PERM, seed=SEED, hashvalues=values, scheme="affine32"))
+            )
     grown = _rss_mb() - before
     print(
         f"  for comparison, datasketch's in-memory MinHashLSH of the same: {grown:.0f} MiB"

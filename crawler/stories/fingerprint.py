@@ -5,17 +5,25 @@ Agency copy comes back from other outlets with a new headline, a trimmed ending,
 text survive all of that: on the corpus's texts (benchmarks/story_clustering.py) nearly
 all such copies keep an estimated Jaccard similarity above 0.4, while different articles
 on the same topic, sharing names and places, stayed at or below 0.23.
-datasketch computes the MinHash; its LSH parameters for ``THRESHOLD`` (``BANDS`` of
-``ROWS``, checked against it by the tests) decide how the signature is cut into bands.
-Band keys are what the state store indexes, so that a story begun in an earlier run is
-found again with one indexed query instead of an index rebuilt in memory at every start.
+LSH bands (``BANDS`` of ``ROWS``, the split that minimises false positives and negatives
+around ``THRESHOLD``, checked by the tests) cut the signature; band keys are what the state
+store indexes, so that a story begun in an earlier run is found again with one indexed
+query instead of an index rebuilt in memory at every start.
 
-Fingerprints are computed in the extraction workers (with the rest of the page's CPU
-work) and travel as bytes (datasketch's LeanMinHash serialisation, 525 bytes).
+The signature is one-permutation MinHash with optimal densification (Li, Owen and Zhang
+2012; Shrivastava 2017): each shingle is hashed once (xxHash's XXH3, 64 bits), its top bits
+choose one of ``NUM_PERM`` bins and its low 32 bits compete for the bin's minimum; an empty
+bin (a short text) copies the value of a donor bin drawn from a fixed sequence of its own,
+so two texts' bins agree with probability equal to their Jaccard similarity, as with
+``NUM_PERM`` independent permutations. That is one hash per shingle instead of 128 affine
+permutations: 0.1 ms for an article in pure Python, where datasketch took 1.5 ms and loaded
+numpy and scipy into every extraction process (benchmarks/crawl.py, benchmarks/story_clustering.py).
 
-datasketch is imported on first use, by whoever computes a fingerprint (the workers): its
-package imports every sketch it has, and its LSH module imports scipy.integrate. The crawl
-process only compares and indexes fingerprints, which ``_values`` reads without it.
+Fingerprints travel as bytes in datasketch's LeanMinHash layout (seed, the number of values
+negated, a scheme byte, the values), 525 bytes. The scheme byte says how the values were
+made: the datasketch fingerprints written by earlier releases (scheme 1) never compare
+equal to these (scheme 2), so they cannot cause a false match; they stop being found and
+are pruned with the rest of the state (STATE_RETENTION_DAYS).
 """
 
 from __future__ import annotations
@@ -26,8 +34,9 @@ import struct
 import sys
 import unicodedata
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
+
+import xxhash
 
 __all__ = [
     "MIN_SHINGLES",
@@ -57,7 +66,14 @@ NUMBERS_SHARED = 0.8
 
 _WORD = re.compile(r"\w+")
 _HEADER = struct.Struct("<qi")  # LeanMinHash.serialize(byteorder="<"): seed, number of values
-_SCHEMES_32 = (0, 1)  # legacy (no scheme byte) and affine32; see _values
+_SCHEMES_32 = (0, 1, 2)  # datasketch's legacy and affine32 (earlier releases), OPH_SCHEME; see _values
+OPH_SCHEME = 2
+_BIN_SHIFT = 64 - 7  # the top 7 bits of a 64-bit hash choose one of NUM_PERM = 128 bins
+_VALUE_MASK = 0xFFFFFFFF
+_EMPTY = 1 << 32
+# Donor attempts per empty bin: a text of MIN_SHINGLES fills at least 12 of 128 bins, so 256
+# draws all missing them has a probability below 1e-10; a scan then settles it.
+_DONOR_DRAWS = 256
 # Spellings outlets differ in: the apostrophe inside Ukrainian words (м'ясо, м’ясо, мʼясо),
 # and Russian ё, often written е.
 # (str.replace, each a fast scan: str.translate with a mapping goes character by character
@@ -91,11 +107,40 @@ def _shingles(words: list[str]) -> set[bytes]:
     return {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
 
 
-@cache
-def _permutations() -> Any:
-    from datasketch import MinHash
+@lru_cache(maxsize=1)
+def _donors() -> tuple[tuple[int, ...], ...]:
+    """Each bin's fixed sequence of donor bins (the same for every text: that is what makes
+    two texts' densified bins agree exactly when their donors' values do)."""
+    return tuple(
+        tuple(
+            xxhash.xxh3_64_intdigest(struct.pack("<HH", bin_, draw), seed=SEED) % NUM_PERM
+            for draw in range(_DONOR_DRAWS)
+        )
+        for bin_ in range(NUM_PERM)
+    )
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+
+def _signature(grams: set[bytes]) -> list[int]:
+    bins = [_EMPTY] * NUM_PERM
+    hash64 = xxhash.xxh3_64_intdigest
+    for gram in grams:
+        value = hash64(gram, seed=SEED)
+        slot = value >> _BIN_SHIFT
+        value &= _VALUE_MASK
+        if value < bins[slot]:
+            bins[slot] = value
+    filled = [value for value in bins if value != _EMPTY]
+    if len(filled) == NUM_PERM:
+        return bins
+    dense = list(bins)
+    donors = _donors()
+    for slot, value in enumerate(bins):
+        if value == _EMPTY:
+            donor = next((d for d in donors[slot] if bins[d] != _EMPTY), None)
+            if donor is None:  # every draw missed: the next filled bin, in order
+                donor = next(d % NUM_PERM for d in range(slot + 1, slot + 1 + NUM_PERM) if bins[d % NUM_PERM] != _EMPTY)
+            dense[slot] = bins[donor]
+    return dense
 
 
 def numbers_of(text: str) -> bytes:
@@ -127,23 +172,15 @@ def fingerprint(text: str) -> Fingerprint | None:
     grams = _shingles(words)
     if len(grams) < MIN_SHINGLES:
         return None
-    from datasketch import LeanMinHash, MinHash
-
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme="affine32")
-    minhash.update_batch(list(grams))
-    lean = LeanMinHash(minhash)
-    buffer = bytearray(lean.bytesize(byteorder="<"))
-    lean.serialize(buffer, byteorder="<")
-    return Fingerprint(bytes(buffer), _numbers(words))
+    values = _signature(grams)
+    buffer = _HEADER.pack(SEED, -NUM_PERM) + bytes([OPH_SCHEME]) + struct.pack(f"<{NUM_PERM}I", *values)
+    return Fingerprint(buffer, _numbers(words))
 
 
 def _values(minhash: bytes) -> tuple[tuple[int, int], memoryview] | None:
-    """(seed, scheme) and the hash values of a fingerprint, read without datasketch.
-
-    The crawl process compares and indexes fingerprints; only the workers make them. Reading
-    datasketch's LeanMinHash layout here (seed, then the number of values, negative when a
-    scheme byte follows; values "<I" for its 32-bit schemes) keeps numpy and scipy out of the
-    crawl process: about 40 MiB of peak PSS in benchmarks/crawl.py, and 0.7 s of start-up."""
+    """(seed, scheme) and the hash values of a fingerprint: the LeanMinHash layout (seed, then
+    the number of values, negative when a scheme byte follows; values "<I" for the 32-bit
+    schemes), which datasketch wrote in earlier releases and ``fingerprint`` writes now."""
     if len(minhash) < _HEADER.size:
         return None
     seed, count = _HEADER.unpack_from(minhash)

@@ -121,8 +121,8 @@ class ExtractionPool:
         self._context = multiprocessing.get_context("forkserver")
         # ``preload``: more modules the forkserver imports for every worker (crawler/stories/preload.py).
         # They come first: crawler.workers.preload ends with gc.freeze(), and objects loaded after
-        # it (datasketch's numpy and scipy) were left to every worker's collector, which copies
-        # the pages it walks into each worker (12 MiB of PSS on two, benchmarks/crawl.py).
+        # it were left to every worker's collector, which copies the pages it walks into each
+        # worker (12 MiB of PSS on two, benchmarks/crawl.py, when stories loaded numpy).
         self._context.set_forkserver_preload([*preload, "crawler.workers.preload"])
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
