@@ -1,6 +1,7 @@
 """Crawl throughput on this machine, against trafilatura's own feed crawler and a bare loop.
 
 Usage: python benchmarks/crawl.py [--sizes 100,300,1000,3000] [--repeat 2] [--workers -1] [--set NAME=VALUE]
+                                 [--stages]
 
 For each N, a loopback site (a child process) serves N real corpus pages under
 distinct URLs behind one RSS feed; then, in one run:
@@ -12,6 +13,10 @@ distinct URLs behind one RSS feed; then, in one run:
   (c)  trafilatura's feed crawler, `trafilatura --feed URL --json`, politeness
        sleep 0 and SSRF guard off (it needs the site on port 80: run as root);
   (d2) the bare loop again: the machine drifts, so (a) is compared with the better.
+
+With --stages, (a) runs once more under py-spy, and a table gives its CPU by stage
+(benchmarks/stages.py): download and scheduling, the hand-off to workers, extraction,
+language detection, fingerprint, pipelines, state, export and the site server.
 
 Each is a separate process tree, measured for wall time, CPU seconds (user+system
 of the tree) and peak PSS summed over the tree. Pages/s = pages / wall time,
@@ -32,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stages import print_table, profile  # noqa: E402
 from tests.conftest import crawl_command  # noqa: E402
 from tests.site.bulk import corpus_pool, serve_bulk_site  # noqa: E402
 from tests.site.procstat import PeakMemory  # noqa: E402
@@ -65,9 +71,8 @@ def bare_loop(count: int, pages: Path) -> tuple[float, float, float]:
     return loop_seconds, cpu, pss
 
 
-def scrapy_crawl(
-    tmp: Path, info: dict, count: int, workers: int, translation_url: str | None, extra: list[str]
-) -> tuple[float, float, float, int]:
+def crawl_args_for(tmp: Path, info: dict, workers: int, translation_url: str | None, extra: list[str]) -> list[str]:
+    """The crawl's command line: default settings but politeness (the site is ours), stories on."""
     output = tmp / "out.jsonl"
     state = tmp / f"state-{time.monotonic_ns()}.sqlite3"
     command = crawl_command(tmp, info["feed"], fast=False, state=state)
@@ -79,6 +84,15 @@ def scrapy_crawl(
         command += ["-s", "TRANSLATION_PROVIDER=none"]
     for setting in extra:
         command += ["-s", setting]
+    return command
+
+
+def scrapy_crawl(
+    tmp: Path, info: dict, count: int, workers: int, translation_url: str | None, extra: list[str]
+) -> tuple[float, float, float, int]:
+    output = tmp / "out.jsonl"
+    output.unlink(missing_ok=True)
+    command = crawl_args_for(tmp, info, workers, translation_url, extra)
     wall, cpu, pss, _ = measure(command)
     items = len(output.read_text(encoding="utf-8").splitlines()) if output.exists() else 0
     return wall, cpu, pss, items
@@ -116,6 +130,7 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=300, help="distinct corpus pages")
     parser.add_argument("--skip", default="", help="comma-separated of a,b,c,d to leave out")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for (a) and (b)")
+    parser.add_argument("--stages", action="store_true", help="also run (a) once under py-spy: CPU by stage")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     skip = set(args.skip.split(","))
@@ -136,6 +151,11 @@ def main() -> int:
                     if "a" not in skip:
                         wall, cpu, pss, items = scrapy_crawl(tmp, info, count, args.workers, None, args.set)
                         row.update(a=count / wall, a_cpu=cpu, a_pss=pss, a_items=items, a_wall=wall)
+                    if args.stages:
+                        command = crawl_args_for(tmp, info, args.workers, None, args.set)
+                        samples = profile(command, process.pid, ROOT)
+                        if samples is not None:
+                            print_table(samples, count)
                     if "b" not in skip:
                         wall, cpu, pss, items = scrapy_crawl(tmp, info, count, args.workers, translation_url, args.set)
                         row.update(b=count / wall, b_cpu=cpu, b_pss=pss, b_items=items)

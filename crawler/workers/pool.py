@@ -50,6 +50,14 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# Reading smaps_rollup makes the kernel walk every mapping of the worker: 5 ms a page, as much
+# as a fifth of a short page's extraction (benchmarks/crawl.py --stages). A worker's memory
+# creeps up over many pages or jumps on a big one, so it is read after its first page, after
+# every MEASURE_EVERY-th and after a big one; malloc_trim, which walks the heap, likewise.
+MEASURE_EVERY = 8
+BIG_PAGE = 256 * 1024
+
+
 def _private_mb() -> float:
     """Memory this worker holds alone (USS), not the pages it shares with the forkserver."""
     try:
@@ -63,7 +71,8 @@ def _private_mb() -> float:
 
 
 def _worker_main(conn: Connection) -> None:
-    """Runs in the worker: (body, options) in, (result, private MiB) out, until None."""
+    """Runs in the worker: (body, options) in, (result, private MiB or 0 when not measured)
+    out, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from crawler.workers import preload  # noqa: F401 - already imported when forked from the forkserver
 
@@ -74,6 +83,7 @@ def _worker_main(conn: Connection) -> None:
         trim = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
         trim = None
+    done = 0
     while True:
         try:
             task = conn.recv()
@@ -86,11 +96,14 @@ def _worker_main(conn: Connection) -> None:
             result: Article | Rejected = extract_article(body, options)
         except Exception as exc:
             result = Rejected(Refusal.EXTRACTION_ERROR, f"{type(exc).__name__}: {exc}"[:300])
-        if trim is not None:
+        done += 1
+        big = len(body) > BIG_PAGE
+        if trim is not None and (big or done % MEASURE_EVERY == 0):
             # Hand a big page's freed heap back instead of keeping its high-water mark.
             trim(0)
+        measured = _private_mb() if big or done % MEASURE_EVERY == 1 else 0.0
         try:
-            conn.send((result, _private_mb()))
+            conn.send((result, measured))
         except (BrokenPipeError, OSError):
             return
 
