@@ -10,8 +10,8 @@ from typing import Any
 
 from crawler.output.exporters import write_text_atomically
 from crawler.output.names import summary_path
-from crawler.parsing.article import Refusal
 from crawler.parsing.dates import utc_timestamp
+from crawler.parsing.records import Refusal
 from crawler.translation.base import failure_words
 
 __all__ = ["DEGRADED", "SourceStatus", "build_summary", "format_table", "summary_path", "write_summary"]

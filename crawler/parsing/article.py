@@ -14,9 +14,8 @@ import json
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,8 +30,9 @@ from crawler.parsing.dates import format_iso, parse_date
 from crawler.parsing.encoding import decode_html
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.language import CYRILLIC_LANGUAGES, detect_language
+from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax, url_key
-from crawler.stories.fingerprint import Fingerprint, fingerprint
+from crawler.stories.fingerprint import fingerprint
 
 __all__ = [
     "Article",
@@ -73,59 +73,6 @@ _BLOCK_MARKERS = (
     "ddos-guard",
     "px-captcha",
 )
-# Control characters JSON consumers choke on (tab and newline are fine).
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractionOptions:
-    """What the caller knows about the page besides its HTML."""
-
-    url: str
-    language_hint: str | None = None
-    rules: dict[str, str] = field(default_factory=dict)
-    entry: FeedEntry | None = None
-    content_type: str | None = None
-    # Whether to compute the text's story fingerprint (off when STORIES_ENABLED is).
-    fingerprint: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    title: str
-    text: str
-    summary: str | None
-    author: str | None
-    published: str | None
-    canonical_url: str
-    tags: tuple[str, ...]
-    language: str
-    language_confidence: float
-    content_hash: str
-    # {language: URL} of the same article in other languages (the page's hreflang links).
-    editions: tuple[tuple[str, str], ...] = ()
-    # The text's MinHash, for story clustering (None for text too short to match on).
-    fingerprint: Fingerprint | None = None
-
-
-class Refusal(StrEnum):
-    """Why a fetched page gave no article; source health watches their share."""
-
-    EMPTY = "empty"
-    NOT_HTML = "not_html"
-    EXTRACTION_ERROR = "extraction_error"
-    EXTRACTION_TIMEOUT = "extraction_timeout"
-    BLOCKED = "blocked"
-    NO_ARTICLE = "no_article"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """No article: ``reason`` is a short stats key, ``detail`` says it for humans."""
-
-    reason: Refusal
-    detail: str
-
-
 _CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
 

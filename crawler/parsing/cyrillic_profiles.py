@@ -41,13 +41,15 @@ from pathlib import Path
 
 from crawler.parsing.chars import is_cyrillic
 
-__all__ = ["LANGUAGES", "UDHR_FILES", "ngram_loglik", "udhr_split", "warm_up_profiles"]
+__all__ = ["CYRILLIC_LANGUAGES", "LANGUAGES", "UDHR_FILES", "ngram_loglik", "udhr_split", "warm_up_profiles"]
 
 LINGUA_LANGUAGES = ("uk", "ru", "be", "bg", "mk", "sr", "kk", "mn")
 UDHR_FILES = {
     "ky": "kir.html", "tg": "tgk.html", "tt": "tat.html", "cv": "chv.html", "os": "oss.html", "uz": "uzn_cyrl.html",
 }  # fmt: skip
 LANGUAGES = LINGUA_LANGUAGES + tuple(UDHR_FILES)
+# Every Cyrillic-script language told apart (here, away from langdetect, for whoever only needs the set).
+CYRILLIC_LANGUAGES = frozenset(LANGUAGES)
 DATA = Path(__file__).with_name("data") / "cyrillic_ngrams.tsv.gz"
 _ORDERS = ("unigrams", "bigrams", "trigrams", "quadrigrams", "fivegrams")
 _MAX_N = len(_ORDERS)

@@ -19,7 +19,6 @@ from urllib.parse import urljoin
 
 from lxml import etree
 from lxml import html as lxml_html
-from scrapy.utils.gz import gunzip
 
 from crawler.parsing.dates import format_iso, parse_date, unix_time
 from crawler.parsing.urls import is_public_http_url_syntax
@@ -94,6 +93,10 @@ class ParsedDocument:
 def gunzip_limited(data: bytes, max_size: int = MAX_DOCUMENT_BYTES) -> bytes:
     """Scrapy's gunzip (tolerant of a bad CRC or a cut-off tail), refusing to inflate past
     ``max_size`` (gzip bombs) or data that is not gzip at all, as DiscoveryError."""
+    # Here, not at the top: the extraction workers import this module for FeedEntry, and
+    # importing scrapy there would load all of it (45 MiB) into every worker's forkserver.
+    from scrapy.utils.gz import gunzip
+
     try:
         return gunzip(data, max_size=max_size)
     except ValueError as exc:  # Scrapy's "decompressed past max_size" is a ValueError

@@ -28,16 +28,15 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
-from crawler.parsing.cyrillic_profiles import LANGUAGES, ngram_loglik, warm_up_profiles
+from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES, LANGUAGES, ngram_loglik, warm_up_profiles
 
 __all__ = ["CYRILLIC_LANGUAGES", "LanguageResult", "detect_language", "warm_up"]
 
 UNKNOWN = "und"
 
-# Every Cyrillic-script language told apart, and those langdetect has a profile of. Scores
-# are kept in LANGUAGES' order: a set's order changes with each process's string hashing,
-# and with it which of two tied languages wins and the last digits of a confidence.
-CYRILLIC_LANGUAGES = frozenset(LANGUAGES)
+# Scores are kept in LANGUAGES' order, not CYRILLIC_LANGUAGES': a set's order changes with each
+# process's string hashing, and with it which of two tied languages wins and the last digits
+# of a confidence. These are the Cyrillic-script languages langdetect has a profile of.
 _LANGDETECT_CYRILLIC = frozenset({"uk", "ru", "bg", "mk"})
 _ALPHABETS = {
     "uk": frozenset("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"),

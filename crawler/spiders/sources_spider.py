@@ -34,10 +34,10 @@ from crawler.net.failures import failure_reason, failure_text, retry_after
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
 from crawler.output.names import run_names
-from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.dates import unix_time, utc_timestamp
 from crawler.parsing.feeds import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
 from crawler.parsing.markers import is_uniform
+from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.url_dates import url_period
 from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
 from crawler.spiders.listing import listing_links, next_page_url
@@ -173,7 +173,7 @@ class SourcesSpider(scrapy.Spider):
         spider.extractor = ExtractionPool(
             default_workers() if workers < 0 else workers,
             timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", 60),
-            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 80),
+            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 40),
             stats=lambda: crawler.stats,
             preload=("crawler.stories.preload",) if crawler.settings.getbool("STORIES_ENABLED", True) else (),
         )

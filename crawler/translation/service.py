@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
-from crawler.parsing.language import CYRILLIC_LANGUAGES
+from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES
 from crawler.state.store import StateStore, cache_key
 from crawler.translation.base import Provider, TranslationError
 from crawler.translation.batching import Batcher

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from crawler.parsing.article import Article, ExtractionOptions, Refusal, Rejected, extract_article
+from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 
 __all__ = ["ExtractionPool", "default_workers"]
 
@@ -51,11 +51,12 @@ def default_workers() -> int:
 
 
 # Reading smaps_rollup makes the kernel walk every mapping of the worker: 5 ms a page, as much
-# as a fifth of a short page's extraction (benchmarks/crawl.py --stages). A worker's memory
-# creeps up over many pages or jumps on a big one, so it is read after its first page, after
-# every MEASURE_EVERY-th and after a big one; malloc_trim, which walks the heap, likewise.
-MEASURE_EVERY = 8
-BIG_PAGE = 256 * 1024
+# as a tenth of a page's extraction (benchmarks/crawl.py --stages). A worker's memory creeps
+# up over many pages or jumps on a big one, so it is read after its first page, after every
+# MEASURE_EVERY-th and after a big one (news pages of 300 KB to 1 MB are common, and not
+# big); malloc_trim, which walks the heap, likewise.
+MEASURE_EVERY = 16
+BIG_PAGE = 2 * 1024 * 1024
 
 
 def _private_mb() -> float:
@@ -68,6 +69,14 @@ def _private_mb() -> float:
         return total / 1024
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         return 0.0
+
+
+def _extract(body: bytes, options: ExtractionOptions) -> Article | Rejected:
+    # Imported where extraction runs: in a worker (the forkserver preloaded it) or inline
+    # (EXTRACTION_WORKERS=0); the crawl process alone never loads trafilatura.
+    from crawler.parsing.article import extract_article
+
+    return extract_article(body, options)
 
 
 def _worker_main(conn: Connection) -> None:
@@ -93,7 +102,7 @@ def _worker_main(conn: Connection) -> None:
             return
         body, options = task
         try:
-            result: Article | Rejected = extract_article(body, options)
+            result: Article | Rejected = _extract(body, options)
         except Exception as exc:
             result = Rejected(Refusal.EXTRACTION_ERROR, f"{type(exc).__name__}: {exc}"[:300])
         done += 1
@@ -243,13 +252,13 @@ class ExtractionPool:
 
     async def extract(self, body: bytes, options: ExtractionOptions) -> Article | Rejected:
         if self.workers == 0:
-            return extract_article(body, options)
+            return _extract(body, options)
         if self._starting is None:
             self.start()
         assert self._idle is not None
         for attempt in (1, 2):
             if self.workers == 0:
-                return extract_article(body, options)
+                return _extract(body, options)
             worker = await self._idle.get()
             while worker not in self._all:  # died while idle
                 worker = await self._idle.get()
