@@ -173,7 +173,7 @@ class SourcesSpider(scrapy.Spider):
         spider.extractor = ExtractionPool(
             default_workers() if workers < 0 else workers,
             timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", 60),
-            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 40),
+            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 80),
             stats=lambda: crawler.stats,
             preload=("crawler.stories.preload",) if crawler.settings.getbool("STORIES_ENABLED", True) else (),
         )

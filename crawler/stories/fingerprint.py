@@ -129,8 +129,7 @@ def _signature(grams: set[bytes]) -> list[int]:
         value &= _VALUE_MASK
         if value < bins[slot]:
             bins[slot] = value
-    filled = [value for value in bins if value != _EMPTY]
-    if len(filled) == NUM_PERM:
+    if _EMPTY not in bins:
         return bins
     dense = list(bins)
     donors = _donors()

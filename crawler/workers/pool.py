@@ -106,11 +106,12 @@ def _worker_main(conn: Connection) -> None:
         except Exception as exc:
             result = Rejected(Refusal.EXTRACTION_ERROR, f"{type(exc).__name__}: {exc}"[:300])
         done += 1
-        big = len(body) > BIG_PAGE
-        if trim is not None and (big or done % MEASURE_EVERY == 0):
-            # Hand a big page's freed heap back instead of keeping its high-water mark.
-            trim(0)
-        measured = _private_mb() if big or done % MEASURE_EVERY == 1 else 0.0
+        measured = 0.0
+        if len(body) > BIG_PAGE or done % MEASURE_EVERY == 1:
+            if trim is not None:
+                # Hand the freed heap back first, so the reading is not the high-water mark.
+                trim(0)
+            measured = _private_mb()
         try:
             conn.send((result, measured))
         except (BrokenPipeError, OSError):
