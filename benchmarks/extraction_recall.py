@@ -92,6 +92,17 @@ def text_table(pages: list) -> None:
     print(f"\ncrawler against fast only: {changed} pages changed, {rescued} rescued (F1 < 0.5 -> >= 0.5), {worse} lost")
 
 
+def tally_snippets(counts: list[int], expected: dict, text: str) -> None:
+    """Add one page's trafilatura-eval checks to ``counts``: "with" snippets found, "with"
+    total, "without" snippets absent, "without" total."""
+    for snippet in expected.get("with") or []:
+        counts[0] += snippet in text
+        counts[1] += 1
+    for snippet in expected.get("without") or []:
+        counts[2] += snippet not in text
+        counts[3] += 1
+
+
 def snippets(corpus: Path) -> None:
     base = corpus / "articles" / "trafilatura-eval"
     truth = json.loads((base / "evaldata.subset.json").read_text(encoding="utf-8"))
@@ -103,13 +114,7 @@ def snippets(corpus: Path) -> None:
         html = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         for mode in MODES[:3]:
             text = extract(mode, html, url) or ""
-            counts = found[mode]
-            for snippet in expected.get("with") or []:
-                counts[0] += snippet in text
-                counts[1] += 1
-            for snippet in expected.get("without") or []:
-                counts[2] += snippet not in text
-                counts[3] += 1
+            tally_snippets(found[mode], expected, text)
     print("\ntrafilatura-eval snippets:")
     print("| mode | 'with' snippets found | 'without' snippets absent |")
     print("|---|---|---|")

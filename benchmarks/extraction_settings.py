@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
+from benchmarks.extraction_recall import tally_snippets  # noqa: E402
 from crawler.parsing import article as extraction  # noqa: E402
 from crawler.parsing.article import Article, ExtractionOptions, extract_article  # noqa: E402
 from crawler.parsing.encoding import decode_html  # noqa: E402
@@ -140,13 +141,7 @@ def snippets(corpus: Path, chosen: list[str]) -> None:
         for name in chosen:
             text = SETTINGS[name](html, url) or ""
             for column in ("all", language):
-                tally = counts[name][column]
-                for snippet in expected.get("with") or []:
-                    tally[0] += snippet in text
-                    tally[1] += 1
-                for snippet in expected.get("without") or []:
-                    tally[2] += snippet not in text
-                    tally[3] += 1
+                tally_snippets(counts[name][column], expected, text)
     columns = ["all", "ru", "uk", "other"]
     print(f"\ntrafilatura-eval snippets ({pages['all']} pages): 'with' found / 'without' kept out, %\n")
     print("| setting | " + " | ".join(f"{c} ({pages[c]})" for c in columns) + " |")
