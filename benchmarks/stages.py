@@ -24,7 +24,7 @@ KEEP = os.environ.get("STAGES_RAW")
 # (stage, substrings of a frame's "function (file:line)"), tried innermost frame first.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("site server", ("tests/site/",)),
-    ("fingerprint", ("crawler/stories/fingerprint.py", "xxhash")),
+    ("fingerprint", ("crawler/parsing/fingerprint.py", "xxhash")),
     ("story assignment", ("crawler/stories/",)),
     ("language detection", ("crawler/parsing/language.py", "langdetect", "cyrillic_profiles")),
     ("extraction", ("trafilatura", "justext", "readability", "htmldate", "courlan", "crawler/parsing/")),

@@ -35,8 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.parsing.article import Article, ExtractionOptions, extract_article
+from crawler.parsing.fingerprint import fingerprint
 from crawler.stories.assign import PendingStories, StoryLookup, assign_story
-from crawler.stories.fingerprint import fingerprint
 from tests.site.corpus import SKIP_REASON, have_corpus
 from tests.site.syndication import OUTLETS, Story, corpus_stories, outlet_page, short_items
 

@@ -24,11 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.parsing.article import Article
+from crawler.parsing.fingerprint import NUM_PERM, OPH_SCHEME, SEED, THRESHOLD, band_keys, fingerprint
 from crawler.parsing.urls import article_id
+from crawler.state.rows import encode_print
 from crawler.state.sqlite_store import StateDB
-from crawler.state.store import encode_print
 from crawler.stories.assign import PendingStories, assign_story
-from crawler.stories.fingerprint import NUM_PERM, OPH_SCHEME, SEED, THRESHOLD, band_keys, fingerprint
 
 
 def _rss_mb() -> float:

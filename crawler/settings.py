@@ -93,8 +93,8 @@ EXTENSIONS = {
     # What the run remembers and delivers (crawler/state/runstate.py); found by the other
     # components with crawler.get_extension(RunState).
     "crawler.state.runstate.RunState": 0,
-    # The run's summary, source health and pruning at the end (crawler/state/run_summary.py).
-    "crawler.state.run_summary.RunSummary": 1,
+    # The run's summary, source health and pruning at the end (crawler/output/run_summary.py).
+    "crawler.output.run_summary.RunSummary": 1,
     # Which articles carry the same story (crawler/stories/extension.py).
     "crawler.stories.extension.Stories": 2,
     # Deletes old outputs and summaries when OUTPUT_RETENTION_DAYS is set (crawler/output/retention.py).

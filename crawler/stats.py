@@ -6,9 +6,11 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-__all__ = ["SourceStats", "per_source"]
+__all__ = ["PREVIOUS_RUN_STAT", "SourceStats", "per_source"]
 
 PREFIX = "sources/"
+# When the run before this one finished (the state extension sets it; the digest reads it).
+PREVIOUS_RUN_STAT = "run/previous_finished"
 
 
 class SourceStats:

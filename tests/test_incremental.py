@@ -13,7 +13,7 @@ import pytest
 
 from crawler.exit_codes import EXIT_SOURCE_FAILED
 from crawler.state.sqlite_store import MIGRATIONS, SCHEMA_VERSION, StateDB, StateError
-from crawler.state.store import cache_key
+from crawler.translation.cache import cache_key
 from tests.conftest import ROOT, WORKERS, crawl_command, newsroom_crawl, run_crawl
 from tests.site.newsroom import Newsroom
 from tests.site.translators import FakeTranslator

@@ -17,12 +17,14 @@ import pytest
 
 from crawler.frontier.book import FrontierEntry
 from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.urls import article_id
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
+from crawler.state.rows import encode_print
 from crawler.state.sqlite_store import StateDB
-from crawler.state.store import StateError, StateStore, cache_key, encode_print
+from crawler.state.store import StateError, StateStore
 from crawler.stories.assign import PendingStories, Reason, assign_story
-from crawler.stories.fingerprint import fingerprint
+from crawler.translation.cache import cache_key
 from tests.site.syndication import corpus_stories
 
 ARTICLE = {

@@ -13,8 +13,8 @@ import pytest
 
 from crawler.output.digest import render_text, story_groups
 from crawler.parsing.article import Article, ExtractionOptions, extract_article
+from crawler.parsing.fingerprint import fingerprint, numbers_agree, similarity
 from crawler.stories.assign import PendingStories, Reason, assign_story
-from crawler.stories.fingerprint import fingerprint, numbers_agree, similarity
 from tests.conftest import run_crawl
 from tests.site.server import Site
 from tests.site.syndication import OUTLETS, Story, SyndicationSites, corpus_stories, outlet_page
@@ -69,7 +69,7 @@ def _integral(f, a: float, b: float, steps: int = 2000) -> float:
 def test_the_bands_are_the_split_that_best_separates_the_threshold() -> None:
     """LSH bands of rows: the split of NUM_PERM that minimises false positives below THRESHOLD
     plus false negatives above it (the rule datasketch's MinHashLSH used)."""
-    from crawler.stories.fingerprint import BANDS, NUM_PERM, ROWS, THRESHOLD
+    from crawler.parsing.fingerprint import BANDS, NUM_PERM, ROWS, THRESHOLD
 
     def error(bands: int, rows: int) -> float:
         positive = _integral(lambda s: 1 - (1 - s**rows) ** bands, 0.0, THRESHOLD)
@@ -84,7 +84,7 @@ def test_the_estimate_follows_the_true_similarity_of_real_texts() -> None:
     """One-permutation MinHash with densification estimates the Jaccard similarity of the
     texts' shingles as 128 permutations would: within 3 standard deviations on real pairs,
     short texts (mostly empty bins, densified) included."""
-    from crawler.stories.fingerprint import NUM_PERM, THRESHOLD, band_keys, shingles
+    from crawler.parsing.fingerprint import NUM_PERM, THRESHOLD, band_keys, shingles
 
     stories = corpus_stories("uk")[:8] + corpus_stories("ru")[:8]
     texts = [" ".join(story.paragraphs) for story in stories]
@@ -110,7 +110,7 @@ def test_the_estimate_follows_the_true_similarity_of_real_texts() -> None:
 def test_a_fingerprint_of_an_earlier_release_never_matches() -> None:
     """Fingerprints written by the datasketch releases (scheme 1) carry the same layout: the
     scheme byte keeps them from ever comparing equal to today's, whatever their values."""
-    from crawler.stories.fingerprint import OPH_SCHEME
+    from crawler.parsing.fingerprint import OPH_SCHEME
 
     today = fingerprint(" ".join(corpus_stories("uk")[0].paragraphs)).minhash
     assert today[12] == OPH_SCHEME
@@ -125,7 +125,7 @@ def test_no_extraction_process_loads_numpy_for_stories() -> None:
         "import sys\n"
         "import crawler.workers.preload, crawler.stories.preload\n"
         "from crawler.stories import assign, extension\n"
-        "from crawler.stories.fingerprint import band_keys, fingerprint, similarity\n"
+        "from crawler.parsing.fingerprint import band_keys, fingerprint, similarity\n"
         "print_ = fingerprint(' '.join(f'слово{n}' for n in range(50)))\n"
         "band_keys(print_.minhash); similarity(print_.minhash, print_.minhash)\n"
         "assert not {'numpy', 'scipy', 'datasketch'} & set(sys.modules), sorted(sys.modules)\n"

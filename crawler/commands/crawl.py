@@ -39,7 +39,8 @@ from crawler.health.assess import HealthRules
 from crawler.output.exporters import check_output_location
 from crawler.quiet_log import install as install_quiet_log
 from crawler.state.lock import RunLockedError
-from crawler.state.store import StateError, preflight, run_lock
+from crawler.state.opener import preflight, run_lock
+from crawler.state.store import StateError
 from crawler.translation import PROVIDERS, provider_name
 
 SPIDER_NAME = "sources"

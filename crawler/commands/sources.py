@@ -51,7 +51,8 @@ from crawler.output.exporters import write_text_atomically
 from crawler.parsing.dates import utc_timestamp
 from crawler.pipelines import translation_decision, translation_languages
 from crawler.state.lock import RunLockedError
-from crawler.state.store import StateError, last_run_summary, state_url, stored_history
+from crawler.state.opener import last_run_summary, state_url, stored_history
+from crawler.state.store import StateError
 from crawler.translation import provider_name
 from crawler.translation.base import LANGUAGE_NAMES
 

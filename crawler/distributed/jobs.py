@@ -29,8 +29,8 @@ from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import shard_feeds
 from crawler.exit_codes import EXIT_LOCKED, FINISHED
 from crawler.output.exporters import write_text_atomically
-from crawler.state.lease import Heartbeat
-from crawler.state.postgres_store import PostgresStore
+from crawler.state.opener import open_shared_store
+from crawler.state.run_lease import Heartbeat
 from crawler.state.runstate import recover_deliveries
 
 __all__ = ["RETRIES", "ShardFailedError", "finish_run", "run_shard", "shard_command"]
@@ -61,7 +61,7 @@ def shard_command(spec: ShardSpec, attempt: int = 1) -> list[str]:
 
 def run_shard(spec: ShardSpec) -> int:
     """Crawl one shard; its exit status (0 or 1), or ShardFailedError for RQ to retry."""
-    store = PostgresStore(spec.state_url, max_connections=1)
+    store = open_shared_store(spec.state_url, max_connections=1)
     try:
         lease = store.lease()
         if lease is None or lease.run_id != spec.run_id or lease.finished is not None:
@@ -155,7 +155,7 @@ def _kill_group(process: subprocess.Popen[bytes], grace: float = 10) -> None:
 
 def finish_run(plan: RunPlan) -> int:
     """After every shard: the run's summary, state, manifest (last but the lease) and status."""
-    store = PostgresStore(plan.state_url, max_connections=1)
+    store = open_shared_store(plan.state_url, max_connections=1)
     try:
         # Deliveries a shard published but never applied (killed in between, retry failed too).
         recover_deliveries(store, lambda run_id: run_id.startswith(f"{plan.run_id}-s"))

@@ -25,10 +25,10 @@ from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import assign_shards
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
 from crawler.output.names import run_names
-from crawler.state.lease import crawl_session, describe_lease
 from crawler.state.lock import RunLockedError
+from crawler.state.opener import crawl_session, lease_seconds, open_shared_store, state_url
+from crawler.state.run_lease import describe_lease
 from crawler.state.runstate import recover_deliveries
-from crawler.state.store import lease_seconds, state_url
 
 __all__ = [
     "QUEUE_NAME",
@@ -102,8 +102,6 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
     from rq import Retry
     from rq.job import Dependency
 
-    from crawler.state.postgres_store import PostgresStore
-
     url = state_url(settings)
     assert url is not None
     connection = redis_connection(settings)  # before the lease: a queue down must not leave a run behind
@@ -116,7 +114,7 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
         manifest=manifest_path(feeds, run_time, run_id),
         retention_days=settings.getfloat("STATE_RETENTION_DAYS", 90),
     )  # fmt: skip
-    store = PostgresStore(url, max_connections=2)
+    store = open_shared_store(url, max_connections=2)
     try:
         _take_lease(store, plan, lease_seconds(settings))
         recover_deliveries(store)
@@ -163,11 +161,9 @@ def wait_for_run(settings: Any, enqueued: Enqueued, poll: float = 1.0) -> int:
     """Block until the finishing job has ended the run; the run's combined status."""
     from rq.job import Job, JobStatus
 
-    from crawler.state.postgres_store import PostgresStore
-
     connection = redis_connection(settings)
     stale_after = lease_seconds(settings)
-    store = PostgresStore(enqueued.plan.state_url, max_connections=1)
+    store = open_shared_store(enqueued.plan.state_url, max_connections=1)
     try:
         while True:
             job = Job.fetch(enqueued.finish_job_id, connection=connection)

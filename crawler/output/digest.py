@@ -22,6 +22,7 @@ from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
 from crawler.parsing.urls import url_key
+from crawler.stats import PREVIOUS_RUN_STAT
 from crawler.translation.base import LANGUAGE_NAMES
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
 
 RULE = "─" * 72
 # When the last run before this one finished (ISO 8601), as the run state knows it.
-PREVIOUS_RUN_STAT = "run/previous_finished"
 
 
 def _language(code: str | None) -> str:

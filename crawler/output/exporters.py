@@ -29,6 +29,7 @@ from w3lib.url import file_uri_to_path
 
 from crawler.output import signals
 from crawler.parsing.chars import CONTROL_CHARS
+from crawler.state.runstate import RunState
 from crawler.state.store import StateError
 
 __all__ = [
@@ -145,8 +146,6 @@ def _quiet_reported_failures() -> None:
 
 def _run_state(crawler: Any) -> Any:
     """The run's state extension, if this storage belongs to a crawl that has one."""
-    from crawler.state.runstate import RunState  # the run state imports this module for its summary
-
     if crawler is None:
         return None
     try:

@@ -29,10 +29,10 @@ from crawler.parsing.chars import CONTROL_CHARS
 from crawler.parsing.dates import format_iso, parse_date
 from crawler.parsing.encoding import decode_html
 from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.language import CYRILLIC_LANGUAGES, detect_language
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax, url_key
-from crawler.stories.fingerprint import fingerprint
 
 __all__ = [
     "Article",

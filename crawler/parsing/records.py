@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from crawler.parsing.feeds import FeedEntry
-from crawler.stories.fingerprint import Fingerprint
+from crawler.parsing.fingerprint import Fingerprint
 
 __all__ = ["Article", "ExtractionOptions", "Refusal", "Rejected"]
 

@@ -12,52 +12,20 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from crawler.state.lock import RunLockedError
-from crawler.state.postgres_store import Lease, PostgresStore, server_name
+from crawler.state.postgres_store import PostgresStore, server_name
+from crawler.state.run_lease import Heartbeat, describe_lease
 
-__all__ = ["CRAWL_SESSION_LOCK", "Heartbeat", "LeaseLock", "ShardLock", "crawl_session", "describe_lease"]
+__all__ = ["CRAWL_SESSION_LOCK", "LeaseLock", "ShardLock", "crawl_session"]
 
 # Held by a single-process crawl for as long as it runs: a lease left by one whose
 # connection is gone (kill -9) is free at once, as the flock is on one machine.
 CRAWL_SESSION_LOCK = "sources-crawler crawl"
 
 logger = logging.getLogger(__name__)
-
-
-class Heartbeat:
-    """A daemon thread that keeps a run's lease fresh every ``interval`` seconds."""
-
-    def __init__(self, store: PostgresStore, run_id: str, interval: float, on_lost: Callable[[], None] | None = None):
-        self.store, self.run_id, self.interval = store, run_id, max(interval, 0.2)
-        # Called once the run no longer holds the lease (another run took it over).
-        self.on_lost = on_lost
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
-
-    def start(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                if not self.store.heartbeat(self.run_id):
-                    logger.warning("Run %s no longer holds the run lease", self.run_id)
-                    if self.on_lost is not None:
-                        self.on_lost()
-                        return
-            except Exception as exc:  # a server blip: the next beat tries again
-                logger.warning("Run heartbeat failed: %s", exc)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self.interval + 5)
 
 
 class LeaseLock:
@@ -151,11 +119,3 @@ def crawl_session(store: PostgresStore) -> Any:
         return conn
     store.pool.putconn(conn)
     return None
-
-
-def describe_lease(lease: Lease | None) -> str:
-    """Who holds the lease, for refusal messages."""
-    if lease is None:
-        return "no run"
-    state = "finished" if lease.finished is not None else "unfinished"
-    return f"run {lease.run_id}, {state}, heartbeat {time.time() - lease.heartbeat:.0f} s ago"

@@ -26,6 +26,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
+from crawler.state.rows import ARTICLE_FIELDS, decode_print, document_record, document_rows, story_ref
+from crawler.state.run_lease import Lease
 from crawler.state.sql import (
     DOCUMENT_COLUMNS,
     DOCUMENT_UPSERT,
@@ -37,7 +39,7 @@ from crawler.state.sql import (
     UNTRANSLATED_BY_SOURCE,
     for_postgres,
 )
-from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, document_record, document_rows, story_ref
+from crawler.state.store import StateError
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only", "server_name"]
 
@@ -407,12 +409,6 @@ class PostgresStore:
         with self._tx() as db:
             db.execute("DELETE FROM deliveries WHERE run_id=%s", (run_id,))
 
-    def legacy_pending(self) -> list[tuple[str, str, str | None, str]]:
-        return []  # the schema-2 table never existed here
-
-    def drop_legacy_pending(self, run_id: str, path: str) -> None:
-        return None
-
     # --- runs and housekeeping --------------------------------------------------------
 
     def start_run(self, run_id: str, started: int) -> None:
@@ -566,22 +562,6 @@ class ShardResult:
     summary: dict[str, Any] | None
     files: list[str]
     committed: bool
-
-
-@dataclass(frozen=True)
-class Lease:
-    """The run lease as stored: who holds the database and since when."""
-
-    run_id: str
-    started: float
-    heartbeat: float
-    finished: float | None
-    plan: dict[str, Any] | None
-    status: int | None = None
-
-    def active(self, stale_after: float, now: float | None = None) -> bool:
-        """Unfinished, and its heartbeat younger than ``stale_after`` seconds."""
-        return self.finished is None and self.heartbeat > (now or time.time()) - stale_after
 
 
 def _jsonb(value: Any) -> Jsonb | None:

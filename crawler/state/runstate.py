@@ -29,7 +29,6 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,13 +40,12 @@ from crawler.frontier.book import FrontierBook, FrontierEntry
 from crawler.frontier.documents import DocumentBook
 from crawler.frontier.retry import RetryKind, RetryPolicy, retry_kind
 from crawler.items import ArticleItem
-from crawler.output.digest import PREVIOUS_RUN_STAT
-from crawler.output.names import run_names
 from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.markers import has_changed
 from crawler.parsing.urls import article_id
-from crawler.state.store import SharedStore, StateError, StateStore, open_store
-from crawler.stats import SourceStats
+from crawler.state.opener import open_store
+from crawler.state.store import SharedStore, StateError, StateStore
+from crawler.stats import PREVIOUS_RUN_STAT, SourceStats
 
 __all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "title_hash"]
 
@@ -124,7 +122,9 @@ class RunState:
         self.db: StateStore = open_store(settings)
         self.started = time.time()
         self.now = int(self.started)
-        self.run_id = getattr(spider, "run_id", None) or run_names(datetime.now(UTC))[1]
+        # The sources spider names the run (crawler/output/names.py); under another spider
+        # (a component test) the id needs only to be unique.
+        self.run_id = getattr(spider, "run_id", None) or f"{self.now}-{os.getpid()}"
         self.full = bool(getattr(spider, "full", False))
         # One shard of a distributed run: the run it belongs to, and which shard it is.
         self.parent_run: str | None = getattr(spider, "parent_run", None)
@@ -482,13 +482,6 @@ def recover_deliveries(db: StateStore, only: Callable[[str], bool] | None = None
             db.apply(json.loads(payload))
         db.drop_delivery(run_id)
         _log_recovery(run_id, ", ".join(str(entry["path"]) for entry in files) or "(no file)", kept)
-    for run_id, path, probe_id, payload in db.legacy_pending():
-        file = Path(path)
-        kept = file.exists() and (probe_id is None or probe_id in file.read_text(encoding="utf-8", errors="replace"))
-        if kept:
-            db.apply(json.loads(payload))
-        db.drop_legacy_pending(run_id, path)
-        _log_recovery(run_id, path, kept)
 
 
 def _log_recovery(run_id: str, paths: str, kept: bool) -> None:

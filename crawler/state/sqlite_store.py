@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import struct
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
+from crawler.state.rows import ARTICLE_FIELDS, decode_print, document_record, document_rows, story_ref
 from crawler.state.sql import (
     DOCUMENT_COLUMNS,
     DOCUMENT_UPSERT,
@@ -29,7 +31,7 @@ from crawler.state.sql import (
     FRONTIER_UPSERT,
     UNTRANSLATED_BY_SOURCE,
 )
-from crawler.state.store import ARTICLE_FIELDS, StateError, decode_print, document_record, document_rows, story_ref
+from crawler.state.store import StateError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -527,19 +529,29 @@ class StateDB:
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
         rows = self.db.execute("SELECT run_id, payload, files, complete FROM deliveries").fetchall()
-        return [(run_id, payload, json.loads(files), bool(complete)) for run_id, payload, files, complete in rows]
+        found = [(run_id, payload, json.loads(files), bool(complete)) for run_id, payload, files, complete in rows]
+        return found + self._legacy_deliveries()
+
+    def _legacy_deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
+        """Rows of the schema-2 ``pending`` table, left by a run of an earlier release, as
+        deliveries: complete when the file holds the row's probe article, and then named by
+        the file's inode and size, as deliveries are now. A SQLite matter alone: PostgreSQL
+        never had that table."""
+        found = []
+        for run_id, path, probe_id, payload in self.db.execute("SELECT run_id, path, probe_id, payload FROM pending"):
+            try:
+                info = os.stat(path)
+                kept = probe_id is None or probe_id in Path(path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                found.append((run_id, payload, [{"path": path}], False))
+                continue
+            found.append((run_id, payload, [{"path": path, "inode": info.st_ino, "size": info.st_size}], kept))
+        return found
 
     def drop_delivery(self, run_id: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM deliveries WHERE run_id=?", (run_id,))
-
-    def legacy_pending(self) -> list[tuple[str, str, str | None, str]]:
-        """Rows of the schema-2 ``pending`` table, left by a run of an earlier release."""
-        return self.db.execute("SELECT run_id, path, probe_id, payload FROM pending").fetchall()
-
-    def drop_legacy_pending(self, run_id: str, path: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM pending WHERE run_id=? AND path=?", (run_id, path))
+            db.execute("DELETE FROM pending WHERE run_id=?", (run_id,))
 
     # --- runs and housekeeping --------------------------------------------------------
 

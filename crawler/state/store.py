@@ -1,56 +1,34 @@
 """The state store interface: everything a run reads from and writes to earlier runs' memory.
 
-Components depend on ``StateStore`` and get one from ``open_store``; the SQLite file at
-``STATE_DB`` is the first implementation. A second backend (state shared between machines)
-implements this protocol and is chosen here, without touching the spider, the pipelines or
-the exporters: ``STATE_URL=postgresql://…`` selects the PostgreSQL store, which is also a
-``SharedStore`` (the lease, claims and shard results of a run spread over machines)."""
+Components depend on these protocols, never on a backend: ``StateStore`` for what runs
+remember, ``SharedStore`` for a store several machines use at once (the lease, claims and
+shard results of a distributed run), ``Lock`` for one run at a time. Which backend serves
+them (the SQLite file at ``STATE_DB``, PostgreSQL under ``STATE_URL``) is decided in
+crawler/state/opener.py, the one module that imports the backends."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.lock import RunLock
-from crawler.state.sql import DOCUMENT_COLUMNS
+from crawler.state.run_lease import Lease
+from crawler.translation.cache import TranslationCache
 
-__all__ = [
-    "ARTICLE_FIELDS",
-    "Lock",
-    "SharedStore",
-    "StateError",
-    "StateStore",
-    "cache_key",
-    "decode_print",
-    "document_record",
-    "document_rows",
-    "encode_print",
-    "last_run_summary",
-    "lease_seconds",
-    "open_store",
-    "preflight",
-    "run_lock",
-    "state_url",
-    "stored_history",
-    "story_ref",
-]
+__all__ = ["Lock", "SharedStore", "StateError", "StateStore"]
 
 
 class StateError(Exception):
     """The state store cannot be used; the message says why (it names the file or server)."""
 
 
-class StateStore(Protocol):
-    """What runs remember. Every method raises ``StateError`` when the store fails."""
+class StateStore(TranslationCache, Protocol):
+    """What runs remember. Every method raises ``StateError`` when the store fails.
 
-    # translation cache
-    def cached_translations(self, keys: Iterable[bytes]) -> dict[bytes, str]: ...
-    def cache_translations(self, entries: Iterable[tuple[bytes, str]]) -> None: ...
+    The translation cache (crawler/translation/cache.py) and the story lookups
+    (crawler/stories/assign.py's StoryLookup) are narrow protocols of their own: the
+    components that need only those depend only on them."""
 
     # discovery documents (crawler/frontier/revisit.py) and the retry frontier (crawler/frontier/book.py)
     def documents(self, urls: list[str]) -> dict[str, DocumentRecord]: ...
@@ -75,8 +53,6 @@ class StateStore(Protocol):
     def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None: ...
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]: ...
     def drop_delivery(self, run_id: str) -> None: ...
-    def legacy_pending(self) -> list[tuple[str, str, str | None, str]]: ...
-    def drop_legacy_pending(self, run_id: str, path: str) -> None: ...
 
     # runs and housekeeping
     def start_run(self, run_id: str, started: int) -> None: ...
@@ -91,7 +67,7 @@ class SharedStore(StateStore, Protocol):
     """A store several processes use at once (STATE_URL): one run's shards, on any machine."""
 
     def take_lease(self, run_id: str, stale_after: float, plan: dict[str, Any] | None = None) -> Any: ...
-    def lease(self) -> Any: ...
+    def lease(self) -> Lease | None: ...
     def heartbeat(self, run_id: str) -> bool: ...
     def end_lease(self, run_id: str) -> None: ...
     def claim(self, run_id: str, name: str, shard: int) -> bool: ...
@@ -109,142 +85,3 @@ class Lock(Protocol):
 
     def acquire(self) -> None: ...
     def release(self) -> None: ...
-
-
-# What ``StateStore.article`` returns for a delivered article, in this order (one home for
-# the column list both stores select).
-ARTICLE_FIELDS = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source", "story_id")
-
-
-def story_ref(article_id: str) -> int:
-    """The signed 64-bit key a fingerprint and its band rows are stored under (from the
-    article id's first 8 bytes: band rows stay small, and 2^64 leaves no room for collisions)."""
-    return int.from_bytes(bytes.fromhex(article_id[:16].ljust(16, "0")), "big", signed=True)
-
-
-def encode_print(article_id: str, story_id: str, minhash: bytes, numbers: bytes, keys: list[int]) -> list[Any]:
-    """A fingerprint as a run's delivery payload (JSON) carries it."""
-    return [article_id, story_id, base64.b64encode(minhash).decode("ascii"), base64.b64encode(numbers).decode(), keys]
-
-
-def decode_print(entry: list[Any]) -> tuple[str, str, bytes, bytes, list[int]]:
-    article_id, story_id, minhash, numbers, keys = entry
-    decoded = base64.b64decode(minhash), base64.b64decode(numbers)
-    return str(article_id), str(story_id), *decoded, [int(key) for key in keys]
-
-
-def document_record(row: tuple[Any, ...], decode: Callable[[Any], Any]) -> DocumentRecord:
-    """A ``discovery`` row (DOCUMENT_COLUMNS, JSON columns read with ``decode``) as a record."""
-    values = dict(zip(DOCUMENT_COLUMNS, row, strict=True))
-    children = decode(values["children"])
-    return DocumentRecord(
-        url=values["url"],
-        etag=values["etag"],
-        last_modified=values["last_modified"],
-        fetched=float(values["last_fetched"]) if values["last_fetched"] is not None else None,
-        changed=float(values["changed"]) if values["changed"] is not None else None,
-        complete=bool(values["complete"]),
-        children=tuple((str(link), lastmod) for link, lastmod in children) if isinstance(children, list) else None,
-        digest=values["digest"],
-        listed=values["listed"],
-        cursor=decode(values["cursor"]) if values["cursor"] is not None else None,
-    )
-
-
-def document_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
-    """A run's document records as ``discovery`` rows (JSON columns still as Python values).
-
-    Payloads written by releases before the revisit policy (a killed run's delivery, settled
-    by the next run) carry ``validators``: (url, etag, last_modified, children) of complete reads."""
-    rows = []
-    for doc in batch.get("documents", []):
-        row = {column: doc.get(column) for column in DOCUMENT_COLUMNS}
-        row["last_fetched"] = int(doc["fetched"] if doc.get("fetched") is not None else now)
-        row["complete"] = int(bool(doc.get("complete", True)))
-        rows.append(row)
-    for doc in batch.get("validators", []):
-        row = dict.fromkeys(DOCUMENT_COLUMNS)
-        row.update(url=doc[0], etag=doc[1], last_modified=doc[2], last_fetched=now, complete=1)
-        row["children"] = doc[3] if len(doc) > 3 else None
-        rows.append(row)
-    return rows
-
-
-def cache_key(provider: str, source: str, target: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{provider}\0{source}\0{target}\0{text}".encode(), digest_size=16).digest()
-
-
-def state_url(settings: Any) -> str | None:
-    """STATE_URL, when state is shared in PostgreSQL; None for the SQLite file at STATE_DB."""
-    url = str(settings.get("STATE_URL") or "").strip()
-    if not url:
-        return None
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise StateError(f"STATE_URL must be a postgresql://… URL (or unset for SQLite at STATE_DB), not {url[:40]!r}")
-    return url
-
-
-def open_store(settings: Any) -> StateStore:
-    if url := state_url(settings):
-        from crawler.state.postgres_store import PostgresStore
-
-        return PostgresStore(url)
-    from crawler.state.sqlite_store import StateDB  # it imports StateError from here
-
-    return StateDB(settings.get("STATE_DB"))
-
-
-def run_lock(settings: Any, run_id: str | None = None, shard: int | None = None) -> Lock:
-    """The lock a crawl holds: the flock beside STATE_DB, or under STATE_URL the run lease
-    (a shard of a distributed run joins its run's lease instead of taking one)."""
-    if url := state_url(settings):
-        from crawler.state.lease import LeaseLock, ShardLock
-
-        if shard is not None and run_id:
-            return ShardLock(url, run_id, shard, lease_seconds(settings))
-        return LeaseLock(url, lease_seconds(settings), settings.getfloat("RUN_HEARTBEAT_SECONDS", 5))
-    return RunLock(settings.get("STATE_DB"))
-
-
-def lease_seconds(settings: Any) -> float:
-    """How long a run's heartbeat may be silent before the run is taken as dead."""
-    return max(settings.getfloat("RUN_LEASE_SECONDS", 300), 3 * settings.getfloat("RUN_HEARTBEAT_SECONDS", 5))
-
-
-def preflight(settings: Any) -> None:
-    """Raise StateError, before anything is crawled, when the store cannot be used."""
-    if state_url(settings):
-        open_store(settings).close()  # connects, and brings the schema up to date
-        return
-    from crawler.state.sqlite_store import check_state_file
-
-    check_state_file(settings.get("STATE_DB"))
-
-
-def last_run_summary(settings: Any) -> dict[str, Any] | None:
-    """The last run's summary, read without changing anything; None if it cannot be read."""
-    if url := _readable_url(settings):
-        from crawler.state.postgres_store import read_only
-
-        return read_only(url, lambda store: store.last_summary(), None)
-    from crawler.state.sqlite_store import read_last_summary
-
-    return read_last_summary(Path(settings.get("STATE_DB")))
-
-
-def stored_history(settings: Any, since: float) -> list[tuple[float, dict[str, Any]]]:
-    """(finished, summary) of the runs since ``since``, oldest first, read without changing anything."""
-    if url := _readable_url(settings):
-        from crawler.state.postgres_store import read_only
-
-        return read_only(url, lambda store: store.run_history(since), [])
-    from crawler.state.sqlite_store import read_history
-
-    return read_history(Path(settings.get("STATE_DB")), since)
-
-
-def _readable_url(settings: Any) -> str | None:
-    try:
-        return state_url(settings)
-    except StateError:
-        return None

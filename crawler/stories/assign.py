@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from crawler.stories.fingerprint import THRESHOLD, Fingerprint, band_keys, numbers_agree, similarity
+from crawler.parsing.fingerprint import THRESHOLD, Fingerprint, band_keys, numbers_agree, similarity
 
 __all__ = ["Assignment", "PendingStories", "Reason", "StoryLookup", "assign_story"]
 

@@ -19,11 +19,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import ArticleItem
+from crawler.parsing.fingerprint import Fingerprint
 from crawler.parsing.urls import article_id
+from crawler.state.rows import encode_print
 from crawler.state.runstate import RunState
-from crawler.state.store import StateError, StateStore, encode_print
+from crawler.state.store import StateError, StateStore
 from crawler.stories.assign import Assignment, PendingStories, StoryLookup, assign_story
-from crawler.stories.fingerprint import Fingerprint
 
 __all__ = ["Stories"]
 

@@ -2,6 +2,6 @@
 fingerprint's donor table (128 × 256 bins, built once) and xxhash, shared by every worker
 instead of built by each on its first article."""
 
-from crawler.stories.fingerprint import fingerprint
+from crawler.parsing.fingerprint import fingerprint
 
 fingerprint(" ".join(f"слово{number}" for number in range(40)))

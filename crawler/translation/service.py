@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES
-from crawler.state.store import StateStore, cache_key
 from crawler.translation.base import Provider, TranslationError
 from crawler.translation.batching import Batcher
+from crawler.translation.cache import TranslationCache, cache_key
 from crawler.translation.chunking import pack, reassemble, units_for
 
 __all__ = ["Outcome", "TranslationService"]
@@ -163,7 +163,7 @@ class TranslationService:
         backoff: float = 1.0,
         failure_limit: int = 6,
         max_chars: int | None = None,
-        cache: StateStore | None = None,
+        cache: TranslationCache | None = None,
         stats: Callable[[str, int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch_wait: float = 0.0,

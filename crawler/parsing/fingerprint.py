@@ -1,5 +1,8 @@
 """Text → a MinHash fingerprint and its LSH band keys (pure functions).
 
+It lives with parsing because the extraction workers compute it beside the text;
+crawler/stories/ only compares fingerprints, so stories depend on parsing, never back.
+
 Agency copy comes back from other outlets with a new headline, a trimmed ending, a
 "read also" block and the outlet's own punctuation. Word 4-shingles of the normalised
 text survive all of that: on the corpus's texts (benchmarks/story_clustering.py) nearly

@@ -1,0 +1,75 @@
+"""Rows and payloads both state backends read and write alike.
+
+What ``article`` returns, how a story fingerprint is keyed and carried in a delivery
+payload, and how a discovery document maps to its row: one home for each, so the
+SQLite and PostgreSQL stores cannot drift apart on them."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from crawler.frontier.revisit import DocumentRecord
+from crawler.state.sql import DOCUMENT_COLUMNS
+
+__all__ = ["ARTICLE_FIELDS", "decode_print", "document_record", "document_rows", "encode_print", "story_ref"]
+
+
+# What ``StateStore.article`` returns for a delivered article, in this order (one home for
+# the column list both stores select).
+ARTICLE_FIELDS = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source", "story_id")
+
+
+def story_ref(article_id: str) -> int:
+    """The signed 64-bit key a fingerprint and its band rows are stored under (from the
+    article id's first 8 bytes: band rows stay small, and 2^64 leaves no room for collisions)."""
+    return int.from_bytes(bytes.fromhex(article_id[:16].ljust(16, "0")), "big", signed=True)
+
+
+def encode_print(article_id: str, story_id: str, minhash: bytes, numbers: bytes, keys: list[int]) -> list[Any]:
+    """A fingerprint as a run's delivery payload (JSON) carries it."""
+    return [article_id, story_id, base64.b64encode(minhash).decode("ascii"), base64.b64encode(numbers).decode(), keys]
+
+
+def decode_print(entry: list[Any]) -> tuple[str, str, bytes, bytes, list[int]]:
+    article_id, story_id, minhash, numbers, keys = entry
+    decoded = base64.b64decode(minhash), base64.b64decode(numbers)
+    return str(article_id), str(story_id), *decoded, [int(key) for key in keys]
+
+
+def document_record(row: tuple[Any, ...], decode: Callable[[Any], Any]) -> DocumentRecord:
+    """A ``discovery`` row (DOCUMENT_COLUMNS, JSON columns read with ``decode``) as a record."""
+    values = dict(zip(DOCUMENT_COLUMNS, row, strict=True))
+    children = decode(values["children"])
+    return DocumentRecord(
+        url=values["url"],
+        etag=values["etag"],
+        last_modified=values["last_modified"],
+        fetched=float(values["last_fetched"]) if values["last_fetched"] is not None else None,
+        changed=float(values["changed"]) if values["changed"] is not None else None,
+        complete=bool(values["complete"]),
+        children=tuple((str(link), lastmod) for link, lastmod in children) if isinstance(children, list) else None,
+        digest=values["digest"],
+        listed=values["listed"],
+        cursor=decode(values["cursor"]) if values["cursor"] is not None else None,
+    )
+
+
+def document_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    """A run's document records as ``discovery`` rows (JSON columns still as Python values).
+
+    Payloads written by releases before the revisit policy (a killed run's delivery, settled
+    by the next run) carry ``validators``: (url, etag, last_modified, children) of complete reads."""
+    rows = []
+    for doc in batch.get("documents", []):
+        row = {column: doc.get(column) for column in DOCUMENT_COLUMNS}
+        row["last_fetched"] = int(doc["fetched"] if doc.get("fetched") is not None else now)
+        row["complete"] = int(bool(doc.get("complete", True)))
+        rows.append(row)
+    for doc in batch.get("validators", []):
+        row = dict.fromkeys(DOCUMENT_COLUMNS)
+        row.update(url=doc[0], etag=doc[1], last_modified=doc[2], last_fetched=now, complete=1)
+        row["children"] = doc[3] if len(doc) > 3 else None
+        rows.append(row)
+    return rows

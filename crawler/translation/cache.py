@@ -1,0 +1,26 @@
+"""What translation needs from the state store: a cache of translated pieces, by key.
+
+A narrow protocol, so that the translation stage depends on two methods rather than on
+the whole store (crawler/state/store.py's StateStore implements it), and the cache key,
+whose form both state backends store, has one home.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Protocol
+
+__all__ = ["TranslationCache", "cache_key"]
+
+
+class TranslationCache(Protocol):
+    """Translations of earlier runs by ``cache_key``; both methods raise the store's error when it fails."""
+
+    def cached_translations(self, keys: Iterable[bytes]) -> dict[bytes, str]: ...
+    def cache_translations(self, entries: Iterable[tuple[bytes, str]]) -> None: ...
+
+
+def cache_key(provider: str, source: str, target: str, text: str) -> bytes:
+    """One piece's key: the provider, the language pair and the text."""
+    return hashlib.blake2b(f"{provider}\0{source}\0{target}\0{text}".encode(), digest_size=16).digest()
