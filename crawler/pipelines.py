@@ -9,6 +9,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler import settings as defaults
 from crawler.config.sources_file import Source
 from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
@@ -60,7 +61,7 @@ class DuplicatePipeline:
 
 def translation_languages(settings: Any) -> set[str]:
     """TRANSLATION_LANGUAGES as a set of lower-case codes."""
-    value = settings.get("TRANSLATION_LANGUAGES", "uk,ru")
+    value = settings.get("TRANSLATION_LANGUAGES", defaults.TRANSLATION_LANGUAGES)
     return {code.strip().lower() for code in value.split(",") if code.strip()}
 
 
@@ -98,7 +99,7 @@ class TranslationPipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.stats = SourceStats(crawler)
-        self.target = settings.get("TRANSLATION_TARGET", "en").strip().lower()
+        self.target = settings.get("TRANSLATION_TARGET", defaults.TRANSLATION_TARGET).strip().lower()
         self.languages = translation_languages(settings)
         self.provider_name = provider_name(settings)
         self.skip_reasons: set[tuple[str | None, str]] = set()  # logged once per language and reason
@@ -107,16 +108,21 @@ class TranslationPipeline:
             provider = provider_from_settings(settings)
             self.service = TranslationService(
                 provider,
-                concurrency=settings.getint("TRANSLATION_CONCURRENCY", 4),
-                timeout=settings.getfloat("TRANSLATION_TIMEOUT", 20.0),
-                retries=settings.getint("TRANSLATION_RETRIES", 2),
-                backoff=settings.getfloat("TRANSLATION_BACKOFF", 1.0),
-                failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", 6),
-                max_chars=settings.getint("TRANSLATION_MAX_CHARS", 0) or None,
-                cache=RunState.of(crawler).db if settings.getbool("TRANSLATION_CACHE", True) else None,
+                concurrency=settings.getint("TRANSLATION_CONCURRENCY", defaults.TRANSLATION_CONCURRENCY),
+                timeout=settings.getfloat("TRANSLATION_TIMEOUT", defaults.TRANSLATION_TIMEOUT),
+                retries=settings.getint("TRANSLATION_RETRIES", defaults.TRANSLATION_RETRIES),
+                backoff=settings.getfloat("TRANSLATION_BACKOFF", defaults.TRANSLATION_BACKOFF),
+                failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", defaults.TRANSLATION_FAILURE_LIMIT),
+                max_chars=settings.getint("TRANSLATION_MAX_CHARS", defaults.TRANSLATION_MAX_CHARS) or None,
+                cache=RunState.of(crawler).translation_cache()
+                if settings.getbool("TRANSLATION_CACHE", defaults.TRANSLATION_CACHE)
+                else None,
                 stats=lambda key, count: crawler.stats.inc_value(key, count),
-                batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", 0.2),
-                max_chars_per_run=settings.getint("TRANSLATION_MAX_CHARS_PER_RUN", 0) or None,
+                batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", defaults.TRANSLATION_BATCH_WAIT),
+                max_chars_per_run=settings.getint(
+                    "TRANSLATION_MAX_CHARS_PER_RUN", defaults.TRANSLATION_MAX_CHARS_PER_RUN
+                )
+                or None,
             )
             if self.service.down is not None:
                 logger.error("Translation disabled for this run: %s", self.service.down)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from crawler import settings as defaults
+
 __all__ = ["QUIET_LOGGERS", "install"]
 
 # Scrapy's loggers whose INFO lines describe the machinery, not the run.
@@ -39,7 +41,7 @@ _FILTER = _ToDebug()
 
 def install(settings: Any) -> None:
     """Demote Scrapy's machinery lines to DEBUG, unless LOG_SCRAPY_DETAILS asks for them."""
-    quiet = not settings.getbool("LOG_SCRAPY_DETAILS", False)
+    quiet = not settings.getbool("LOG_SCRAPY_DETAILS", defaults.LOG_SCRAPY_DETAILS)
     for name in QUIET_LOGGERS:
         logger = logging.getLogger(name)
         if quiet:

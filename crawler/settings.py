@@ -18,6 +18,8 @@ COMMANDS_MODULE = "crawler.commands"
 SOURCES_FILE = "config/sources.yaml"
 # Per source per run, when the sources file sets no max_articles (0 = no limit).
 SOURCES_MAX_ARTICLES = 500
+# `scrapy sources check` and source health: a feed whose newest item is older is frozen.
+CHECK_FROZEN_DAYS = 3.0
 STATE_DB = ".scrapy/state.sqlite3"
 # postgresql://…: state shared between machines (scrapy sources enqueue / worker); unset = SQLite at STATE_DB.
 STATE_URL = ""

@@ -33,6 +33,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.commands import ScrapyCommand, ScrapyHelpFormatter
 from scrapy.exceptions import UsageError
 
+from crawler import settings as defaults
 from crawler.config.sources_file import Source, SourcesConfig, SourcesError, load_sources, select_sources
 from crawler.exit_codes import (
     EXIT_CONFIG_ERROR,
@@ -265,7 +266,7 @@ class Command(ScrapyCommand):
         output = workdir / "articles.jsonl"
         provider = provider_name(self.settings)
         languages = translation_languages(self.settings)
-        target = str(self.settings.get("TRANSLATION_TARGET", "en")).strip().lower()
+        target = str(self.settings.get("TRANSLATION_TARGET", defaults.TRANSLATION_TARGET)).strip().lower()
         # A real crawl of these sources, but with its own state and no provider calls.
         self.settings.set("STATE_DB", str(workdir / "state.sqlite3"), priority="cmdline")
         self.settings.set("STATE_URL", "", priority="cmdline")  # a throw-away state, never the shared one
@@ -327,7 +328,7 @@ class Command(ScrapyCommand):
         if config is None:
             return EXIT_CONFIG_ERROR
         assert self.settings is not None
-        shards = opts.shards if opts.shards is not None else self.settings.getint("SHARDS", 4)
+        shards = opts.shards if opts.shards is not None else self.settings.getint("SHARDS", defaults.SHARDS)
         if args or shards < 1:
             raise UsageError("enqueue [--shards K] [--wait]: K at least 1")
         try:
@@ -518,9 +519,9 @@ def _fetcher(settings: Any, named_hosts: set[str]) -> Any:
     allowed = allowed_hosts(settings)
     session = requests.Session()
     session.headers["User-Agent"] = settings.get("USER_AGENT")
-    session.max_redirects = settings.getint("REDIRECT_MAX_TIMES", 5)
-    timeout = min(settings.getfloat("DOWNLOAD_TIMEOUT", 30), 30)
-    limit = settings.getint("DOWNLOAD_MAXSIZE", 8 * 2**20)
+    session.max_redirects = settings.getint("REDIRECT_MAX_TIMES", defaults.REDIRECT_MAX_TIMES)
+    timeout = min(settings.getfloat("DOWNLOAD_TIMEOUT", defaults.DOWNLOAD_TIMEOUT), 30)
+    limit = settings.getint("DOWNLOAD_MAXSIZE", defaults.DOWNLOAD_MAXSIZE)
 
     def check_host(url: str) -> None:
         parts = urlsplit(url)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler import settings as defaults
 from crawler.config.sources_file import Source
 from crawler.distributed.jobs import RETRIES
 from crawler.distributed.manifest import MANIFEST_SUFFIX
@@ -112,7 +113,7 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
         run_id=run_id, run_time=run_time, created=time.time(), shards=shards,
         assignment=assign_shards(sources, shards), state_url=url,
         manifest=manifest_path(feeds, run_time, run_id),
-        retention_days=settings.getfloat("STATE_RETENTION_DAYS", 90),
+        retention_days=settings.getfloat("STATE_RETENTION_DAYS", defaults.STATE_RETENTION_DAYS),
     )  # fmt: skip
     store = open_shared_store(url, max_connections=2)
     try:
@@ -120,13 +121,13 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
         recover_deliveries(store)
     finally:
         store.close()
-    timeout = settings.getint("SHARD_TIMEOUT_SECONDS", 3600)
+    timeout = settings.getint("SHARD_TIMEOUT_SECONDS", defaults.SHARD_TIMEOUT_SECONDS)
     jobs = []
     for shard, names in plan.assignment.items():
         spec = ShardSpec(
             run_id=run_id, run_time=run_time, shard=shard, sources=names, state_url=url,
             settings=tuple(overrides), feeds=json.dumps(feeds),
-            heartbeat=settings.getfloat("RUN_HEARTBEAT_SECONDS", 5),
+            heartbeat=settings.getfloat("RUN_HEARTBEAT_SECONDS", defaults.RUN_HEARTBEAT_SECONDS),
         )  # fmt: skip
         job = queue.enqueue_call(
             "crawler.distributed.jobs.run_shard", args=(spec,), timeout=timeout, retry=Retry(max=RETRIES),
@@ -195,7 +196,7 @@ def start_worker(settings: Any, burst: bool = False) -> None:
     """An RQ worker on the project's queue whose dead peers' jobs are retried within seconds."""
     from rq import Worker
 
-    heartbeat = max(1, int(settings.getfloat("RUN_HEARTBEAT_SECONDS", 5)))
+    heartbeat = max(1, int(settings.getfloat("RUN_HEARTBEAT_SECONDS", defaults.RUN_HEARTBEAT_SECONDS)))
 
     class ShardWorker(Worker):
         def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:

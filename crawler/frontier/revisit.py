@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from crawler import settings as defaults
 from crawler.parsing.dates import unix_time
 from crawler.parsing.url_dates import Period, url_period
 
@@ -87,16 +88,19 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class RevisitPolicy:
-    window_days: float = 3.0
-    max_interval: float = 24 * HOUR
-    per_run: int = 5
+    window_days: float = defaults.DISCOVERY_WINDOW_DAYS
+    max_interval: float = defaults.DISCOVERY_REVISIT_MAX_HOURS * HOUR
+    per_run: int = defaults.DISCOVERY_REVISITS_PER_RUN
 
     @classmethod
     def from_settings(cls, settings: Any) -> RevisitPolicy:
         return cls(
-            window_days=max(0.0, settings.getfloat("DISCOVERY_WINDOW_DAYS", cls.window_days)),
-            max_interval=max(0.0, settings.getfloat("DISCOVERY_REVISIT_MAX_HOURS", 24.0)) * HOUR,
-            per_run=max(0, settings.getint("DISCOVERY_REVISITS_PER_RUN", cls.per_run)),
+            window_days=max(0.0, settings.getfloat("DISCOVERY_WINDOW_DAYS", defaults.DISCOVERY_WINDOW_DAYS)),
+            max_interval=max(
+                0.0, settings.getfloat("DISCOVERY_REVISIT_MAX_HOURS", defaults.DISCOVERY_REVISIT_MAX_HOURS)
+            )
+            * HOUR,
+            per_run=max(0, settings.getint("DISCOVERY_REVISITS_PER_RUN", defaults.DISCOVERY_REVISITS_PER_RUN)),
         )
 
     def window(self, now: float, since: float | None = None, until: float | None = None) -> Window:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from crawler import settings as defaults
 from crawler.health.history import SourceRun, runs_of
 
 __all__ = ["Flag", "HealthRules", "SourceHealth", "assess", "assess_all", "duration", "usual_gap"]
@@ -40,7 +41,7 @@ class HealthRules:
     min_history_days: float = 3.0
     min_gaps: int = 5
     failing_runs: int = 3
-    frozen_days: float = 3.0
+    frozen_days: float = defaults.CHECK_FROZEN_DAYS
     degraded_jump: float = 0.3
     degraded_runs: int = 3
     degraded_min_pages: int = 5

@@ -23,6 +23,7 @@ from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
+from crawler import settings as defaults
 from crawler.config.sources_file import SourcesError, load_sources
 from crawler.net.failures import BlockedAddressError, RefusedRequest
 from crawler.parsing.urls import host_of
@@ -52,9 +53,13 @@ def _is_ip_literal(host: str) -> bool:
 
 def allowed_hosts(settings: Any) -> frozenset[str] | None:
     """Hosts that may be non-public, or None when the guard is off (NETWORK_ALLOW_PRIVATE)."""
-    if settings.getbool("NETWORK_ALLOW_PRIVATE", False):
+    if settings.getbool("NETWORK_ALLOW_PRIVATE", defaults.NETWORK_ALLOW_PRIVATE):
         return None
-    hosts = {host.strip().lower().strip("[]") for host in settings.getlist("NETWORK_ALLOW_HOSTS", []) if host.strip()}
+    hosts = {
+        host.strip().lower().strip("[]")
+        for host in settings.getlist("NETWORK_ALLOW_HOSTS", defaults.NETWORK_ALLOW_HOSTS)
+        if host.strip()
+    }
     try:
         config = load_sources(settings.get("SOURCES_FILE"))
     except SourcesError:

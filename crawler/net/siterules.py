@@ -22,6 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
+from crawler import settings as defaults
 from crawler.parsing.urls import CleanParam, drop_clean_params, host_of, parse_clean_params, site_of
 from crawler.state.runstate import RunState
 
@@ -53,7 +54,7 @@ class SiteRules:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteRules:
-        if not crawler.settings.getbool("ROBOTSTXT_CLEAN_PARAM", True):
+        if not crawler.settings.getbool("ROBOTSTXT_CLEAN_PARAM", defaults.ROBOTSTXT_CLEAN_PARAM):
             raise NotConfigured
         state = RunState.of(crawler)
         known = {host: _decode(rules) for host, rules in state.site_rules().items()}

@@ -21,6 +21,7 @@ from typing import IO, Any
 from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
+from crawler import settings as defaults
 from crawler.parsing.urls import url_key
 from crawler.stats import PREVIOUS_RUN_STAT
 from crawler.translation.base import LANGUAGE_NAMES
@@ -281,7 +282,7 @@ class DigestItemExporter(BaseItemExporter):
 
     @classmethod
     def from_crawler(cls, crawler: Any, file: IO[bytes], **kwargs: Any) -> DigestItemExporter:
-        kwargs.setdefault("original", crawler.settings.getbool("DIGEST_ORIGINAL", False))
+        kwargs.setdefault("original", crawler.settings.getbool("DIGEST_ORIGINAL", defaults.DIGEST_ORIGINAL))
         exporter = cls(file, **kwargs)
         exporter.crawler = crawler
         return exporter

@@ -27,6 +27,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from crawler import settings as defaults
 from crawler.output.names import (
     MANIFEST_SUFFIX,
     PARAMETER_PATTERNS,
@@ -125,7 +126,7 @@ class RetentionConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> RetentionConfig:
-        days = settings.getfloat("OUTPUT_RETENTION_DAYS", 0)
+        days = settings.getfloat("OUTPUT_RETENTION_DAYS", defaults.OUTPUT_RETENTION_DAYS)
         feeds = settings.getdict("FEEDS") or settings.getdict("DEFAULT_FEEDS")
         return cls(days=days, patterns=output_patterns(feeds))
 

@@ -13,6 +13,7 @@ from typing import Any, cast
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler import settings as defaults
 from crawler.health.assess import HealthRules, assess_all
 from crawler.output.summary import build_summary, format_table, write_summary
 from crawler.state.runstate import RunState, os_error_text
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 class RunSummary:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.retention_days = crawler.settings.getfloat("STATE_RETENTION_DAYS", 90)
+        self.retention_days = crawler.settings.getfloat("STATE_RETENTION_DAYS", defaults.STATE_RETENTION_DAYS)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunSummary:

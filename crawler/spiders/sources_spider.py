@@ -22,6 +22,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler import settings as defaults
 from crawler.config.date_templates import is_template
 from crawler.config.sources_file import Source, SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
@@ -71,8 +72,6 @@ def _is_true(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-# Pages of a paged listing or feed followed beyond the first, while they hold links not seen before.
-DEFAULT_MAX_PAGES = 5
 # Under JOBDIR, the requests a paused run still owed; kept in Scrapy's spider.state.
 _JOB_INFLIGHT = "sources_crawler/inflight"
 _JOB_DOCUMENTS = "sources_crawler/documents"
@@ -165,17 +164,19 @@ class SourcesSpider(scrapy.Spider):
         spider._slots = site_slots(config.sources)
         spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
         spider.source_stats = SourceStats(crawler)
-        spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", 0)
-        spider.max_pages = crawler.settings.getint("DISCOVERY_MAX_PAGES", DEFAULT_MAX_PAGES)
+        spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", defaults.SOURCES_MAX_ARTICLES)
+        spider.max_pages = crawler.settings.getint("DISCOVERY_MAX_PAGES", defaults.DISCOVERY_MAX_PAGES)
         # scrapy sources check warns about a feed whose newest item is older than this.
-        spider.frozen_days = crawler.settings.getfloat("CHECK_FROZEN_DAYS", 3)
-        workers = crawler.settings.getint("EXTRACTION_WORKERS", -1)
+        spider.frozen_days = crawler.settings.getfloat("CHECK_FROZEN_DAYS", defaults.CHECK_FROZEN_DAYS)
+        workers = crawler.settings.getint("EXTRACTION_WORKERS", defaults.EXTRACTION_WORKERS)
         spider.extractor = ExtractionPool(
             default_workers() if workers < 0 else workers,
-            timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", 60),
-            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", 80),
+            timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", defaults.EXTRACTION_TIMEOUT),
+            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", defaults.EXTRACTION_WORKER_MAX_MB),
             stats=lambda: crawler.stats,
-            preload=("crawler.stories.preload",) if crawler.settings.getbool("STORIES_ENABLED", True) else (),
+            preload=("crawler.stories.preload",)
+            if crawler.settings.getbool("STORIES_ENABLED", defaults.STORIES_ENABLED)
+            else (),
         )
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         spider.revisit = RevisitPolicy.from_settings(crawler.settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from crawler import settings as defaults
 from crawler.state.lock import RunLock
 from crawler.state.store import Lock, SharedStore, StateError, StateStore
 
@@ -71,13 +72,18 @@ def run_lock(settings: Any, run_id: str | None = None, shard: int | None = None)
 
         if shard is not None and run_id:
             return ShardLock(url, run_id, shard, lease_seconds(settings))
-        return LeaseLock(url, lease_seconds(settings), settings.getfloat("RUN_HEARTBEAT_SECONDS", 5))
+        return LeaseLock(
+            url, lease_seconds(settings), settings.getfloat("RUN_HEARTBEAT_SECONDS", defaults.RUN_HEARTBEAT_SECONDS)
+        )
     return RunLock(settings.get("STATE_DB"))
 
 
 def lease_seconds(settings: Any) -> float:
     """How long a run's heartbeat may be silent before the run is taken as dead."""
-    return max(settings.getfloat("RUN_LEASE_SECONDS", 300), 3 * settings.getfloat("RUN_HEARTBEAT_SECONDS", 5))
+    return max(
+        settings.getfloat("RUN_LEASE_SECONDS", defaults.RUN_LEASE_SECONDS),
+        3 * settings.getfloat("RUN_HEARTBEAT_SECONDS", defaults.RUN_HEARTBEAT_SECONDS),
+    )
 
 
 def preflight(settings: Any) -> None:

@@ -36,6 +36,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler import settings as defaults
 from crawler.frontier.book import FrontierBook, FrontierEntry
 from crawler.frontier.documents import DocumentBook
 from crawler.frontier.retry import RetryKind, RetryPolicy, retry_kind
@@ -46,6 +47,7 @@ from crawler.parsing.urls import article_id
 from crawler.state.opener import open_store
 from crawler.state.store import SharedStore, StateError, StateStore
 from crawler.stats import PREVIOUS_RUN_STAT, SourceStats
+from crawler.translation.cache import TranslationCache
 
 __all__ = ["Batch", "Decision", "RunState", "recover_deliveries", "title_hash"]
 
@@ -129,7 +131,7 @@ class RunState:
         # One shard of a distributed run: the run it belongs to, and which shard it is.
         self.parent_run: str | None = getattr(spider, "parent_run", None)
         self.shard: int | None = getattr(spider, "shard", None) if self.parent_run else None
-        self.retention_days = settings.getfloat("STATE_RETENTION_DAYS", 90)
+        self.retention_days = settings.getfloat("STATE_RETENTION_DAYS", defaults.STATE_RETENTION_DAYS)
         self.batch = Batch()
         self.documents = DocumentBook(self.db, self.started, self.full)
         self.frontier = FrontierBook(self.db, RetryPolicy.from_settings(settings), self.started)
@@ -464,6 +466,14 @@ class RunState:
             return
         self.crawler.stats.inc_value("state/failed")
         logger.error("%s; this run's deliveries are not recorded: the next run emits its articles again", error)
+
+    def translation_cache(self) -> TranslationCache:
+        """The store as the translation stage sees it: the cache of earlier runs' translations."""
+        return self.db
+
+    def story_store(self) -> StateStore:
+        """The store, for the story lookups of crawler/stories/ (its StoryLookup protocol)."""
+        return self.db
 
     def close(self) -> None:
         """Release the store; the RunSummary extension calls it once the summary is kept."""

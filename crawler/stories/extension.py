@@ -18,12 +18,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawler import settings as defaults
 from crawler.items import ArticleItem
 from crawler.parsing.fingerprint import Fingerprint
 from crawler.parsing.urls import article_id
 from crawler.state.rows import encode_print
 from crawler.state.runstate import RunState
-from crawler.state.store import StateError, StateStore
+from crawler.state.store import StateError
 from crawler.stories.assign import Assignment, PendingStories, StoryLookup, assign_story
 
 __all__ = ["Stories"]
@@ -42,7 +43,7 @@ class Stories:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Stories:
-        if not crawler.settings.getbool("STORIES_ENABLED", True):
+        if not crawler.settings.getbool("STORIES_ENABLED", defaults.STORIES_ENABLED):
             raise NotConfigured  # bare: with a message Scrapy logs a WARNING on every run
         stories = cls(crawler)
         crawler.signals.connect(stories._dropped, signal=signals.item_dropped)
@@ -65,8 +66,7 @@ class Stories:
         state = self.crawler.get_extension(RunState)
         if state is None or self.crawler.stats.get_value("state/failed"):
             return [self.pending]
-        store: StateStore = state.db
-        return [self.pending, store]
+        return [self.pending, state.story_store()]
 
     def assign(self, item: ArticleItem) -> Assignment:
         """Give ``item`` its story id (keeping the one it has, if the store knows it)."""

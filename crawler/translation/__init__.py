@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from crawler import settings as defaults
 from crawler.translation.base import LANGUAGE_NAMES, Provider, ProviderOptions, TranslationError
 
 __all__ = [
@@ -33,7 +34,7 @@ PROVIDERS = {
 
 def provider_name(settings: Any) -> str:
     """TRANSLATION_PROVIDER as the registry knows it: "google", "deepl", …, or "none"."""
-    return str(settings.get("TRANSLATION_PROVIDER", "google")).strip().lower()
+    return str(settings.get("TRANSLATION_PROVIDER", defaults.TRANSLATION_PROVIDER)).strip().lower()
 
 
 def provider_from_settings(settings: Any, name: str | None = None) -> Provider:
@@ -43,9 +44,9 @@ def provider_from_settings(settings: Any, name: str | None = None) -> Provider:
             url=settings.get("TRANSLATION_URL") or None,
             api_key=settings.get("TRANSLATION_API_KEY") or None,
             model=settings.get("TRANSLATION_MODEL") or None,
-            timeout=settings.getfloat("TRANSLATION_TIMEOUT", 20.0),
+            timeout=settings.getfloat("TRANSLATION_TIMEOUT", defaults.TRANSLATION_TIMEOUT),
             user_agent=settings.get("USER_AGENT"),
-            threads=settings.getint("TRANSLATION_THREADS", 2),
+            threads=settings.getint("TRANSLATION_THREADS", defaults.TRANSLATION_THREADS),
         )
     )
 
