@@ -21,6 +21,7 @@ from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.urls import article_id
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
 from crawler.state.rows import encode_print
+from crawler.state.runstate import recover_deliveries
 from crawler.state.sqlite_store import StateDB
 from crawler.state.store import StateError, StateStore
 from crawler.stories.assign import PendingStories, Reason, assign_story
@@ -153,6 +154,31 @@ def test_deliveries_runs_history_and_prune(store: StateStore) -> None:
     pruned = store.prune(older_than=2_000)
     assert pruned["articles"] == 1 and pruned["urls"] == 1 and pruned["discovery"] == 1
     assert store.article("b" * 20) is not None and store.article("a" * 20) is None
+
+
+def test_sqlite_settles_an_earlier_releases_pending_rows_itself(tmp_path: Path) -> None:
+    """Schema-2 ``pending`` rows (an earlier release killed while publishing) come back as
+    deliveries: applied when the file holds the row's probe article, dropped otherwise."""
+    db = StateDB(tmp_path / "state.sqlite3")
+    whole, torn = tmp_path / "whole.jsonl", tmp_path / "torn.jsonl"
+    whole.write_text(json.dumps({"id": ARTICLE["id"]}) + "\n", encoding="utf-8")
+    torn.write_text("", encoding="utf-8")
+    rows = [
+        ("old-1", str(whole), ARTICLE["id"], json.dumps(_batch(1_000, articles=[ARTICLE]))),
+        ("old-2", str(torn), "b" * 20, json.dumps(_batch(1_000, articles=[{**ARTICLE, "id": "b" * 20}]))),
+        (
+            "old-3",
+            str(tmp_path / "gone.jsonl"),
+            None,
+            json.dumps(_batch(1_000, articles=[{**ARTICLE, "id": "c" * 20}])),
+        ),
+    ]
+    db.db.executemany("INSERT INTO pending (run_id, path, probe_id, payload) VALUES (?, ?, ?, ?)", rows)
+    recover_deliveries(db)
+    assert db.article(ARTICLE["id"]) is not None
+    assert db.article("b" * 20) is None and db.article("c" * 20) is None
+    assert db.deliveries() == [] and db.db.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+    db.close()
 
 
 def test_postgres_schema_is_migrated_once_and_a_newer_one_refused(pg_url: str) -> None:
