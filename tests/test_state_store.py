@@ -6,6 +6,7 @@ results) and how it fails."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from crawler.frontier.book import FrontierEntry
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.urls import article_id
+from crawler.state.lookups import Lookups
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
 from crawler.state.rows import encode_print
 from crawler.state.runstate import recover_deliveries
@@ -61,6 +63,9 @@ def test_articles_urls_and_markers(store: StateStore) -> None:
     assert article_id == ARTICLE["id"] and failures == 0
     assert markers == {"feed": "2025-01-01", "sitemap": "2025-01-02"}, "markers of each document are kept"
     assert store.known_url("x.org/missing") is None
+    assert store.known_urls(["x.org/a", "x.org/missing", "x.org/a"]) == {"x.org/a": store.known_url("x.org/a")}
+    assert store.articles([ARTICLE["id"], "z" * 20]) == {ARTICLE["id"]: store.article(ARTICLE["id"])}
+    assert store.known_urls([]) == {} and store.articles([]) == {}
     article = store.article(ARTICLE["id"])
     assert article is not None and article["revision"] == 1 and article["first_seen"] == 1_000
     assert article["title_hash"] == ARTICLE["title_hash"] and article["source"] == "s"
@@ -69,6 +74,22 @@ def test_articles_urls_and_markers(store: StateStore) -> None:
     store.apply(_batch(3_000, articles=[{**ARTICLE, "revision": 2, "content_hash": "1" * 64}]))
     updated = store.article(ARTICLE["id"])
     assert updated is not None and updated["revision"] == 2 and updated["first_seen"] == 1_000
+
+
+def test_lookups_answer_a_documents_links_from_one_batch_for_the_run(tmp_path: Path) -> None:
+    """The links of a document are looked up at once, with the articles they led to, and
+    the answers hold for the run: the store changes only when the run commits."""
+    store = StateDB(tmp_path / "state.sqlite3")
+    store.apply(_batch(1_000, articles=[ARTICLE], urls=[("x.org/a", ARTICLE["id"], None, 0)]))
+    lookups = Lookups(store)
+    asyncio.run(lookups.prefetch(["x.org/a", "x.org/new"]))
+    store.apply(_batch(2_000, articles=[{**ARTICLE, "id": "b" * 20}], urls=[("x.org/new", "b" * 20, None, 0)]))
+    store.apply(_batch(2_000, articles=[{**ARTICLE, "revision": 5}]))
+    assert lookups.known_url("x.org/new") is None, "answered from the batch, not asked again"
+    article = lookups.article(ARTICLE["id"])
+    assert article is not None and article["revision"] == 1
+    assert lookups.known_url("x.org/later") is None and lookups.article("b" * 20) is not None, "a miss asks the store"
+    store.close()
 
 
 def test_documents_children_and_site_rules(store: StateStore) -> None:

@@ -392,25 +392,39 @@ class SourcesSpider(scrapy.Spider):
         plans = self.schedule.children(source, url, kind, list(record.children), depth, window, cb.get("root"))
         return self._follow(source, plans, phase)
 
-    def parse_discovery(self, response: Response, source: str, kind: str, depth: int, **cb: Any) -> Iterator[Request]:
+    async def parse_discovery(
+        self, response: Response, source: str, kind: str, depth: int, **cb: Any
+    ) -> AsyncIterator[Request]:
         src = self._by_name[source]
         url = response.request.url
         if response.status == 304:
-            yield from self._not_modified(response, src, kind, depth, cb)
-            yield from self._answered(src, url, cb.get("phase") or Phase.FRESH)
-            return
-        try:
-            document = parse_discovery_document(response.body, response.url)
-        except DiscoveryError as exc:
-            self.source_stats.discovery_failed(source, exc.reason)
-            logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
-            self._report(source, kind, url, False, f"HTTP {response.status}, but unusable: {exc}")
-            # Not read: it is asked for in full next time.
-            self.run_state.documents.failed(url)
-            yield from self._answered(src, url, cb.get("phase") or Phase.FRESH)
-            return
-        yield from self._read_document(response, src, kind, depth, document, cb)
-        yield from self._answered(src, url, cb.get("phase") or Phase.FRESH)
+            for request in self._not_modified(response, src, kind, depth, cb):
+                yield request
+        else:
+            try:
+                document = parse_discovery_document(response.body, response.url)
+            except DiscoveryError as exc:
+                self.source_stats.discovery_failed(source, exc.reason)
+                logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
+                self._report(source, kind, url, False, f"HTTP {response.status}, but unusable: {exc}")
+                # Not read: it is asked for in full next time.
+                self.run_state.documents.failed(url)
+            else:
+                # What the state knows of its links, in one batch (crawler/state/lookups.py).
+                await self.run_state.lookups.prefetch(self._link_keys(entry.url for entry in document.entries))
+                for request in self._read_document(response, src, kind, depth, document, cb):
+                    yield request
+        for request in self._answered(src, url, cb.get("phase") or Phase.FRESH):
+            yield request
+
+    def _link_keys(self, urls: Iterable[str]) -> list[str]:
+        """The keys the links will be known by (as ``_followable`` cleans them, without its counting)."""
+        keys = []
+        for url in urls:
+            if len(url) <= MAX_URL_LENGTH:
+                cleaned = clean_url(url)
+                keys.append(url_key(self.site_rules.clean(cleaned) if self.site_rules is not None else cleaned))
+        return keys
 
     def _read_document(
         self, response: Response, src: Source, kind: str, depth: int, document: ParsedDocument, cb: dict[str, Any]

@@ -26,7 +26,15 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.rows import ARTICLE_FIELDS, decode_print, document_record, document_rows, story_ref
+from crawler.state.rows import (
+    ARTICLE_FIELDS,
+    KnownUrl,
+    decode_print,
+    document_record,
+    document_rows,
+    known_url,
+    story_ref,
+)
 from crawler.state.run_lease import Lease
 from crawler.state.sql import (
     DOCUMENT_COLUMNS,
@@ -152,6 +160,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class PostgresStore:
     """The StateStore protocol on PostgreSQL, plus the lease, claims and shard results."""
 
+    threadsafe = True
+
     def __init__(self, url: str, max_connections: int = 2):
         self.url = url
         self.where = server_name(url)
@@ -179,6 +189,16 @@ class PostgresStore:
         except (psycopg.Error, PoolTimeout) as exc:
             raise StateError(f"the state database {self.where} cannot be used ({_reason(exc)})") from None
 
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Connection]:
+        """A connection for one SELECT: no transaction around it (connections are in autocommit
+        mode), so one round trip instead of three (BEGIN, the query, COMMIT)."""
+        try:
+            with self.pool.connection(timeout=30) as conn:
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StateError(f"the state database {self.where} cannot be used ({_reason(exc)})") from None
+
     def _migrate(self) -> None:
         with self._tx() as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -199,7 +219,7 @@ class PostgresStore:
 
     @property
     def schema_version(self) -> int:
-        with self._tx() as db:
+        with self._read() as db:
             return db.execute("SELECT version FROM sources_crawler_schema").fetchone()[0]
 
     def close(self) -> None:
@@ -233,46 +253,50 @@ class PostgresStore:
     # --- discovery documents, URLs, articles ----------------------------------------------
 
     def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url = ANY(%s)", (list(dict.fromkeys(urls)),)
             ).fetchall()
         return {row[0]: document_record(row, lambda value: value) for row in rows}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source = ANY(%s)", (list(sources),)
             ).fetchall()
         return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
 
     def untranslated(self) -> dict[str, int]:
-        with self._tx() as db:
+        with self._read() as db:
             return {source: int(count) for source, count in db.execute(UNTRANSLATED_BY_SOURCE).fetchall()}
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self._tx() as db, db.cursor() as cursor:
             cursor.executemany(for_postgres(FRONTIER_ADD), [entry.row() for entry in entries])
 
-    def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None:
-        with self._tx() as db:
-            row = db.execute("SELECT article_id, markers, failures FROM urls WHERE key=%s", (key,)).fetchone()
-        if row is None:
-            return None
-        return row[0], row[1] if isinstance(row[1], dict) else {}, int(row[2] or 0)
+    def known_url(self, key: str) -> KnownUrl | None:
+        return self.known_urls([key]).get(key)
+
+    def known_urls(self, keys: list[str]) -> dict[str, KnownUrl]:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT key, article_id, markers, failures FROM urls WHERE key = ANY(%s)", (list(dict.fromkeys(keys)),)
+            ).fetchall()
+        return dict(known_url(row, lambda value: value) for row in rows)
 
     def article(self, article_id: str) -> dict[str, Any] | None:
-        with self._tx() as db:
-            row = db.execute(
-                f"SELECT {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id=%s",
-                (article_id,),
-            ).fetchone()
-        if row is None:
-            return None
-        return dict(zip(ARTICLE_FIELDS, row, strict=True))
+        return self.articles([article_id]).get(article_id)
+
+    def articles(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT id, {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id = ANY(%s)",
+                (list(dict.fromkeys(article_ids)),),
+            ).fetchall()
+        return {row[0]: dict(zip(ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
-        with self._tx() as db:
+        with self._read() as db:
             row = db.execute(
                 "SELECT id FROM articles WHERE source=%s AND content_hash=%s ORDER BY first_seen LIMIT 1",
                 (source, content_hash),
@@ -280,7 +304,7 @@ class PostgresStore:
         return row[0] if row else None
 
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT a.retry_record, COALESCE(array_agg(u.key) FILTER (WHERE u.key IS NOT NULL), '{}')"
                 " FROM articles a LEFT JOIN urls u ON u.article_id = a.id"
@@ -291,25 +315,25 @@ class PostgresStore:
         return [(record, list(keys)) for record, keys in rows]
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
-        with self._tx() as db:
+        with self._read() as db:
             return dict(db.execute("SELECT host, rules FROM site_rules").fetchall())
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id = ANY(%s)", (list(article_ids),)
             ).fetchall()
         return dict(rows)
 
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT article_id, story_id FROM story_links WHERE article_id = ANY(%s)", (list(article_ids),)
             ).fetchall()
         return dict(rows)
 
     def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p JOIN"
                 " (SELECT ref, COUNT(*) AS shared FROM story_bands WHERE key = ANY(%s) GROUP BY ref"
@@ -401,7 +425,7 @@ class PostgresStore:
             )
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute("SELECT run_id, payload, files, complete FROM deliveries ORDER BY run_id").fetchall()
         return [(run_id, payload, list(files), bool(complete)) for run_id, payload, files, complete in rows]
 
@@ -427,14 +451,14 @@ class PostgresStore:
             )
 
     def last_summary(self) -> dict[str, Any] | None:
-        with self._tx() as db:
+        with self._read() as db:
             row = db.execute(
                 "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
             ).fetchone()
         return row[0] if row else None
 
     def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= %s ORDER BY finished",
                 (int(since),),
@@ -493,7 +517,7 @@ class PostgresStore:
         return Lease(run_id, now, now, None, plan, None)
 
     def lease(self) -> Lease | None:
-        with self._tx() as db:
+        with self._read() as db:
             row = db.execute(
                 "SELECT run_id, started, heartbeat, finished, plan, status FROM run_lease WHERE name=%s", (_LEASE,)
             ).fetchone()
@@ -546,7 +570,7 @@ class PostgresStore:
             )  # fmt: skip
 
     def shard_results(self, run_id: str) -> dict[int, ShardResult]:
-        with self._tx() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT shard, status, summary, files, committed FROM shard_results WHERE run_id=%s", (run_id,)
             ).fetchall()

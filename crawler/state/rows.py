@@ -13,12 +13,25 @@ from typing import Any
 from crawler.frontier.revisit import DocumentRecord
 from crawler.state.sql import DOCUMENT_COLUMNS
 
-__all__ = ["ARTICLE_FIELDS", "decode_print", "document_record", "document_rows", "encode_print", "story_ref"]
+__all__ = [
+    "ARTICLE_FIELDS",
+    "KnownUrl",
+    "decode_print",
+    "document_record",
+    "document_rows",
+    "encode_print",
+    "known_url",
+    "story_ref",
+]
 
 
 # What ``StateStore.article`` returns for a delivered article, in this order (one home for
 # the column list both stores select).
 ARTICLE_FIELDS = ("content_hash", "revision", "translation_status", "first_seen", "title_hash", "source", "story_id")
+
+# What the state knows of a URL key: (article id, or "" for a page that gave no article;
+# {document: marker} of the documents that listed it; failed runs).
+KnownUrl = tuple[str, dict[str, str], int]
 
 
 def story_ref(article_id: str) -> int:
@@ -73,3 +86,12 @@ def document_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
         row["children"] = doc[3] if len(doc) > 3 else None
         rows.append(row)
     return rows
+
+
+def known_url(row: tuple[Any, ...], decode: Callable[[Any], Any]) -> tuple[str, KnownUrl]:
+    """A ``urls`` row (key, article_id, markers, failures; markers read with ``decode``) as (key, knowledge)."""
+    try:
+        markers = decode(row[2]) if row[2] is not None else {}
+    except ValueError:
+        markers = {}
+    return row[0], (row[1], markers if isinstance(markers, dict) else {}, int(row[3] or 0))

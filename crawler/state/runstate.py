@@ -44,6 +44,7 @@ from crawler.items import ArticleItem
 from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.markers import has_changed
 from crawler.parsing.urls import article_id
+from crawler.state.lookups import Lookups
 from crawler.state.opener import open_store
 from crawler.state.store import SharedStore, StateError, StateStore
 from crawler.stats import PREVIOUS_RUN_STAT, SourceStats
@@ -133,6 +134,8 @@ class RunState:
         self.shard: int | None = getattr(spider, "shard", None) if self.parent_run else None
         self.retention_days = settings.getfloat("STATE_RETENTION_DAYS", defaults.STATE_RETENTION_DAYS)
         self.batch = Batch()
+        # What the store knew of the links and articles met so far (crawler/state/lookups.py).
+        self.lookups = Lookups(self.db)
         self.documents = DocumentBook(self.db, self.started, self.full)
         self.frontier = FrontierBook(self.db, RetryPolicy.from_settings(settings), self.started)
         # URL key -> article id it led to ("" for a page without article), the
@@ -216,7 +219,7 @@ class RunState:
         (under -a full=1 none does; ``full=False`` asks what an ordinary run would say)."""
         if self.full if full is None else full:
             return None
-        known = self.db.known_url(key)
+        known = self.lookups.known_url(key)
         if known is None:
             return None
         article_id, _, failures = known
@@ -225,7 +228,7 @@ class RunState:
         if not article_id and 0 < failures < GIVE_UP_AFTER_RUNS:
             return None  # it failed before, but not often enough to give up on it
         if article_id:
-            article = self.db.article(article_id)
+            article = self.lookups.article(article_id)
             if article is None or article["translation_status"] in RETRANSLATE:
                 return None
         return article_id
@@ -237,7 +240,7 @@ class RunState:
         news sitemap into the archive keeps its lastmod); see crawler/parsing/markers.py."""
         if not (marker and document):
             return False
-        known = self.db.known_url(key)
+        known = self.lookups.known_url(key)
         return known is not None and has_changed(marker, document, known[1])
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
@@ -267,7 +270,7 @@ class RunState:
         if key is None:
             return
         kind = retry_kind(reason)
-        if kind == RetryKind.NOT_LIVE and (known := self.db.known_url(key)) is not None and known[0]:
+        if kind == RetryKind.NOT_LIVE and (known := self.lookups.known_url(key)) is not None and known[0]:
             kind = None  # it was an article; now it is gone
         if kind is not None:
             given_up = self.frontier.fail(key, reason, owed, not_before)
@@ -301,19 +304,19 @@ class RunState:
 
         Either the URL fetched led to that article before, or the source already
         delivered an article with exactly this text."""
-        known = self.db.known_url(key) if key else None
-        if known is not None and known[0] and known[0] != item.id and self.db.article(known[0]) is not None:
+        known = self.lookups.known_url(key) if key else None
+        if known is not None and known[0] and known[0] != item.id and self.lookups.article(known[0]) is not None:
             return known[0]
         return self.db.article_with_text(item.source, item.content_hash)
 
     def decide(self, item: ArticleItem) -> str:
         """A ``Decision``; sets ``item.revision``, and ``item.id`` for an article that moved."""
         key = self.fetched_key.get(item.id)
-        previous = self.db.article(item.id)
+        previous = self.lookups.article(item.id)
         moved = False
         if previous is None and (earlier := self._moved_from(item, key)) is not None:
             # Same article, new address: it keeps its id, so readers see one article.
-            item.id, previous, moved = earlier, self.db.article(earlier), True
+            item.id, previous, moved = earlier, self.lookups.article(earlier), True
             if key:
                 self.key_article[key] = earlier
         if previous is None:

@@ -20,7 +20,15 @@ from typing import Any
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.rows import ARTICLE_FIELDS, decode_print, document_record, document_rows, story_ref
+from crawler.state.rows import (
+    ARTICLE_FIELDS,
+    KnownUrl,
+    decode_print,
+    document_record,
+    document_rows,
+    known_url,
+    story_ref,
+)
 from crawler.state.sql import (
     DOCUMENT_COLUMNS,
     DOCUMENT_UPSERT,
@@ -298,6 +306,8 @@ def check_state_file(path: str | Path) -> None:
 class StateDB:
     """A connection to the state database, used from one thread (the reactor's)."""
 
+    threadsafe = False
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
@@ -380,25 +390,20 @@ class StateDB:
         with self.transaction() as db:
             db.executemany(FRONTIER_ADD, [entry.row() for entry in entries])
 
-    def known_url(self, key: str) -> tuple[str, dict[str, str], int] | None:
-        """(article id or "" for a page that gave no article, {document: marker}, failed runs) for a URL key."""
-        row = self.db.execute("SELECT article_id, markers, failures FROM urls WHERE key=?", (key,)).fetchone()
-        if row is None:
-            return None
-        try:
-            markers = json.loads(row[1] or "{}")
-        except ValueError:
-            markers = {}
-        return row[0], markers if isinstance(markers, dict) else {}, int(row[2] or 0)
+    def known_url(self, key: str) -> KnownUrl | None:
+        return self.known_urls([key]).get(key)
+
+    def known_urls(self, keys: list[str]) -> dict[str, KnownUrl]:
+        sql = "SELECT key, article_id, markers, failures FROM urls WHERE key IN ({marks})"
+        return dict(known_url(row, _json) for row in self._select_in(sql, list(dict.fromkeys(keys))))
 
     def article(self, article_id: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            f"SELECT {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id=?",
-            (article_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        return dict(zip(ARTICLE_FIELDS, row, strict=True))
+        return self.articles([article_id]).get(article_id)
+
+    def articles(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+        sql = f"SELECT id, {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id IN ({{marks}})"
+        rows = self._select_in(sql, list(dict.fromkeys(article_ids)))
+        return {row[0]: dict(zip(ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
         """{host: [[params], path], ...} as learned from the hosts' robots.txt."""

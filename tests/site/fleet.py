@@ -71,25 +71,32 @@ class Fleet:
 
     def _publish(self, index: int) -> None:
         host = self.host(index)
-        start = datetime(2026, 11, 1, tzinfo=UTC)
-        items = []
         for number in range(self.articles):
             if self.slow:
                 self.site.handle(f"/news/{number:04d}.html", self._slow_page(self._page(index, number)))
             else:
                 self.site.add(f"/news/{number:04d}.html", self._page(index, number), host=host)
-            moment = format_datetime(start + timedelta(minutes=number))
-            items.append(
-                f"<item><title>{number}</title><link>{escape(self.article_url(index, number))}</link>"
-                f"<pubDate>{moment}</pubDate></item>"
-            )
-        self.site.add(
-            "/rss.xml",
-            f"<rss version='2.0'><channel><title>{host}</title>{''.join(items)}</channel></rss>",
-            content_type="application/rss+xml",
-            host=host,
-        )
+        self._feed(index)
         self.site.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain", host=host)
+
+    def _feed(self, index: int, built: str = "") -> None:
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        items = [
+            f"<item><title>{number}</title><link>{escape(self.article_url(index, number))}</link>"
+            f"<pubDate>{format_datetime(start + timedelta(minutes=number))}</pubDate></item>"
+            for number in range(self.articles)
+        ]
+        stamp = f"<lastBuildDate>{built}</lastBuildDate>" if built else ""
+        channel = f"<title>{self.host(index)}</title>{stamp}{''.join(items)}"
+        self.site.add(
+            "/rss.xml", f"<rss version='2.0'><channel>{channel}</channel></rss>",
+            content_type="application/rss+xml", host=self.host(index),
+        )  # fmt: skip
+
+    def rebuild_feeds(self, built: str) -> None:
+        """Every feed answers anew (a new lastBuildDate, the same items): its links are read again."""
+        for index in range(self.count):
+            self._feed(index, built)
 
     def _slow_page(self, html: str) -> Callable[[BaseHTTPRequestHandler], None]:
         body = html.encode("utf-8")
