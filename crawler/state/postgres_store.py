@@ -26,15 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.rows import (
-    ARTICLE_FIELDS,
-    KnownUrl,
-    decode_print,
-    document_record,
-    document_rows,
-    known_url,
-    story_ref,
-)
+from crawler.state import rows as shared
 from crawler.state.run_lease import Lease
 from crawler.state.sql import (
     DOCUMENT_COLUMNS,
@@ -257,7 +249,7 @@ class PostgresStore:
             rows = db.execute(
                 f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url = ANY(%s)", (list(dict.fromkeys(urls)),)
             ).fetchall()
-        return {row[0]: document_record(row, lambda value: value) for row in rows}
+        return {row[0]: shared.document_record(row, lambda value: value) for row in rows}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
         with self._read() as db:
@@ -274,15 +266,15 @@ class PostgresStore:
         with self._tx() as db, db.cursor() as cursor:
             cursor.executemany(for_postgres(FRONTIER_ADD), [entry.row() for entry in entries])
 
-    def known_url(self, key: str) -> KnownUrl | None:
+    def known_url(self, key: str) -> shared.KnownUrl | None:
         return self.known_urls([key]).get(key)
 
-    def known_urls(self, keys: list[str]) -> dict[str, KnownUrl]:
+    def known_urls(self, keys: list[str]) -> dict[str, shared.KnownUrl]:
         with self._read() as db:
             rows = db.execute(
                 "SELECT key, article_id, markers, failures FROM urls WHERE key = ANY(%s)", (list(dict.fromkeys(keys)),)
             ).fetchall()
-        return dict(known_url(row, lambda value: value) for row in rows)
+        return dict(shared.known_url(row, lambda value: value) for row in rows)
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         return self.articles([article_id]).get(article_id)
@@ -290,10 +282,10 @@ class PostgresStore:
     def articles(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(
-                f"SELECT id, {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id = ANY(%s)",
+                f"SELECT id, {', '.join(shared.ARTICLE_FIELDS)} FROM articles WHERE id = ANY(%s)",
                 (list(dict.fromkeys(article_ids)),),
             ).fetchall()
-        return {row[0]: dict(zip(ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
+        return {row[0]: dict(zip(shared.ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
         with self._read() as db:
@@ -370,7 +362,7 @@ class PostgresStore:
             cursor.executemany(
                 for_postgres(DOCUMENT_UPSERT),
                 [{**row, "children": _jsonb(row["children"]), "cursor": _jsonb(row["cursor"])}
-                 for row in document_rows(batch, now)],
+                 for row in shared.document_rows(batch, now)],
             )  # fmt: skip
             cursor.executemany(for_postgres(FRONTIER_DELETE), [{"key": key} for key in batch.get("frontier_done", [])])
             cursor.executemany(for_postgres(FRONTIER_UPSERT), batch.get("frontier_failed", []))
@@ -389,9 +381,9 @@ class PostgresStore:
 
     @staticmethod
     def _apply_stories(cursor: psycopg.Cursor[Any], batch: dict[str, Any], now: int) -> None:
-        prints = [(story_ref(article_id), article_id, story_id, minhash, numbers, keys)
+        prints = [(shared.story_ref(article_id), article_id, story_id, minhash, numbers, keys)
                   for article_id, story_id, minhash, numbers, keys
-                  in (decode_print(entry) for entry in batch.get("stories", []))]  # fmt: skip
+                  in (shared.decode_print(entry) for entry in batch.get("stories", []))]  # fmt: skip
         if prints:
             cursor.execute("DELETE FROM story_bands WHERE ref = ANY(%s)", ([p[0] for p in prints],))
         cursor.executemany(

@@ -20,15 +20,7 @@ from typing import Any
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.rows import (
-    ARTICLE_FIELDS,
-    KnownUrl,
-    decode_print,
-    document_record,
-    document_rows,
-    known_url,
-    story_ref,
-)
+from crawler.state import rows as shared
 from crawler.state.sql import (
     DOCUMENT_COLUMNS,
     DOCUMENT_UPSERT,
@@ -376,7 +368,7 @@ class StateDB:
     def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
         """The records of those of ``urls`` the state knows."""
         sql = f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url IN ({{marks}})"
-        return {row[0]: document_record(row, _json) for row in self._select_in(sql, list(dict.fromkeys(urls)))}
+        return {row[0]: shared.document_record(row, _json) for row in self._select_in(sql, list(dict.fromkeys(urls)))}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
         sql = f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source IN ({{marks}})"
@@ -390,20 +382,20 @@ class StateDB:
         with self.transaction() as db:
             db.executemany(FRONTIER_ADD, [entry.row() for entry in entries])
 
-    def known_url(self, key: str) -> KnownUrl | None:
+    def known_url(self, key: str) -> shared.KnownUrl | None:
         return self.known_urls([key]).get(key)
 
-    def known_urls(self, keys: list[str]) -> dict[str, KnownUrl]:
+    def known_urls(self, keys: list[str]) -> dict[str, shared.KnownUrl]:
         sql = "SELECT key, article_id, markers, failures FROM urls WHERE key IN ({marks})"
-        return dict(known_url(row, _json) for row in self._select_in(sql, list(dict.fromkeys(keys))))
+        return dict(shared.known_url(row, _json) for row in self._select_in(sql, list(dict.fromkeys(keys))))
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         return self.articles([article_id]).get(article_id)
 
     def articles(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
-        sql = f"SELECT id, {', '.join(ARTICLE_FIELDS)} FROM articles WHERE id IN ({{marks}})"
+        sql = f"SELECT id, {', '.join(shared.ARTICLE_FIELDS)} FROM articles WHERE id IN ({{marks}})"
         rows = self._select_in(sql, list(dict.fromkeys(article_ids)))
-        return {row[0]: dict(zip(ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
+        return {row[0]: dict(zip(shared.ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
         """{host: [[params], path], ...} as learned from the hosts' robots.txt."""
@@ -494,7 +486,7 @@ class StateDB:
             )
             documents = [
                 {**row, "children": _dumps(row["children"]), "cursor": _dumps(row["cursor"])}
-                for row in document_rows(batch, now)
+                for row in shared.document_rows(batch, now)
             ]
             db.executemany(DOCUMENT_UPSERT, documents)
             db.executemany(FRONTIER_DELETE, [{"key": key} for key in batch.get("frontier_done", [])])
@@ -507,8 +499,8 @@ class StateDB:
 
     @staticmethod
     def _apply_stories(db: sqlite3.Connection, batch: dict[str, Any], now: int) -> None:
-        for article_id, story_id, minhash, numbers, keys in map(decode_print, batch.get("stories", [])):
-            ref = story_ref(article_id)
+        for article_id, story_id, minhash, numbers, keys in map(shared.decode_print, batch.get("stories", [])):
+            ref = shared.story_ref(article_id)
             _drop_bands(db, db.execute("SELECT ref, bands FROM story_prints WHERE ref=?", (ref,)).fetchall())
             db.execute(
                 "INSERT OR REPLACE INTO story_prints (ref, article_id, story_id, minhash, numbers, bands, written)"
