@@ -1,18 +1,16 @@
-"""The translation stage: cache, chunking, concurrency, retries and giving up.
+"""The translation stage: the cache, chunking and packing, calls and their retries.
 
 Runs on the reactor's asyncio loop; only the provider's blocking ``translate``
-runs in worker threads. At most TRANSLATION_CONCURRENCY calls are in flight,
-each bounded by TRANSLATION_TIMEOUT. Rate limits, server errors, timeouts and
-connection errors are retried with exponential backoff and jitter (honouring
-Retry-After); after TRANSLATION_FAILURE_LIMIT consecutive failed attempts, or a
-quota/auth failure, the provider is considered down for the rest of the run and
-every remaining article fails at once instead of waiting.
+runs in worker threads, each call bounded by TRANSLATION_TIMEOUT. Rate limits,
+server errors, timeouts and connection errors are retried with exponential backoff
+and jitter (honouring Retry-After). Around the calls, three policies of their own:
+the run's character budget (budget.py), how many calls go at once and how fast
+(governor.py), and giving the provider up for the run (breaker.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import re
 import time
@@ -24,12 +22,14 @@ from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES
 from crawler.translation.base import Provider, TranslationError
 from crawler.translation.batching import Batcher
+from crawler.translation.breaker import Breaker
+from crawler.translation.budget import RunBudget
 from crawler.translation.cache import TranslationCache, cache_key
 from crawler.translation.chunking import pack, reassemble, units_for
+from crawler.translation.governor import RateGovernor
 
 __all__ = ["Outcome", "TranslationService"]
 
-logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "summary", "text")
 # Answers that are not translations but notices from the service.
@@ -43,10 +43,6 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LATIN_TARGETS = frozenset({"en", "de", "fr", "es", "it", "pl", "pt", "nl", "cs", "sv", "da", "fi", "ro", "tr"})
 # Never wait longer than this for a Retry-After; a provider that asks for more is as good as down.
 MAX_RETRY_WAIT = 120.0
-# Longest pause between calls once rate-limited, and how many times the failure limit of
-# 429s in a row the run sits through before giving the provider up.
-MAX_PAUSE = 30.0
-RATE_LIMIT_PATIENCE = 4
 
 
 @dataclass
@@ -170,44 +166,33 @@ class TranslationService:
         max_chars_per_run: int | None = None,
     ):
         self.provider = provider
-        self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = backoff
-        self.failure_limit = max(1, failure_limit)
         self.max_chars = min(max_chars or provider.max_chars, provider.max_chars) if max_chars else provider.max_chars
         self.text_limit = min(provider.text_limit, self.max_chars)
         self.cache = cache
         self._stats = stats or (lambda key, count: None)
         self._sleep = sleep
+        concurrency = max(1, concurrency)
         # Spare threads: a call abandoned at its deadline may still be finishing.
-        self.pool = ThreadPoolExecutor(
-            max_workers=self.concurrency * 2, thread_name_prefix=f"translate-{provider.name}"
-        )
-        self._semaphore: asyncio.Semaphore | None = None
+        self.pool = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix=f"translate-{provider.name}")
         # Pieces being translated now, by cache key: their translation, or the error they met.
         self._inflight: dict[bytes, asyncio.Future[str | TranslationError]] = {}
         # > 0: pieces of the articles waiting in the run share calls (crawler/translation/batching.py).
         self.batch_wait = batch_wait
         self._batchers: dict[tuple[str, str], Batcher] = {}
-        # Characters this run may send (TRANSLATION_MAX_CHARS_PER_RUN, lowered to what is left
-        # of the provider's quota); once the next call would pass it, the rest is deferred.
-        self.run_budget = max_chars_per_run if max_chars_per_run and max_chars_per_run > 0 else None
-        self.run_chars = 0
-        self.reserved = 0  # characters of the articles admitted into shared calls
-        self.deferred: TranslationError | None = None
-        self._quota: asyncio.Future[None] | None = None
-        # After a 429 that names no Retry-After: one call at a time, and a pause before each,
-        # for the rest of the run (Google's web endpoint answers bursts so).
-        self.slowed = False
-        self.pause = 0.0
-        self._slow_lane: asyncio.Semaphore | None = None
-        self.rate_limited = 0
-        self.consecutive_failures = 0
-        self.down: TranslationError | None = None
+        self.budget = RunBudget(provider, max_chars_per_run, self.pool, timeout, self._stats)
+        self.governor = RateGovernor(concurrency, backoff, provider.label, self._stats, sleep)
+        self.breaker = Breaker(failure_limit, provider.label, self._stats)
         problem = provider.check()
         if problem:
-            self.down = TranslationError("unavailable", problem)
+            self.breaker.down = TranslationError("unavailable", problem)
+
+    @property
+    def down(self) -> TranslationError | None:
+        """Why the provider is given up for this run, or None."""
+        return self.breaker.down
 
     # --- public -----------------------------------------------------------------
 
@@ -265,9 +250,9 @@ class TranslationService:
     async def _send(
         self, missing: list[str], keys: dict[str, bytes], source: str, target: str, outcome: Outcome
     ) -> dict[str, str]:
-        await self._check_quota()
-        if self.down is not None or self.deferred is not None:
-            outcome.error = self.down or self.deferred
+        await self.budget.check_quota()
+        if self.down is not None or self.budget.deferred is not None:
+            outcome.error = self.down or self.budget.deferred
             return {}
         fresh = await (self._batched if self.batch_wait > 0 else self._alone)(missing, source, target, outcome)
         if self.cache is not None and fresh:
@@ -283,49 +268,6 @@ class TranslationService:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.provider.close()
-
-    # --- budget -----------------------------------------------------------------
-
-    async def _check_quota(self) -> None:
-        """Once per run, before the first call: what the provider's billing quota has left."""
-        if self._quota is None:
-            self._quota = asyncio.ensure_future(self._read_quota())
-        await asyncio.shield(self._quota)
-
-    async def _read_quota(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            remaining = await asyncio.wait_for(
-                loop.run_in_executor(self.pool, self.provider.remaining_chars), self.timeout
-            )
-        except Exception:  # an unknown quota is no reason not to try
-            return
-        if remaining is None:
-            return
-        self._stats("translation/quota_remaining", remaining)
-        if remaining <= 0:
-            self.deferred = TranslationError("deferred", f"the {self.provider.label} quota is used up")
-        elif self.run_budget is None or remaining < self.run_budget:
-            self.run_budget = remaining
-            logger.info("Translation: %s quota leaves %d characters for this run", self.provider.label, remaining)
-
-    def _spend(self, texts: list[str]) -> None:
-        """Reserve the characters of one call, or defer it (and everything after it)."""
-        size = sum(len(text) for text in texts)
-        if self.run_budget is not None and self.run_chars + size > self.run_budget:
-            if self.deferred is None:
-                self._defer()
-            assert self.deferred is not None
-            raise self.deferred
-        self.run_chars += size  # a call admitted before the budget ran out still goes
-
-    def _defer(self) -> None:
-        self.deferred = TranslationError(
-            "deferred",
-            f"the run's translation budget ({self.run_budget} characters, TRANSLATION_MAX_CHARS_PER_RUN "
-            f"or the provider's quota) is used up: {self.run_chars} sent; translated on the next run",
-        )
-        self._stats("translation/deferred_from_chars", self.run_chars)
 
     # --- calls ------------------------------------------------------------------
 
@@ -352,15 +294,10 @@ class TranslationService:
                 return await self._shared_call(group, owners, source, target)
 
             batcher = self._batchers[(source, target)] = Batcher(run, *self._call_limits(), self.batch_wait)
-        if self.run_budget is not None:
-            # Whole articles are admitted into shared calls while the budget has room for them.
-            size = sum(len(text) + 6 for text in missing)  # 6: a line's number, "[12] ", and newline
-            if self.deferred is None and self.reserved + size > self.run_budget:
-                self._defer()
-            if self.deferred is not None:
-                outcome.error = self.deferred
-                return {}
-            self.reserved += size
+        refused = self.budget.admit(missing)
+        if refused is not None:
+            outcome.error = refused
+            return {}
         futures = batcher.submit(missing, outcome)
         results = await asyncio.gather(*futures, return_exceptions=True)
         fresh: dict[str, str] = {}
@@ -432,16 +369,13 @@ class TranslationService:
         self, texts: list[str], source: str, target: str, outcome: Outcome, check: bool = True
     ) -> list[str]:
         loop = asyncio.get_running_loop()
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.concurrency)
         error: TranslationError | None = None
         for attempt in range(self.retries + 1):
             if self.down is not None:
                 raise self.down
-            self._spend(texts)  # a retry is sent, and billed, again
-            async with self._lane():
-                if self.slowed:
-                    await self._sleep(self.pause)
+            self.budget.spend(texts)  # a retry is sent, and billed, again
+            async with self.governor.lane():
+                await self.governor.wait_turn()
                 if self.down is not None:
                     raise self.down
                 deadline = time.monotonic() + self.timeout
@@ -457,9 +391,8 @@ class TranslationService:
                         raise TranslationError("bad_response", "wrong number of translations")
                     if check:
                         translated = [check_translation(t, r, target) for t, r in zip(texts, translated, strict=True)]
-                    self.consecutive_failures = 0
-                    self.rate_limited = 0
-                    self.pause /= 2  # still one call at a time, but the storm is passing
+                    self.breaker.succeeded()
+                    self.governor.succeeded()
                     return translated
                 except TimeoutError:
                     error = TranslationError("timeout", f"no answer within {self.timeout:g} s")
@@ -468,8 +401,8 @@ class TranslationService:
                 except Exception as exc:
                     error = TranslationError("bad_response", f"{type(exc).__name__}: {exc}")
             if error.kind == "rate_limited" and error.retry_after is None:
-                self._slow_down()
-            self._failed(error)
+                self.governor.slow_down()
+            self.breaker.failed(error)
             if not error.retryable or attempt == self.retries or self.down is not None:
                 break
             delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
@@ -481,38 +414,3 @@ class TranslationService:
             await self._sleep(delay)
         assert error is not None
         raise error
-
-    def _lane(self) -> asyncio.Semaphore:
-        if not self.slowed:
-            assert self._semaphore is not None
-            return self._semaphore
-        if self._slow_lane is None:
-            self._slow_lane = asyncio.Semaphore(1)
-        return self._slow_lane
-
-    def _slow_down(self) -> None:
-        """A 429 without Retry-After: fewer calls in flight and a longer pause, not giving up."""
-        self.rate_limited += 1
-        self.pause = min(max(self.pause * 1.5, self.backoff * 2), MAX_PAUSE)
-        if not self.slowed:
-            self.slowed = True
-            self._stats("translation/slowed_down", 1)
-            logger.warning("Translation: %s rate-limits this run; one call at a time from now on", self.provider.label)
-
-    def _failed(self, error: TranslationError) -> None:
-        self._stats(f"translation/failures/{error.kind}", 1)
-        if error.kind == "unsupported":
-            return  # says nothing about the provider's health
-        if error.kind == "rate_limited" and error.retry_after is None:
-            # Slowed down instead of counted, until the storm has clearly not passed.
-            limit_reached = self.rate_limited >= RATE_LIMIT_PATIENCE * self.failure_limit
-        else:
-            self.consecutive_failures += 1
-            limit_reached = self.consecutive_failures >= self.failure_limit
-        if self.down is None and (error.fatal or limit_reached):
-            failed = max(self.consecutive_failures, self.rate_limited)
-            self.down = TranslationError(
-                "unavailable", f"{self.provider.label} given up for this run after {failed} failed calls; last: {error}"
-            )
-            self._stats("translation/provider_down", 1)
-            logger.error("Translation: %s", self.down)
