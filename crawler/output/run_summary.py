@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import time
-from typing import Any, cast
+from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -17,7 +17,7 @@ from crawler import settings as defaults
 from crawler.health.assess import HealthRules, assess_all
 from crawler.output.summary import build_summary, format_table, write_summary
 from crawler.state.runstate import RunState, os_error_text
-from crawler.state.store import SharedStore, StateError
+from crawler.state.store import StateError
 from crawler.stats import per_source
 
 __all__ = ["RunSummary"]
@@ -74,7 +74,7 @@ class RunSummary:
         """Per source, the articles delivered untranslated that a later run translates (a gauge:
         the same article over three runs of a provider outage is one)."""
         try:
-            pending = state.db.untranslated()
+            pending = state.run_records().untranslated()
         except StateError as exc:
             logger.warning("Untranslated articles not counted: the state cannot be read (%s)", exc)
             return
@@ -87,7 +87,7 @@ class RunSummary:
         rules = HealthRules.from_settings(self.crawler.settings)
         finished = time.time()
         try:
-            history = state.db.run_history(finished - rules.history_days * 86400)
+            history = state.run_records().run_history(finished - rules.history_days * 86400)
         except StateError as exc:
             logger.warning("Source health not assessed: the run history cannot be read (%s)", exc)
             return
@@ -108,13 +108,12 @@ class RunSummary:
                 # The run's finishing job merges the shards' summaries into the run's, and prunes.
                 summary["shard"] = state.shard
                 summary["host"] = socket.gethostname()
-                cast(SharedStore, state.db).record_shard(
-                    state.parent_run, state.shard, summary=summary, files=[str(p) for p in state.published]
-                )
+                state.record_shard(summary)
                 return
-            state.db.finish_run(state.run_id, int(time.time()), json.dumps(summary, ensure_ascii=False))
+            records = state.run_records()
+            records.finish_run(state.run_id, int(time.time()), json.dumps(summary, ensure_ascii=False))
             if self.retention_days > 0:
-                pruned = state.db.prune(state.now - int(self.retention_days * 86400))
+                pruned = records.prune(state.now - int(self.retention_days * 86400))
                 if any(pruned.values()):
                     logger.info("State: pruned entries not seen for %g days: %s", self.retention_days, pruned)
         except StateError as exc:

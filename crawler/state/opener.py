@@ -22,6 +22,7 @@ __all__ = [
     "lease_seconds",
     "open_shared_store",
     "open_store",
+    "open_stores",
     "preflight",
     "run_lock",
     "state_url",
@@ -40,13 +41,19 @@ def state_url(settings: Any) -> str | None:
 
 
 def open_store(settings: Any) -> StateStore:
+    return open_stores(settings)[0]
+
+
+def open_stores(settings: Any) -> tuple[StateStore, SharedStore | None]:
+    """The store, and the same store as a ``SharedStore`` when it is one (under STATE_URL)."""
     if url := state_url(settings):
         from crawler.state.postgres_store import PostgresStore
 
-        return PostgresStore(url)
+        store = PostgresStore(url)
+        return store, store
     from crawler.state.sqlite_store import StateDB
 
-    return StateDB(settings.get("STATE_DB"))
+    return StateDB(settings.get("STATE_DB")), None
 
 
 def open_shared_store(url: str, max_connections: int) -> SharedStore:

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -45,8 +45,8 @@ from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.markers import has_changed
 from crawler.parsing.urls import article_id
 from crawler.state.lookups import Lookups
-from crawler.state.opener import open_store
-from crawler.state.store import SharedStore, StateError, StateStore
+from crawler.state.opener import open_stores
+from crawler.state.store import RunRecords, SharedStore, StateError, StateStore
 from crawler.stats import PREVIOUS_RUN_STAT, SourceStats
 from crawler.translation.cache import TranslationCache
 
@@ -122,7 +122,10 @@ class RunState:
         self.crawler = crawler
         settings = crawler.settings
         spider = crawler.spider
-        self.db: StateStore = open_store(settings)
+        self.db: StateStore
+        # The same store when it is shared between machines (STATE_URL): a shard's claims and results.
+        self.shared: SharedStore | None
+        self.db, self.shared = open_stores(settings)
         self.started = time.time()
         self.now = int(self.started)
         # The sources spider names the run (crawler/output/names.py); under another spider
@@ -179,7 +182,9 @@ class RunState:
         if self.shard is None or self.parent_run is None:
             return True
         try:
-            return cast(SharedStore, self.db).claim(self.parent_run, name, self.shard)
+            if self.shared is None:
+                raise StateError("a shard of a distributed run needs STATE_URL")
+            return self.shared.claim(self.parent_run, name, self.shard)
         except StateError as exc:
             # Nothing of this run will be recorded as delivered: emitting is the safe side.
             self.state_failed(exc)
@@ -469,6 +474,16 @@ class RunState:
             return
         self.crawler.stats.inc_value("state/failed")
         logger.error("%s; this run's deliveries are not recorded: the next run emits its articles again", error)
+
+    def run_records(self) -> RunRecords:
+        """The store as the end of the run sees it (crawler/output/run_summary.py)."""
+        return self.db
+
+    def record_shard(self, summary: dict[str, Any]) -> None:
+        """This shard's summary and files, for the run's finishing job to merge."""
+        if self.shared is None or self.parent_run is None or self.shard is None:
+            raise StateError("a shard of a distributed run needs STATE_URL")
+        self.shared.record_shard(self.parent_run, self.shard, summary=summary, files=[str(p) for p in self.published])
 
     def translation_cache(self) -> TranslationCache:
         """The store as the translation stage sees it: the cache of earlier runs' translations."""
