@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as defaults
 from crawler.config.date_templates import is_template
-from crawler.config.sources_file import Source, SourcesError, load_sources, select_sources
+from crawler.config.sources_file import Listing, Source, SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.documents import listing_digest
@@ -516,29 +516,44 @@ class SourcesSpider(scrapy.Spider):
         self.source_stats.inc(source.name, "discovery/next_pages")
         return self._discovery_request(source, Planned(next_url, kind, Due.NOW, depth + 1, url, root=root), phase)
 
-    def parse_listing(self, response: Response, source: str, kind: str, depth: int, **cb: Any) -> Iterator[Request]:
+    async def parse_listing(
+        self, response: Response, source: str, kind: str, depth: int, **cb: Any
+    ) -> AsyncIterator[Request]:
         src = self._by_name[source]
         url = response.request.url
         phase = cb.get("phase") or Phase.FRESH
+        requests: Iterable[Request] = ()
         if response.status == 304:
-            yield from self._not_modified(response, src, kind, depth, cb)
+            requests = self._not_modified(response, src, kind, depth, cb)
         elif not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
             self._report(source, "listing", url, False, f"HTTP {response.status}, not an HTML page")
             self.run_state.documents.failed(url)
         else:
-            yield from self._read_listing(response, src, depth, cb)
-        yield from self._answered(src, url, phase)
+            listings = self._listings_of(src, url, cb.get("root"))
+            links = listing_links(response, [item.follow for item in listings])
+            # What the state knows of its links, in one batch (crawler/state/lookups.py).
+            await self.run_state.lookups.prefetch(self._link_keys(links))
+            requests = self._read_listing(response, src, depth, cb, listings, links)
+        for request in requests:
+            yield request
+        for request in self._answered(src, url, phase):
+            yield request
 
-    def _read_listing(self, response: TextResponse, src: Source, depth: int, cb: dict[str, Any]) -> Iterator[Request]:
+    @staticmethod
+    def _listings_of(src: Source, url: str, root: str | None) -> list[Listing]:
+        """The listing entries of this page (of its first page, for later ones); all of them
+        if it was reached another way (a redirect)."""
+        return [item for item in src.listings if item.url == (root or url)] or list(src.listings)
+
+    def _read_listing(
+        self, response: TextResponse, src: Source, depth: int, cb: dict[str, Any], listings: list[Listing],
+        links: list[str],
+    ) -> Iterator[Request]:  # fmt: skip
         url, source, root = response.request.url, src.name, cb.get("root")
         self.source_stats.discovery_ok(source)
         self._report(source, "listing", url, True, f"HTTP {response.status}, HTML listing page")
-        # The listing entries of this page (of its first page, for later ones); all of them
-        # if it was reached another way (a redirect).
-        listings = [item for item in src.listings if item.url == (root or url)] or list(src.listings)
-        links = listing_links(response, [item.follow for item in listings])
         next_url = next_page_url(response, listings[0].next)
         children = [(next_url, None)] if next_url else []
         self._document_read(response, [(link, None) for link in links] + children, children, cb)
