@@ -418,13 +418,13 @@ class SourcesSpider(scrapy.Spider):
             yield request
 
     def _link_keys(self, urls: Iterable[str]) -> list[str]:
-        """The keys the links will be known by (as ``_followable`` cleans them, without its counting)."""
-        keys = []
-        for url in urls:
-            if len(url) <= MAX_URL_LENGTH:
-                cleaned = clean_url(url)
-                keys.append(url_key(self.site_rules.clean(cleaned) if self.site_rules is not None else cleaned))
-        return keys
+        """The keys the links will be known by (cleaned as ``_followable`` cleans them, uncounted)."""
+        return [url_key(self._cleaned(url)) for url in urls if len(url) <= MAX_URL_LENGTH]
+
+    def _cleaned(self, url: str) -> str:
+        """The link without tracking or Clean-param parameters."""
+        url = clean_url(url)
+        return self.site_rules.clean(url) if self.site_rules is not None else url
 
     def _read_document(
         self, response: Response, src: Source, kind: str, depth: int, document: ParsedDocument, cb: dict[str, Any]
@@ -679,9 +679,7 @@ class SourcesSpider(scrapy.Spider):
         if len(url) > MAX_URL_LENGTH:
             self.source_stats.inc(source.name, "links/too_long")
             return None
-        url = clean_url(url)
-        if self.site_rules is not None:
-            url = self.site_rules.clean(url)
+        url = self._cleaned(url)
         if not source.allows(url):
             self.source_stats.inc(source.name, "links/offsite")
             self.offsite_links[source.name][host_of(url)] += 1
