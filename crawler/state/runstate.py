@@ -182,9 +182,7 @@ class RunState:
         if self.shard is None or self.parent_run is None:
             return True
         try:
-            if self.shared is None:
-                raise StateError("a shard of a distributed run needs STATE_URL")
-            return self.shared.claim(self.parent_run, name, self.shard)
+            return self._shared_store().claim(self.parent_run, name, self.shard)
         except StateError as exc:
             # Nothing of this run will be recorded as delivered: emitting is the safe side.
             self.state_failed(exc)
@@ -481,9 +479,15 @@ class RunState:
 
     def record_shard(self, summary: dict[str, Any]) -> None:
         """This shard's summary and files, for the run's finishing job to merge."""
-        if self.shared is None or self.parent_run is None or self.shard is None:
+        if self.parent_run is None or self.shard is None:
+            raise StateError("only a shard of a distributed run records a shard")
+        files = [str(p) for p in self.published]
+        self._shared_store().record_shard(self.parent_run, self.shard, summary=summary, files=files)
+
+    def _shared_store(self) -> SharedStore:
+        if self.shared is None:
             raise StateError("a shard of a distributed run needs STATE_URL")
-        self.shared.record_shard(self.parent_run, self.shard, summary=summary, files=[str(p) for p in self.published])
+        return self.shared
 
     def translation_cache(self) -> TranslationCache:
         """The store as the translation stage sees it: the cache of earlier runs' translations."""
