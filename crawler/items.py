@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["ArticleItem", "TranslationStatus", "translation_record"]
 
 
-class TranslationStatus:
+class TranslationStatus(StrEnum):
     TRANSLATED = "translated"
     NOT_NEEDED = "not_needed"
     SKIPPED = "skipped"

@@ -20,6 +20,7 @@ from crawler.frontier.revisit import HOT, DocumentRecord, Due, RevisitPolicy
 from crawler.frontier.schedule import DiscoverySchedule
 from crawler.net.failures import retry_after
 from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.kinds import DiscoveryKind
 from crawler.parsing.url_dates import url_period
 
 NOW = datetime(2026, 11, 10, 6, 0, tzinfo=UTC).timestamp()
@@ -211,7 +212,9 @@ def test_children_due_by_interval_only_share_a_budget_longest_overdue_first() ->
     schedule = DiscoverySchedule(DocumentBook(Store(), NOW), RevisitPolicy(per_run=3))
     source = Source("s", sitemaps=("https://x.org/root.xml",), allowed_domains=("x.org",))
     links = [(url, None) for url in store_records]
-    plans = schedule.children(source, "https://x.org/root.xml", "sitemap", links, 0, schedule.policy.window(NOW))
+    plans = schedule.children(
+        source, "https://x.org/root.xml", DiscoveryKind.SITEMAP, links, 0, schedule.policy.window(NOW)
+    )
     now = sorted(plan.url for plan in plans if plan.due == Due.NOW)
     assert now == ["https://x.org/deep.xml", "https://x.org/s5.xml", "https://x.org/s6.xml", "https://x.org/s7.xml"]
     assert [plan.depth for plan in plans if plan.url.endswith("deep.xml")] == [2], "an index not asked: its children"

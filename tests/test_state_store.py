@@ -20,6 +20,7 @@ from crawler.frontier.book import FrontierEntry
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.urls import article_id
+from crawler.state.lock import RunLockedError
 from crawler.state.lookups import Lookups
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
 from crawler.state.rows import encode_print
@@ -234,6 +235,31 @@ def test_the_lease_refuses_a_live_run_and_passes_from_a_dead_one(pg_url: str) ->
         assert store.take_lease("run-4", stale_after=60, crawl_gone=True) is not None, "run-3's crawl is gone"
     finally:
         store.close()
+
+
+def test_a_lease_that_fails_half_way_holds_nothing_and_says_so_as_a_state_error(pg_url: str) -> None:
+    from crawler.state.lease import LeaseLock
+
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        PostgresStore(pg_url).close()
+        db.execute("ALTER TABLE run_lease RENAME TO run_lease_away")  # take_lease fails after the session lock
+        with pytest.raises(StateError, match="cannot be used") as failed:
+            LeaseLock(pg_url, stale_after=60, heartbeat=5).acquire()
+        db.execute("ALTER TABLE run_lease_away RENAME TO run_lease")
+    # (``failed`` keeps the failed frame, and any connection it held, alive: as a caller that logs it would.)
+    assert failed.traceback
+    # The failed attempt's session lock went with it: the next crawl is not locked out.
+    lock = LeaseLock(pg_url, stale_after=60, heartbeat=5)
+    lock.acquire()
+    try:
+        second = LeaseLock(pg_url, stale_after=60, heartbeat=5)
+        with pytest.raises(RunLockedError, match="another run holds"):
+            second.acquire()
+    finally:
+        lock.release()
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        held = db.execute("SELECT count(*) FROM pg_locks WHERE locktype='advisory'").fetchone()[0]
+    assert held == 0, "every session lock was let go"
 
 
 def test_claims_go_to_the_first_shard_and_stay_with_it(pg_url: str) -> None:

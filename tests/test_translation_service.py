@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from crawler.config.sources_file import Source
-from crawler.pipelines import translation_decision
 from crawler.state.sqlite_store import StateDB
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.base import TranslationError
+from crawler.translation.policy import translation_decision
 from crawler.translation.service import TranslationService, check_translation
 from tests.site.translators import FakeTranslator, translit
 

@@ -50,12 +50,12 @@ from crawler.health.text import format_health, health_json
 from crawler.items import TranslationStatus
 from crawler.output.exporters import write_text_atomically
 from crawler.parsing.dates import utc_timestamp
-from crawler.pipelines import translation_decision, translation_languages
 from crawler.state.lock import RunLockedError
 from crawler.state.opener import last_run_summary, state_url, stored_history
 from crawler.state.store import StateError
 from crawler.translation import provider_name
 from crawler.translation.base import LANGUAGE_NAMES
+from crawler.translation.policy import translation_decision, translation_languages
 
 HELP = """Tools for the sources file, the state and the runs (README.md says more):
 
@@ -186,11 +186,7 @@ class Command(ScrapyCommand):
                 cells += ["-"] * 8
             known = health[source.name]
             cells.append(", ".join(known.flags) or ("ok" if known.runs else "-"))
-            urls = (
-                [("feed", u) for u in source.feeds]
-                + [("sitemap", u) for u in source.sitemaps]
-                + [("listing", listing.url) for listing in source.listings]
-            )
+            urls = source.roots
             rows.append([*cells, f"{urls[0][0]:8} {urls[0][1]}"])
             rows.extend([*([""] * (len(header) - 1)), f"{kind:8} {url}"] for kind, url in urls[1:])
         widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]

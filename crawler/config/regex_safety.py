@@ -197,8 +197,9 @@ def check_follow_pattern(pattern: str) -> re.Pattern[str] | RegexProblem:
         return RegexProblem(f"not a valid regular expression ({exc})")
     try:
         problem = _walk(sre_parse.parse(pattern), False)
-    except Exception:
-        problem = None
+    except RecursionError:
+        # Too deeply nested to walk: nothing says it is safe, so it is not accepted.
+        problem = "the pattern is nested too deeply to be checked for catastrophic backtracking"
     if problem:
         return RegexProblem(problem)
     return compiled

@@ -20,6 +20,7 @@ from lxml import etree
 from crawler.config.date_templates import is_template, template_problem
 from crawler.config.regex_safety import RegexProblem, check_follow_pattern
 from crawler.config.windows import Since, parse_since
+from crawler.parsing.kinds import DiscoveryKind
 from crawler.parsing.urls import host_of, is_public_http_url_syntax
 
 __all__ = [
@@ -88,8 +89,17 @@ class Source:
     line: int = 0
 
     @property
+    def roots(self) -> tuple[tuple[DiscoveryKind, str], ...]:
+        """The discovery documents the sources file names, each with its kind, in file order."""
+        return (
+            *((DiscoveryKind.FEED, url) for url in self.feeds),
+            *((DiscoveryKind.SITEMAP, url) for url in self.sitemaps),
+            *((DiscoveryKind.LISTING, listing.url) for listing in self.listings),
+        )
+
+    @property
     def discovery_urls(self) -> tuple[str, ...]:
-        return self.feeds + self.sitemaps + tuple(listing.url for listing in self.listings)
+        return tuple(url for _, url in self.roots)
 
     def allows(self, url: str) -> bool:
         """True when ``url``'s host is one of ``allowed_domains`` or a subdomain of one."""

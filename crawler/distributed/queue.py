@@ -146,8 +146,8 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
 
 
 def _take_lease(store: Any, plan: RunPlan, stale_after: float) -> None:
-    conn = crawl_session(store)
-    if conn is None:
+    session = crawl_session(store)
+    if session is None:
         raise RunLockedError(f"a scrapy crawl sources run is using {store.where}; not enqueueing")
     try:
         if store.take_lease(plan.run_id, stale_after, plan.as_dict(), crawl_gone=True) is None:
@@ -155,7 +155,7 @@ def _take_lease(store: Any, plan: RunPlan, stale_after: float) -> None:
                 f"another run is still active in {store.where} ({describe_lease(store.lease())}); not enqueueing"
             )
     finally:
-        store.pool.putconn(conn)
+        session.release()
 
 
 def wait_for_run(settings: Any, enqueued: Enqueued, poll: float = 1.0) -> int:

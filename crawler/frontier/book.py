@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from crawler.frontier.retry import RetryPolicy
 from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.kinds import DiscoveryKind
 
 __all__ = ["FrontierBook", "FrontierEntry", "FrontierStore", "decode_entry", "encode_entry"]
 
@@ -38,7 +39,7 @@ class FrontierEntry:
     key: str  # crawler.parsing.urls.url_key of the URL
     url: str
     source: str
-    via_kind: str  # feed, sitemap, listing
+    via_kind: DiscoveryKind
     via_url: str
     entry: FeedEntry | None = None
     marker: str | None = None  # the change marker its document gave it
@@ -61,7 +62,7 @@ class FrontierEntry:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> FrontierEntry:
-        return cls(**{**row, "entry": decode_entry(row.get("entry"))})
+        return cls(**{**row, "via_kind": DiscoveryKind(row["via_kind"]), "entry": decode_entry(row.get("entry"))})
 
 
 def encode_entry(entry: FeedEntry | None) -> str | None:

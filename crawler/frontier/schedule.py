@@ -21,6 +21,7 @@ from crawler.config.date_templates import is_template, template_days
 from crawler.config.sources_file import Source
 from crawler.frontier.documents import DocumentBook
 from crawler.frontier.revisit import DocumentRecord, Due, RevisitPolicy, Window
+from crawler.parsing.kinds import DiscoveryKind
 from crawler.parsing.markers import is_uniform
 from crawler.parsing.url_dates import Period
 
@@ -28,7 +29,6 @@ __all__ = ["DiscoverySchedule", "Planned"]
 
 # Documents nested deeper than this are not followed (an index pointing at itself, …).
 MAX_DEPTH = 4
-_PAGED = ("listing", "feed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Planned:
     """A discovery document and what the run does with it."""
 
     url: str
-    kind: str  # feed, sitemap, listing
+    kind: DiscoveryKind
     due: Due
     depth: int = 0
     parent: str | None = None
@@ -60,12 +60,10 @@ class DiscoverySchedule:
 
     def roots(self, source: Source, window: Window) -> list[Planned]:
         """The source's own documents, each with its decision."""
-        found = [*((url, "feed", None) for url in source.feeds), *((url, "sitemap", None) for url in source.sitemaps)]
-        found += [(listing.url, "listing", None) for listing in source.listings]
-        expanded: list[tuple[str, str, date | None, str]] = []
+        expanded: list[tuple[str, DiscoveryKind, date | None, str]] = []
         today = datetime.fromtimestamp(window.now, UTC).date()
         oldest = datetime.fromtimestamp(min(window.live_from, window.since or window.live_from), UTC).date()
-        for url, kind, _ in found:
+        for kind, url in source.roots:
             if not is_template(url):
                 expanded.append((url, kind, None, url))
                 continue
@@ -94,13 +92,13 @@ class DiscoverySchedule:
         planned, cold = [], []
         for url, lastmod in links:
             record = records.get(url)
-            if kind in _PAGED:
+            if kind.paged:
                 # A later page is read when the page before it shows new links (the spider's
                 # decision), or when its own last read failed.
                 due = Due.NOW if record is None or not record.read else Due.NEVER
             else:
                 due = self.policy.child_due(url, lastmod if trusted else None, record, window)
-            item = Planned(url, kind, due, depth + 1, parent, lastmod, root=root if kind in _PAGED else None)
+            item = Planned(url, kind, due, depth + 1, parent, lastmod, root=root if kind.paged else None)
             (cold if due == Due.COLD else planned).append(item)
         planned += self._within_budget(source, cold, records, window)
         for item in list(planned):

@@ -22,6 +22,8 @@ from scrapy.http import Request
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError
+from twisted.internet.error import TimeoutError as DNSTimeoutError
 
 from crawler import settings as defaults
 from crawler.config.sources_file import SourcesError, load_sources
@@ -132,8 +134,10 @@ class NetworkGuardMiddleware:
             await maybe_deferred_to_future(reactor.resolve(host))
         except BlockedAddressError:
             self._refuse("private_address", f"{host} resolves to a non-public address: {request.url[:200]}")
-        except Exception:
-            pass
+        except (DNSLookupError, DNSTimeoutError) as exc:
+            # Not the guard's to refuse: the download meets the same error, and reports and
+            # retries it as a network failure of the source.
+            logger.debug("Guard: %s did not resolve (%s); the download will say so", host, exc)
 
     def _refuse(self, reason: str, message: str) -> None:
         self.crawler.stats.inc_value(f"network/refused/{reason}")

@@ -23,6 +23,7 @@ from protego import Protego
 from crawler.parsing.article import Article, ExtractionOptions, extract_article
 from crawler.parsing.encoding import decode_html
 from crawler.parsing.feeds import DiscoveryError, ParsedDocument, parse_discovery_document
+from crawler.parsing.kinds import DiscoveryKind
 from crawler.parsing.language import detect_language
 from crawler.parsing.urls import host_of, is_public_http_url_syntax
 
@@ -63,7 +64,7 @@ Fetch = Callable[[str], tuple[str, int, str, bytes]]
 @dataclass
 class Candidate:
     url: str
-    kind: str  # feed or sitemap
+    kind: DiscoveryKind  # a feed or a sitemap
     found_by: str
     usable: bool = False
     detail: str = ""
@@ -125,8 +126,7 @@ def _check(candidate: Candidate, fetch: Fetch) -> Candidate:
     except DiscoveryError as exc:
         candidate.detail = str(exc)
         return candidate
-    wanted = ("rss", "atom", "rdf", "jsonfeed") if candidate.kind == "feed" else ("sitemap", "sitemapindex", "text")
-    if document.kind not in wanted:
+    if document.kind.via is not candidate.kind:
         candidate.detail = f"a {document.kind}, not a {candidate.kind}"
         return candidate
     count = len(document.entries) + len(document.sitemaps)
@@ -156,12 +156,12 @@ def discover_site(url: str, fetch: Fetch) -> SiteDiscovery:
     root = f"{urlsplit(final).scheme}://{urlsplit(final).netloc}"
 
     announced = feed_links(page, final)
-    candidates = [Candidate(link, "feed", "home page link") for link in announced]
+    candidates = [Candidate(link, DiscoveryKind.FEED, "home page link") for link in announced]
     seen = set(announced)
     for path in COMMON_FEED_PATHS:
         link = root + path
         if link not in seen:
-            candidates.append(Candidate(link, "feed", "common path"))
+            candidates.append(Candidate(link, DiscoveryKind.FEED, "common path"))
             seen.add(link)
     for candidate in candidates:
         _check(candidate, fetch)
@@ -178,11 +178,13 @@ def discover_site(url: str, fetch: Fetch) -> SiteDiscovery:
     except FetchError:
         pass
     robots_sitemaps = list(robots.sitemaps) if robots else []
-    sitemap_candidates = [Candidate(link, "sitemap", "robots.txt") for link in dict.fromkeys(robots_sitemaps)][
-        :MAX_CANDIDATES
-    ]
+    sitemap_candidates = [
+        Candidate(link, DiscoveryKind.SITEMAP, "robots.txt") for link in dict.fromkeys(robots_sitemaps)
+    ][:MAX_CANDIDATES]
     if not sitemap_candidates:
-        sitemap_candidates = [Candidate(root + path, "sitemap", "common path") for path in COMMON_SITEMAP_PATHS]
+        sitemap_candidates = [
+            Candidate(root + path, DiscoveryKind.SITEMAP, "common path") for path in COMMON_SITEMAP_PATHS
+        ]
     for candidate in sitemap_candidates:
         _check(candidate, fetch)
         result.sitemaps.append(candidate)

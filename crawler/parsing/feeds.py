@@ -21,6 +21,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.parsing.dates import format_iso, parse_date, unix_time
+from crawler.parsing.kinds import DocumentKind
 from crawler.parsing.urls import is_public_http_url_syntax
 
 __all__ = [
@@ -82,7 +83,7 @@ class SitemapLink:
 
 @dataclass(slots=True)
 class ParsedDocument:
-    kind: str  # rss, atom, rdf, jsonfeed, sitemap, sitemapindex, text
+    kind: DocumentKind
     entries: list[FeedEntry] = field(default_factory=list)
     sitemaps: list[SitemapLink] = field(default_factory=list)
     skipped_links: int = 0
@@ -334,8 +335,8 @@ def _sitemap_entry(node: etree._Element, base: str, doc: ParsedDocument) -> None
     )
 
 
-_FEED_ROOTS = {"rss": "rss", "rdf": "rdf", "feed": "atom", "channel": "rss"}
-_SITEMAP_ROOTS = {"urlset": "sitemap", "sitemapindex": "sitemapindex"}
+_FEED_ROOTS = {"rss": DocumentKind.RSS, "rdf": DocumentKind.RDF, "feed": DocumentKind.ATOM, "channel": DocumentKind.RSS}
+_SITEMAP_ROOTS = {"urlset": DocumentKind.SITEMAP, "sitemapindex": DocumentKind.SITEMAPINDEX}
 
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -399,7 +400,7 @@ def _parse_xml(body: bytes, url: str) -> ParsedDocument:
                 doc.next_page = _absolute(element.get("href"), _base_of(element, url))
             if doc is None or _local(element.tag) not in entry_tags:
                 continue
-            if doc.kind.startswith("sitemap"):
+            if doc.kind.is_sitemap:
                 # Only direct children of the root are sitemap entries.
                 if depth == 1:
                     _sitemap_entry(element, url, doc)
@@ -424,7 +425,7 @@ def _parse_xml(body: bytes, url: str) -> ParsedDocument:
 def _json_feed(data: object, base: str) -> ParsedDocument:
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise DiscoveryError("not_a_feed", "JSON document without an 'items' list (not a JSON Feed)")
-    doc = ParsedDocument(kind="jsonfeed")
+    doc = ParsedDocument(kind=DocumentKind.JSONFEED)
     next_url = data.get("next_url")
     doc.next_page = _absolute(next_url, base) if isinstance(next_url, str) else None
     for item in data["items"]:
@@ -463,7 +464,7 @@ def _json_feed(data: object, base: str) -> ParsedDocument:
 
 
 def _plain_text_sitemap(text: str, base: str) -> ParsedDocument:
-    doc = ParsedDocument(kind="text")
+    doc = ParsedDocument(kind=DocumentKind.TEXT)
     for line in text.splitlines():
         line = line.strip()
         if not line:

@@ -37,6 +37,7 @@ from crawler.net.siterules import SiteRules
 from crawler.output.names import run_names
 from crawler.parsing.dates import unix_time, utc_timestamp
 from crawler.parsing.feeds import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
+from crawler.parsing.kinds import DiscoveryKind
 from crawler.parsing.markers import is_uniform
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.url_dates import url_period
@@ -49,6 +50,8 @@ from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
 from crawler.workers.memory import tune_malloc
 from crawler.workers.pool import ExtractionPool, default_workers
+
+LISTING = DiscoveryKind.LISTING
 
 logger = logging.getLogger(__name__)
 tune_malloc()
@@ -284,12 +287,12 @@ class SourcesSpider(scrapy.Spider):
                 # Not asked this run: what it listed last time is weighed child by child.
                 self.source_stats.inc(source.name, "discovery/not_due")
                 record = self.run_state.documents.record(plan.url)
-                if plan.kind == "listing" and plan.day is not None and window.since is not None:
+                if plan.kind is LISTING and plan.day is not None and window.since is not None:
                     # One day of a paginated archive whose backfill stopped half-way.
                     start = self._archive_start(plan.url, window)
                     if start is not None and record is not None and record.cursor is not None:
-                        self._phases.queue(source.name, [Planned(start, "listing", Due.BACKFILL, 1, plan.url,
-                                                                 day=plan.day, root=plan.url)])  # fmt: skip
+                        archive = Planned(start, LISTING, Due.BACKFILL, 1, plan.url, day=plan.day, root=plan.url)
+                        self._phases.queue(source.name, [archive])
                 if record is not None and record.children:
                     children = self.schedule.children(
                         source, plan.url, plan.kind, list(record.children), 0, window, plan.root
@@ -304,7 +307,7 @@ class SourcesSpider(scrapy.Spider):
             if plan.due == Due.BACKFILL:
                 self._phases.queue(source.name, [plan])
             elif plan.due == Due.NOW:
-                if plan.kind == "sitemap" and plan.parent is not None and not source.allows(plan.url):
+                if plan.kind is DiscoveryKind.SITEMAP and plan.parent is not None and not source.allows(plan.url):
                     self._offsite_sitemap(source, plan)
                     continue
                 request = self._discovery_request(source, plan, phase)
@@ -334,7 +337,7 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.inc(source.name, "discovery/backfill")
         return Request(
             plan.url,
-            callback=self.parse_listing if plan.kind == "listing" else self.parse_discovery,
+            callback=self.parse_listing if plan.kind is LISTING else self.parse_discovery,
             errback=self.on_discovery_error,
             priority=DISCOVERY_PRIORITY if phase == Phase.FRESH else BACKFILL_PRIORITY,
             headers=self.run_state.documents.conditional_headers(plan.url) if conditional else {},
@@ -444,9 +447,9 @@ class SourcesSpider(scrapy.Spider):
         self._document_read(response, listed + children + [(document.next_page or "", None)], children, cb)
         yield from self._sitemap_children(src, url, kind, depth, children, phase)
         entries: Iterable[FeedEntry] = document.entries
-        if document.kind in ("sitemap", "text"):
+        if document.kind.undated_order:
             entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
-        via_kind = "feed" if document.kind in ("rss", "atom", "rdf", "jsonfeed") else "sitemap"
+        via_kind = document.kind.via
         fresh = self._fresh_links
         for entry in entries:
             request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry, trusted, phase)
@@ -495,7 +498,7 @@ class SourcesSpider(scrapy.Spider):
         if depth >= MAX_SITEMAP_DEPTH:
             logger.warning("%s: %s nested deeper than %d levels; not followed", source.name, url, MAX_SITEMAP_DEPTH)
             return
-        plans = self.schedule.children(source, url, "sitemap", children, depth, self._window(source))
+        plans = self.schedule.children(source, url, DiscoveryKind.SITEMAP, children, depth, self._window(source))
         plans.sort(key=lambda plan: plan.listed or "", reverse=True)
         for plan in plans:
             if plan.due == Due.NOW and self._quota_left(source) <= 0:
@@ -528,7 +531,7 @@ class SourcesSpider(scrapy.Spider):
         elif not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
-            self._report(source, "listing", url, False, f"HTTP {response.status}, not an HTML page")
+            self._report(source, LISTING, url, False, f"HTTP {response.status}, not an HTML page")
             self.run_state.documents.failed(url)
         else:
             listings = self._listings_of(src, url, cb.get("root"))
@@ -553,7 +556,7 @@ class SourcesSpider(scrapy.Spider):
     ) -> Iterator[Request]:  # fmt: skip
         url, source, root = response.request.url, src.name, cb.get("root")
         self.source_stats.discovery_ok(source)
-        self._report(source, "listing", url, True, f"HTTP {response.status}, HTML listing page")
+        self._report(source, LISTING, url, True, f"HTTP {response.status}, HTML listing page")
         next_url = next_page_url(response, listings[0].next)
         children = [(next_url, None)] if next_url else []
         self._document_read(response, [(link, None) for link in links] + children, children, cb)
@@ -562,13 +565,13 @@ class SourcesSpider(scrapy.Spider):
         phase = Phase(cb.get("phase") or Phase.FRESH)
         fresh = self._fresh_links
         for link in links:
-            request = self._article_request(src, link, {"kind": "listing", "url": url}, None, phase=phase)
+            request = self._article_request(src, link, {"kind": LISTING, "url": url}, None, phase=phase)
             if request is not None:
                 yield request
         if phase == Phase.BACKFILL:
             request = self._archive_next(src, url, depth, links, next_url, root or url)
         else:
-            request = self._next_page(src, url, next_url, "listing", depth, fresh, root, phase) if next_url else None
+            request = self._next_page(src, url, next_url, LISTING, depth, fresh, root, phase) if next_url else None
         if request is not None:
             yield request
 
@@ -591,7 +594,7 @@ class SourcesSpider(scrapy.Spider):
             return None
         self._archive_pages[root] += 1
         assert next_url is not None
-        return self._discovery_request(source, Planned(next_url, "listing", Due.NOW, depth + 1, url, root=root),
+        return self._discovery_request(source, Planned(next_url, LISTING, Due.NOW, depth + 1, url, root=root),
                                        Phase.BACKFILL)  # fmt: skip
 
     def _archive_plans(self, source: Source) -> list[Planned]:
@@ -606,7 +609,7 @@ class SourcesSpider(scrapy.Spider):
                 continue  # a day's page: read as a day of the template
             start = self._archive_start(listing.url, window)
             if start is not None:
-                plans.append(Planned(start, "listing", Due.BACKFILL, 1, listing.url, root=listing.url))
+                plans.append(Planned(start, LISTING, Due.BACKFILL, 1, listing.url, root=listing.url))
         return plans
 
     def _archive_start(self, root: str, window: Window) -> str | None:
@@ -854,7 +857,7 @@ class SourcesSpider(scrapy.Spider):
     def on_discovery_error(self, failure: Failure) -> list[Request]:
         request = failure.request  # type: ignore[attr-defined]
         cb = request.cb_kwargs
-        source, kind = cb.get("source", "?"), cb.get("kind", "feed")
+        source, kind = cb.get("source", "?"), DiscoveryKind(cb.get("kind", DiscoveryKind.FEED))
         reason = failure_reason(failure)
         if reason in ("http_404", "http_410") and cb.get("day") and cb["day"] >= utc_timestamp()[:10]:
             # Today's or tomorrow's page of a date template that the site has not made yet.
@@ -897,7 +900,8 @@ class SourcesSpider(scrapy.Spider):
         """The frontier entry of an article request, should the frontier not have it yet."""
         if key is None:
             return None
-        return FrontierEntry(key, url, source, via.get("kind", "feed"), via.get("url", ""), entry, marker)
+        kind = DiscoveryKind(via.get("kind", DiscoveryKind.FEED))
+        return FrontierEntry(key, url, source, kind, via.get("url", ""), entry, marker)
 
 
 def _since_arg(value: str | None) -> Since | None:

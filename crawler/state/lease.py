@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
 
 from crawler.state.lock import RunLockedError
-from crawler.state.postgres_store import PostgresStore, server_name
+from crawler.state.postgres_store import PostgresStore, SessionLock, server_name
 from crawler.state.run_lease import Heartbeat, describe_lease
 
 __all__ = ["CRAWL_SESSION_LOCK", "LeaseLock", "ShardLock", "crawl_session"]
@@ -36,23 +35,22 @@ class LeaseLock:
         self.where = f"the run lease in {server_name(url)}"
         self.run_id = f"crawl-{os.uname().nodename}-{os.getpid()}-{int(time.time())}"
         self._store: PostgresStore | None = None
-        self._conn: Any = None
+        self._session: SessionLock | None = None
         self._heartbeat: Heartbeat | None = None
 
     def acquire(self) -> None:
         # Two connections: the heartbeat thread's, and the one that holds the session lock.
         store = PostgresStore(self.url, max_connections=2)
-        conn = crawl_session(store)
-        if conn is None:
-            holder = store.lease()
-            store.close()
-            raise RunLockedError(f"another run holds {self.where} ({describe_lease(holder)}); not crawling")
-        if store.take_lease(self.run_id, self.stale_after, {"kind": "crawl"}, crawl_gone=True) is None:
-            holder = store.lease()
-            store.pool.putconn(conn)
-            store.close()
-            raise RunLockedError(f"another run holds {self.where} ({describe_lease(holder)}); not crawling")
-        self._store, self._conn = store, conn
+        session = None
+        try:
+            session = crawl_session(store)
+            if session is None or store.take_lease(self.run_id, self.stale_after, {"kind": "crawl"}, True) is None:
+                raise RunLockedError(f"another run holds {self.where} ({describe_lease(store.lease())}); not crawling")
+        except BaseException:
+            # Locked out or the server gone mid-way: nothing of ours stays held.
+            _close(store, session)
+            raise
+        self._store, self._session = store, session
         self._heartbeat = Heartbeat(store, self.run_id, self.interval).start()
 
     def release(self) -> None:
@@ -62,9 +60,8 @@ class LeaseLock:
             try:
                 self._store.end_lease(self.run_id)
             finally:
-                self._store.pool.putconn(self._conn)
-                self._store.close()  # closing the connection drops the session lock
-            self._store = self._conn = None
+                _close(self._store, self._session)  # closing the connection drops the session lock
+            self._store = self._session = None
 
 
 class ShardLock:
@@ -75,47 +72,46 @@ class ShardLock:
         self.url, self.run_id, self.shard, self.stale_after = url, run_id, shard, stale_after
         self.where = f"shard {shard} of run {run_id} in {server_name(url)}"
         self._store: PostgresStore | None = None
-        self._conn: Any = None
+        self._session: SessionLock | None = None
 
     def acquire(self) -> None:
         store = PostgresStore(self.url, max_connections=1)
-        lease = store.lease()
-        if lease is None or lease.run_id != self.run_id or lease.finished is not None:
+        try:
+            lease = store.lease()
+            if lease is None or lease.run_id != self.run_id or lease.finished is not None:
+                held = describe_lease(lease)
+                raise RunLockedError(f"run {self.run_id} no longer holds the run lease ({held}); not crawling")
+            self._session = self._wait_for_earlier_attempt(store)
+        except BaseException:
             store.close()
-            held = describe_lease(lease)
-            raise RunLockedError(f"run {self.run_id} no longer holds the run lease ({held}); not crawling")
+            raise
+        self._store = store
+
+    def _wait_for_earlier_attempt(self, store: PostgresStore) -> SessionLock:
         # An earlier attempt of this shard, orphaned by a killed worker, stops within a heartbeat.
-        conn = store.pool.getconn()
         key = f"shard {self.run_id} {self.shard}"
         deadline = time.monotonic() + min(self.stale_after, 120)
-        while not _try_lock(conn, key):
+        while (session := store.try_session_lock(key)) is None:
             if time.monotonic() > deadline:
-                store.pool.putconn(conn)
-                store.close()
                 raise RunLockedError(f"another attempt is still crawling {self.where}; not crawling")
             time.sleep(0.5)
-        self._store, self._conn = store, conn
+        return session
 
     def release(self) -> None:
-        if self._store is not None and self._conn is not None:
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock_all()")
-            finally:
-                self._store.pool.putconn(self._conn)
-                self._store.close()
-            self._store = self._conn = None
+        if self._store is not None:
+            _close(self._store, self._session)
+            self._store = self._session = None
 
 
-def _try_lock(conn: Any, name: str) -> bool:
-    """A session advisory lock on ``name``, if free; the server drops it with the connection."""
-    return bool(conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0])
+def _close(store: PostgresStore, session: SessionLock | None) -> None:
+    try:
+        if session is not None:
+            session.release()
+    finally:
+        store.close()
 
 
-def crawl_session(store: PostgresStore) -> Any:
-    """The session lock of single-process crawls, taken for a moment (by enqueue); None if a
-    crawl holds it. Give the connection back with ``store.pool.putconn``."""
-    conn = store.pool.getconn()
-    if _try_lock(conn, CRAWL_SESSION_LOCK):
-        return conn
-    store.pool.putconn(conn)
-    return None
+def crawl_session(store: PostgresStore) -> SessionLock | None:
+    """The session lock of single-process crawls, held until released (enqueue takes it for a
+    moment); None while a crawl holds it."""
+    return store.try_session_lock(CRAWL_SESSION_LOCK)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from crawler import settings as defaults
 from crawler.state.lock import RunLock
-from crawler.state.store import Lock, SharedStore, StateError, StateStore
+from crawler.state.store import HeldLock, Lock, SharedStore, StateError, StateStore
 
 if TYPE_CHECKING:
     from crawler.state.postgres_store import PostgresStore
@@ -63,9 +63,9 @@ def open_shared_store(url: str, max_connections: int) -> SharedStore:
     return PostgresStore(url, max_connections=max_connections)
 
 
-def crawl_session(store: SharedStore) -> Any:
-    """The session lock single-process crawls hold, taken for a moment; None if a crawl holds it
-    (crawler/state/lease.py)."""
+def crawl_session(store: SharedStore) -> HeldLock | None:
+    """The session lock single-process crawls hold, taken for a moment; None while a crawl
+    holds it (crawler/state/lease.py)."""
     from crawler.state.lease import crawl_session as take
 
     return take(cast("PostgresStore", store))

@@ -41,7 +41,7 @@ from crawler.state.sql import (
 )
 from crawler.state.store import StateError
 
-__all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "ShardResult", "read_only", "server_name"]
+__all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "SessionLock", "ShardResult", "read_only", "server_name"]
 
 # pg_advisory_xact_lock key for migrations ("srccrawl" in ASCII).
 _MIGRATION_LOCK = 0x73726363726177
@@ -62,6 +62,22 @@ def server_name(url: str) -> str:
     except psycopg.Error:
         return "the PostgreSQL server at STATE_URL"
     return f"PostgreSQL {info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+class SessionLock:
+    """A session advisory lock and the connection that holds it (``PostgresStore.try_session_lock``)."""
+
+    def __init__(self, store: PostgresStore, conn: psycopg.Connection):
+        self._store, self._conn = store, conn
+
+    def release(self) -> None:
+        """Unlock and give the connection back; the connection goes back even when the
+        server is gone (and then the lock went with the session)."""
+        try:
+            with self._store._errors():
+                self._conn.execute("SELECT pg_advisory_unlock_all()")
+        finally:
+            self._store.pool.putconn(self._conn)
 
 
 def _v0_to_v1(db: psycopg.Connection) -> None:
@@ -174,22 +190,41 @@ class PostgresStore:
         self._migrate()
 
     @contextmanager
-    def _tx(self) -> Iterator[psycopg.Connection]:
+    def _errors(self) -> Iterator[None]:
+        """psycopg's and the pool's errors as the StateError every caller handles (exit 66)."""
         try:
-            with self.pool.connection(timeout=30) as conn, conn.transaction():
-                yield conn
+            yield
         except (psycopg.Error, PoolTimeout) as exc:
             raise StateError(f"the state database {self.where} cannot be used ({_reason(exc)})") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection]:
+        with self._errors(), self.pool.connection(timeout=30) as conn, conn.transaction():
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[psycopg.Connection]:
         """A connection for one SELECT: no transaction around it (connections are in autocommit
         mode), so one round trip instead of three (BEGIN, the query, COMMIT)."""
-        try:
-            with self.pool.connection(timeout=30) as conn:
-                yield conn
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StateError(f"the state database {self.where} cannot be used ({_reason(exc)})") from None
+        with self._errors(), self.pool.connection(timeout=30) as conn:
+            yield conn
+
+    def try_session_lock(self, name: str) -> SessionLock | None:
+        """A session advisory lock on ``name``, on a connection held for it until released; None
+        (and the connection back in the pool) while another session holds it. The server drops
+        the lock with the connection, however its holder ends."""
+        with self._errors():
+            conn = self.pool.getconn(timeout=30)
+            try:
+                query = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
+                taken = bool(conn.execute(query, (name,)).fetchone()[0])
+            except BaseException:
+                self.pool.putconn(conn)
+                raise
+            if taken:
+                return SessionLock(self, conn)
+            self.pool.putconn(conn)
+            return None
 
     def _migrate(self) -> None:
         with self._tx() as db:

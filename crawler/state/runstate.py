@@ -29,6 +29,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ GIVE_UP_AFTER_RUNS = 3
 RETRANSLATE = frozenset({"failed", "deferred"})
 
 
-class Decision:
+class Decision(StrEnum):
     """What the state makes of an extracted article."""
 
     NEW = "new"

@@ -17,7 +17,7 @@ from crawler.state.rows import KnownUrl
 from crawler.state.run_lease import Lease
 from crawler.translation.cache import TranslationCache
 
-__all__ = ["Lock", "RunRecords", "SharedStore", "StateError", "StateStore"]
+__all__ = ["HeldLock", "Lock", "RunRecords", "SharedStore", "StateError", "StateStore"]
 
 
 class StateError(Exception):
@@ -89,6 +89,12 @@ class SharedStore(StateStore, Protocol):
         files: list[str] | None = None,
     ) -> None: ...  # fmt: skip
     def shard_results(self, run_id: str) -> dict[int, Any]: ...
+
+
+class HeldLock(Protocol):
+    """A lock already taken (a PostgreSQL session lock): all that is left is to let it go."""
+
+    def release(self) -> None: ...
 
 
 class Lock(Protocol):

@@ -46,8 +46,12 @@ class RunBudget:
             remaining = await asyncio.wait_for(
                 loop.run_in_executor(self.pool, self.provider.remaining_chars), self.timeout
             )
-        except Exception as exc:  # an unknown quota is no reason not to try
-            logger.debug("Translation: the %s quota could not be read (%s)", self.provider.label, exc)
+        except Exception as exc:  # an unknown quota is no reason not to try, but the operator hears of it
+            logger.warning(
+                "Translation: the %s quota could not be read (%s: %s); translating without knowing it",
+                self.provider.label, type(exc).__name__, exc,
+            )  # fmt: skip
+            self._stats("translation/quota_unknown", 1)
             return
         if remaining is None:
             return
