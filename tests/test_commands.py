@@ -222,6 +222,28 @@ def test_a_new_user_adds_checks_crawls_and_reads_a_site(tmp_path: Path, site: Si
     rendered = scrapy_command("sources", "digest", str(crawl.output), "--original")
     assert rendered.returncode == 0
     assert rendered.stdout.count("Original (Ukrainian):") == 3 and "Верховна Рада" in rendered.stdout
+    # An option written before its action still belongs to it.
+    before = scrapy_command("sources", "--original", "digest", str(crawl.output))
+    assert before.returncode == 0 and before.stdout == rendered.stdout
+    # A digest that cannot be written says so in a line and exits 74, with no traceback.
+    unwritable = scrapy_command("sources", "digest", str(crawl.output), "--output", "/proc/digest.txt")
+    assert unwritable.returncode == 74, unwritable.stderr[-1000:]
+    assert "cannot write /proc/digest.txt" in unwritable.stderr and "Traceback" not in unwritable.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "refused"),
+    [
+        (["list", "--burst"], "scrapy sources list: unrecognized arguments: --burst"),
+        (["digest"], "scrapy sources digest: the following arguments are required: FILE"),
+        (["health", "--shards", "2"], "scrapy sources health: unrecognized arguments: --shards 2"),
+        (["enqueue", "--shards", "two"], "scrapy sources enqueue: argument --shards: invalid int value"),
+        (["frob"], "unknown action 'frob'"),
+    ],
+)
+def test_each_action_takes_only_its_own_options(line: list[str], refused: str) -> None:
+    result = scrapy_command("sources", *line)
+    assert result.returncode == 2 and refused in result.stderr, result.stderr[-1000:]
 
 
 def test_help_is_plain_text() -> None:

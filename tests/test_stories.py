@@ -123,7 +123,7 @@ def test_no_extraction_process_loads_numpy_for_stories() -> None:
     # (datasketch's) were 60 MiB in each extraction process.
     code = (
         "import sys\n"
-        "import crawler.workers.preload, crawler.stories.preload\n"
+        "import crawler.workers.preload, crawler.stories.fingerprint_warmup\n"
         "from crawler.stories import assign, extension\n"
         "from crawler.parsing.fingerprint import band_keys, fingerprint, similarity\n"
         "print_ = fingerprint(' '.join(f'слово{n}' for n in range(50)))\n"

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from crawler.health.assess import SourceHealth, duration
 from crawler.parsing.dates import utc_timestamp
+from crawler.text_table import format_table
 
 __all__ = ["format_health", "health_json"]
 
@@ -40,8 +41,7 @@ def format_health(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> st
     header = ["SOURCE", "ENABLED", "RUNS", "NEW/DAY", "LAST NEW", "USUAL GAP", "QUIET", "FAILED RUNS", "REFUSED"]
     header += ["RETRYING", "GIVEN UP", "HEALTH"]
     rows = [header] + [_row(health, health.name in on) for health in healths]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = format_table(rows)
     why = [f"  {health.name}: {reason}" for health in healths for reason in health.reasons]
     why += [
         f"  {health.name}: {health.given_up} page(s) given up lately (each logged with its reason); "

@@ -12,6 +12,7 @@ from crawler.output.exporters import write_text_atomically
 from crawler.output.names import summary_path
 from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.records import Refusal
+from crawler.text_table import format_table as columns
 from crawler.translation.base import failure_words
 
 __all__ = ["DEGRADED", "SourceStatus", "build_summary", "format_table", "summary_path", "write_summary"]
@@ -242,10 +243,7 @@ def format_table(summary: dict[str, Any]) -> str:
                 ", ".join(f"{reason} {count}" for reason, count in s["errors"].items()) or "-",
             ]
         )
-    rows = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines = columns(rows, rule=True)
     reasons = [f"  {name}: {s['reason']}" for name, s in summary["sources"].items() if s.get("reason")]
     return "\n".join(lines + (["", *reasons] if reasons else []))
 

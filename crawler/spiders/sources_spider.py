@@ -177,7 +177,7 @@ class SourcesSpider(scrapy.Spider):
             timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", defaults.EXTRACTION_TIMEOUT),
             max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", defaults.EXTRACTION_WORKER_MAX_MB),
             stats=lambda: crawler.stats,
-            preload=("crawler.stories.preload",)
+            preload=("crawler.stories.fingerprint_warmup",)
             if crawler.settings.getbool("STORIES_ENABLED", defaults.STORIES_ENABLED)
             else (),
         )

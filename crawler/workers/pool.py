@@ -142,7 +142,7 @@ class ExtractionPool:
         self.max_worker_mb = max_worker_mb
         self.stats = stats
         self._context = multiprocessing.get_context("forkserver")
-        # ``preload``: more modules the forkserver imports for every worker (crawler/stories/preload.py).
+        # ``preload``: more modules the forkserver imports for every worker (crawler/stories/fingerprint_warmup.py).
         # They come first: crawler.workers.preload ends with gc.freeze(), and objects loaded after
         # it were left to every worker's collector, which copies the pages it walks into each
         # worker (12 MiB of PSS on two, benchmarks/crawl.py, when stories loaded numpy).

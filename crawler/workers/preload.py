@@ -56,7 +56,7 @@ def _warm() -> None:
             f"<time>{date}</time>{paragraphs}<table><tr><td>1</td></tr></table></article>"
             "<footer>© 2024</footer></body></html>"
         )
-        # Fingerprints are warmed by crawler/stories/preload.py, when stories are on.
+        # Fingerprints are warmed by crawler/stories/fingerprint_warmup.py, when stories are on.
         extraction.extract_article(
             html.encode(), extraction.ExtractionOptions(url="https://warm.example.org/news/1.html", fingerprint=False)
         )

@@ -1,0 +1,81 @@
+"""``enqueue [--shards K] [--wait]`` and ``worker [--burst]``: one run over several machines,
+as RQ jobs on Redis with the state in PostgreSQL (crawler/distributed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from scrapy.exceptions import UsageError
+
+from crawler import settings as defaults
+from crawler.commands.sources.action import ActionParser, Context
+from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_STATE_UNUSABLE, EXIT_UNAVAILABLE
+from crawler.state.lock import RunLockedError
+from crawler.state.opener import state_url
+from crawler.state.store import StateError
+
+__all__ = ["Enqueue", "Worker"]
+
+
+class Enqueue:
+    name = "enqueue"
+    usage = "enqueue [--shards K] [--wait]"
+    help_lines = (("enqueue [--shards K]", "one run over several machines (Redis queue, PostgreSQL state)"),)
+
+    def add_arguments(self, parser: ActionParser) -> None:
+        parser.add_argument("--shards", type=int, default=None, help="shards to split the run into (SHARDS)")
+        parser.add_argument("--wait", action="store_true", help="wait for the run and exit with its status")
+
+    def run(self, context: Context, args: argparse.Namespace) -> int:
+        from crawler.distributed.queue import QueueUnavailableError, enqueue_run, wait_for_run
+
+        config = context.config()
+        if config is None:
+            return EXIT_CONFIG_ERROR
+        settings = context.settings
+        shards = args.shards if args.shards is not None else settings.getint("SHARDS", defaults.SHARDS)
+        if shards < 1:
+            raise UsageError("enqueue [--shards K] [--wait]: K at least 1")
+        try:
+            if state_url(settings) is None:
+                raise StateError("enqueue needs the state in PostgreSQL, shared by the workers: set STATE_URL")
+            enqueued = enqueue_run(settings, list(config.enabled), shards, list(context.set_options))
+        except RunLockedError as exc:
+            print(f"sources-crawler: {exc}", file=sys.stderr)
+            return EXIT_LOCKED
+        except StateError as exc:
+            print(f"sources-crawler: not enqueueing: {exc}", file=sys.stderr)
+            return EXIT_STATE_UNUSABLE
+        except QueueUnavailableError as exc:
+            print(f"sources-crawler: not enqueueing: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        plan = enqueued.plan
+        print(f"run {plan.run_id}: {len(config.enabled)} sources in {len(plan.assignment)} of {shards} shards")
+        print(f"manifest: {plan.manifest}")
+        return wait_for_run(settings, enqueued) if args.wait else EXIT_OK
+
+
+class Worker:
+    name = "worker"
+    usage = "worker [--burst]"
+    help_lines = (("worker [--burst]", "a worker that runs those shards"),)
+    logs = True  # a service: its log is what it has to say
+
+    def add_arguments(self, parser: ActionParser) -> None:
+        parser.add_argument("--burst", action="store_true", help="quit once the queue is empty")
+
+    def run(self, context: Context, args: argparse.Namespace) -> int:
+        from crawler.distributed.jobs import WORKER_SETTINGS_ENV
+        from crawler.distributed.queue import QueueUnavailableError, start_worker
+
+        # This machine's own -s settings (EXTRACTION_WORKERS, ...) go to the crawls it runs.
+        os.environ[WORKER_SETTINGS_ENV] = json.dumps(list(context.set_options))
+        try:
+            start_worker(context.settings, burst=args.burst)
+        except QueueUnavailableError as exc:
+            print(f"sources-crawler: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        return EXIT_OK
