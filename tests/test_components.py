@@ -178,7 +178,7 @@ def test_a_spider_built_without_the_project_settings_keeps_their_defaults(tmp_pa
     sources.write_text("sources:\n  - name: s\n    feeds: [https://example.org/rss.xml]\n", encoding="utf-8")
     crawler = get_crawler(SourcesSpider, {"SOURCES_FILE": str(sources), "STATE_DB": str(tmp_path / "s.sqlite3")})
     spider = SourcesSpider.from_crawler(crawler)
-    assert spider.default_max_articles == project_settings.SOURCES_MAX_ARTICLES == 500
+    assert spider.frontier.quotas.default == project_settings.SOURCES_MAX_ARTICLES == 500
     assert spider.frozen_days == project_settings.CHECK_FROZEN_DAYS
     assert spider.max_pages == project_settings.DISCOVERY_MAX_PAGES
     assert HealthRules.from_settings(crawler.settings).frozen_days == project_settings.CHECK_FROZEN_DAYS

@@ -29,6 +29,7 @@ from crawler.config.windows import Since, parse_since, parse_until
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.documents import listing_digest
 from crawler.frontier.revisit import Due, RevisitPolicy, Window
+from crawler.frontier.run_frontier import Quotas, RunFrontier
 from crawler.frontier.schedule import DiscoverySchedule, Planned
 from crawler.items import ArticleItem
 from crawler.net.failures import failure_reason, failure_text, retry_after
@@ -75,11 +76,6 @@ def _is_true(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-# Under JOBDIR, the requests a paused run still owed; kept in Scrapy's spider.state.
-_JOB_INFLIGHT = "sources_crawler/inflight"
-_JOB_DOCUMENTS = "sources_crawler/documents"
-
-
 class SourcesSpider(scrapy.Spider):
     name = "sources"
 
@@ -112,19 +108,11 @@ class SourcesSpider(scrapy.Spider):
         self.report: list[dict[str, Any]] = []
         self.sources: tuple[Source, ...] = ()
         self._by_name: dict[str, Source] = {}
-        self._seen: set[str] = set()
-        self._skipped: dict[str, str] = {}  # URL keys skipped as known -> article id
-        self._entries: dict[str, FeedEntry] = {}
-        self._requested: dict[str, int] = {}
         # Listing pages read this run -> their next page; archive pages a backfill read per listing.
         self._listing_next: dict[str, str] = {}
         self._archive_pages: Counter[str] = Counter()
-        # Discovery documents requested this run per source (an index that lists itself is read
-        # once), and those not yet answered, with their phase (kept under JOBDIR when paused).
-        self._documents: set[tuple[str, str]] = set()
-        self._documents_inflight: set[tuple[str, str, str]] = set()
-        self._inflight: dict[str, str] = {}
-        self._fresh_links = 0
+        # What this run has asked for (crawler/frontier/run_frontier.py); quotas come with the settings.
+        self.frontier = RunFrontier(Quotas(limit=self.limit))
         self._offsite_hosts: set[tuple[str, str]] = set()
         # Per source, the hosts of article links outside allowed_domains (scrapy sources check).
         self.offsite_links: dict[str, Counter[str]] = defaultdict(Counter)
@@ -167,7 +155,8 @@ class SourcesSpider(scrapy.Spider):
         spider._slots = site_slots(config.sources)
         spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
         spider.source_stats = SourceStats(crawler)
-        spider.default_max_articles = crawler.settings.getint("SOURCES_MAX_ARTICLES", defaults.SOURCES_MAX_ARTICLES)
+        default = crawler.settings.getint("SOURCES_MAX_ARTICLES", defaults.SOURCES_MAX_ARTICLES)
+        spider.frontier = RunFrontier(Quotas(default, spider.limit))
         spider.max_pages = crawler.settings.getint("DISCOVERY_MAX_PAGES", defaults.DISCOVERY_MAX_PAGES)
         # scrapy sources check warns about a feed whose newest item is older than this.
         spider.frozen_days = crawler.settings.getfloat("CHECK_FROZEN_DAYS", defaults.CHECK_FROZEN_DAYS)
@@ -212,33 +201,16 @@ class SourcesSpider(scrapy.Spider):
     # --- pause and resume (JOBDIR) ----------------------------------------------------
 
     def closed(self, reason: str) -> None:
-        # Scrapy's SpiderState extension pickles ``self.state`` after this, when a
-        # JOBDIR is set: what was still owed then is in its request queue on disk.
+        # Scrapy's SpiderState extension pickles ``self.state`` after this, when a JOBDIR is set.
         job = getattr(self, "state", None)
         if isinstance(job, dict):
-            job[_JOB_INFLIGHT] = dict(self._inflight)
-            job[_JOB_DOCUMENTS] = sorted(self._documents_inflight)
+            self.frontier.save(job)
 
     def _resume(self) -> None:
         job = getattr(self, "state", None)
-        if not isinstance(job, dict) or not (job.get(_JOB_INFLIGHT) or job.get(_JOB_DOCUMENTS)):
-            return
-        inflight: dict[str, str] = job.pop(_JOB_INFLIGHT, None) or {}
-        documents: list[Any] = job.pop(_JOB_DOCUMENTS, None) or []
-        # Their requests come back from the queue on disk: they are not asked for twice.
-        self._seen.update(inflight)
-        self._inflight.update(inflight)
-        for source in inflight.values():
-            self._requested[source] = self._requested.get(source, 0) + 1
-        for document in documents:
-            if isinstance(document, (list, tuple)) and len(document) == 3:  # (source, url, phase)
-                self._documents.add((document[0], document[1]))
-                self._documents_inflight.add(tuple(document))
-                self._phases.expect(document[0], Phase(document[2]))
-        logger.info(
-            "Resuming a paused run: %d article and %d feed/sitemap requests come from %s",
-            len(inflight), len(documents), self.settings.get("JOBDIR"),
-        )  # fmt: skip
+        if isinstance(job, dict):
+            for source, _, phase in self.frontier.resume(job):
+                self._phases.expect(source, Phase(phase))
 
     # --- discovery -----------------------------------------------------------
 
@@ -254,8 +226,8 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.touch(source.name)
             # Articles whose translation failed on an earlier run: translated again
             # from the stored record, without fetching the page.
-            for item, keys in state.retry_items(source.name, self._quota_left(source)):
-                self._seen.update(keys)
+            for item, keys in state.retry_items(source.name, self.frontier.quota_left(source)):
+                self.frontier.see(keys)
                 self.source_stats.inc(source.name, "translation_retries")
                 yield item
         for source in self.sources:
@@ -327,11 +299,10 @@ class SourcesSpider(scrapy.Spider):
     def _discovery_request(
         self, source: Source, plan: Planned, phase: Phase, conditional: bool = True
     ) -> Request | None:
-        if conditional and (source.name, plan.url) in self._documents:
+        if conditional and self.frontier.asked(source.name, plan.url):
             self.source_stats.inc(source.name, "discovery/repeated")
             return None
-        self._documents.add((source.name, plan.url))
-        self._documents_inflight.add((source.name, plan.url, str(phase)))
+        self.frontier.ask(source.name, plan.url, str(phase))
         self._phases.expect(source.name, phase)
         if phase == Phase.BACKFILL:
             self.source_stats.inc(source.name, "discovery/backfill")
@@ -354,14 +325,14 @@ class SourcesSpider(scrapy.Spider):
                 "handle_httpstatus_list": [304],
             },
             # Documents are asked for whatever a JOBDIR's request filter remembers;
-            # _documents stops loops within a run.
+            # the run frontier stops loops within a run.
             dont_filter=True,
         )  # fmt: skip
 
     def _answered(self, source: Source, url: str, phase: str) -> list[Request]:
         """The end of a discovery document's callback: owed pages are written to the state, and
         the source's backlog starts once its fresh phase is over (or its next archive is read)."""
-        self._documents_inflight.discard((source.name, url, phase))
+        self.frontier.document_answered(source.name, url, phase)
         self._flush_frontier()
         if self._phases.answered(source.name, Phase(phase)):
             return self._backlog(source)
@@ -450,7 +421,7 @@ class SourcesSpider(scrapy.Spider):
         if document.kind.undated_order:
             entries = sorted(document.entries, key=lambda e: e.published or e.updated or "", reverse=True)
         via_kind = document.kind.via
-        fresh = self._fresh_links
+        fresh = self.frontier.fresh_links
         for entry in entries:
             request = self._article_request(src, entry.url, {"kind": via_kind, "url": url}, entry, trusted, phase)
             if request is not None:
@@ -501,7 +472,7 @@ class SourcesSpider(scrapy.Spider):
         plans = self.schedule.children(source, url, DiscoveryKind.SITEMAP, children, depth, self._window(source))
         plans.sort(key=lambda plan: plan.listed or "", reverse=True)
         for plan in plans:
-            if plan.due == Due.NOW and self._quota_left(source) <= 0:
+            if plan.due == Due.NOW and self.frontier.quota_left(source) <= 0:
                 self.source_stats.inc(source.name, "discovery/over_max_articles")
                 continue
             yield from self._follow(source, [plan], Phase.BACKFILL if plan.due == Due.BACKFILL else phase)
@@ -512,7 +483,11 @@ class SourcesSpider(scrapy.Spider):
     ) -> Request | None:  # fmt: skip
         """The next page of a listing or paged feed, when this page held links not seen before
         (newer articles may have pushed others onto it) and the quota allows."""
-        if self._fresh_links == fresh_before or depth >= self.max_pages or self._quota_left(source) <= 0:
+        if (
+            self.frontier.fresh_links == fresh_before
+            or depth >= self.max_pages
+            or self.frontier.quota_left(source) <= 0
+        ):
             return None
         if not source.allows(next_url) or next_url == url:
             return None
@@ -563,7 +538,7 @@ class SourcesSpider(scrapy.Spider):
         if next_url:
             self._listing_next[url] = next_url
         phase = Phase(cb.get("phase") or Phase.FRESH)
-        fresh = self._fresh_links
+        fresh = self.frontier.fresh_links
         for link in links:
             request = self._article_request(src, link, {"kind": LISTING, "url": url}, None, phase=phase)
             if request is not None:
@@ -590,7 +565,7 @@ class SourcesSpider(scrapy.Spider):
         done = reached or not usable
         self.run_state.documents.set_cursor(root, {"next": next_url if usable else None, "done": done,
                                                    "since": window.since})  # fmt: skip
-        if done or self._quota_left(source) <= 0 or self._archive_pages[root] >= ARCHIVE_PAGES_PER_RUN:
+        if done or self.frontier.quota_left(source) <= 0 or self._archive_pages[root] >= ARCHIVE_PAGES_PER_RUN:
             return None
         self._archive_pages[root] += 1
         assert next_url is not None
@@ -637,23 +612,23 @@ class SourcesSpider(scrapy.Spider):
         """Once the source's new articles are asked for: pages owed from earlier runs, newest
         first, then the archives a backfill has still to read, while the quota lasts."""
         self._phases.start_backlog(source.name)
-        owed = [entry for entry in self.run_state.frontier.backlog(source.name) if entry.key not in self._seen]
+        owed = self.frontier.unseen(self.run_state.frontier.backlog(source.name))
         requests = self._frontier_requests(source, owed, BACKLOG_PRIORITY)
         self._phases.queue(source.name, self._archive_plans(source))
         return requests + self._next_archives(source)
 
     def _next_archives(self, source: Source) -> list[Request]:
         requests = []
-        while self._quota_left(source) > 0 and (plan := self._phases.take(source.name)) is not None:
+        while self.frontier.quota_left(source) > 0 and (plan := self._phases.take(source.name)) is not None:
             requests += self._follow(source, [replace(plan, due=Due.NOW)], Phase.BACKFILL)
         return requests
 
     def _frontier_requests(self, source: Source, entries: list[FrontierEntry], priority: int = 0) -> list[Request]:
         requests = []
         for entry in entries:
-            if entry.key in self._seen:
+            if self.frontier.seen(entry.key):
                 continue
-            if self._quota_left(source) <= 0:
+            if self.frontier.quota_left(source) <= 0:
                 self.source_stats.inc(source.name, "links/over_max_articles")
                 break
             if entry.attempts:
@@ -662,14 +637,6 @@ class SourcesSpider(scrapy.Spider):
                 self.source_stats.inc(source.name, "owed")
             requests.append(self._fetch(source, entry.url, entry.key, entry.via, entry.entry, entry.marker, priority))
         return requests
-
-    def _quota_left(self, source: Source) -> int:
-        limit = source.max_articles or self.default_max_articles
-        if self.limit:
-            limit = min(limit or self.limit, self.limit)
-        if not limit:
-            return 1 << 30
-        return limit - self._requested.get(source.name, 0)
 
     def _report(self, source: str, step: str, url: str, ok: bool, detail: str, warning: bool = False) -> None:
         if self.collect_report and len(self.report) < 1000:
@@ -702,20 +669,17 @@ class SourcesSpider(scrapy.Spider):
         url = cleaned
         key = url_key(url)
         self.source_stats.inc(source.name, "discovered")
-        if entry is not None and (key not in self._entries or _richer(entry, self._entries[key])):
-            self._entries[key] = entry
+        self.frontier.note_entry(key, entry)
         marker = entry.changed_marker if entry is not None else None
         document = via["url"]
         state = self.run_state
         state.see(key, marker, document)
         if not trusted:
             marker = None  # remembered for next time, but it tells nothing now
-        if key in self._skipped and state.changed(key, marker, document):
-            # Skipped as known via another document, but this one says it changed.
-            self._seen.discard(key)
-            if self._skipped.pop(key):
-                self.source_stats.inc(source.name, "unchanged", -1)
-        if key in self._seen:
+        # Skipped as known via another document, but this one says it changed.
+        if self.frontier.skipped(key) and state.changed(key, marker, document) and self.frontier.reopen(key):
+            self.source_stats.inc(source.name, "unchanged", -1)
+        if self.frontier.seen(key):
             self.source_stats.inc(source.name, "links/duplicate")
             return None
         dated = article_dates(entry, url)
@@ -724,24 +688,23 @@ class SourcesSpider(scrapy.Spider):
             return None
         if state.frontier.waiting(key):
             # It failed on an earlier run and its pause is not over; the frontier brings it.
-            self._seen.add(key)
+            self.frontier.see([key])
             self.source_stats.inc(source.name, "links/retry_later")
             return None
         known = state.known(key, marker, document)
         if known is not None:
             # Delivered before and, as far as the feed or sitemap can tell, unchanged.
-            self._seen.add(key)
-            self._skipped[key] = known
+            self.frontier.skip_known(key, known)
             state.skip_known(key, known)
             self.source_stats.inc(source.name, "unchanged" if known else "links/known_non_article")
             return None
-        self._fresh_links += 1
-        self._seen.add(key)
+        self.frontier.fresh_links += 1
+        self.frontier.see([key])
         if not self.full or state.known(key, marker, document, full=False) is None:
             # Owed until it comes (-a full=1 fetches delivered pages again, but owes none of them).
             owed = FrontierEntry(key, url, source.name, via["kind"], via["url"], entry, marker, dated and dated[0])
             state.frontier.owe(owed)
-        if self._quota_left(source) <= 0:
+        if self.frontier.quota_left(source) <= 0:
             # Owed: the next runs ask for it (crawler/frontier/book.py).
             self.source_stats.inc(source.name, "links/over_max_articles")
             return None
@@ -761,9 +724,7 @@ class SourcesSpider(scrapy.Spider):
         self, source: Source, url: str, key: str, via: dict[str, str], entry: FeedEntry | None, marker: str | None,
         priority: int = 0,
     ) -> Request:  # fmt: skip
-        self._seen.add(key)
-        self._inflight[key] = source.name
-        self._requested[source.name] = self._requested.get(source.name, 0) + 1
+        self.frontier.requested(key, source.name)
         self.source_stats.inc(source.name, "articles_requested")
         # The workers start with the first article to fetch, while it downloads: a run
         # over an unchanged site never starts the forkserver (2 s of CPU, ~150 MiB),
@@ -794,7 +755,7 @@ class SourcesSpider(scrapy.Spider):
     ) -> list[ArticleItem]:
         src = self._by_name[source]
         state = self.run_state
-        self._inflight.pop(key, None)
+        self.frontier.answered(key)
         problem = _not_html(response)
         if problem:
             self.reject(source, response.url, Rejected(Refusal.NOT_HTML, problem))
@@ -805,7 +766,7 @@ class SourcesSpider(scrapy.Spider):
             url=response.url,
             language_hint=src.language,
             rules=src.extract.as_dict(),
-            entry=self._entries.get(key) or entry,
+            entry=self.frontier.entry(key) or entry,
             content_type=content_type.decode("latin-1") if content_type else None,
             fingerprint=Stories.of(self.crawler) is not None,
         )
@@ -881,7 +842,7 @@ class SourcesSpider(scrapy.Spider):
         if reason.startswith("http_"):
             self.source_stats.inc(source, "http_errors")
         via, key = cb.get("via") or {}, cb.get("key")
-        self._inflight.pop(key, None)
+        self.frontier.answered(key)
         redirects = request.meta.get("redirect_urls") or []
         original = redirects[0] if redirects else request.url
         owed = self._owed(source, original, key, via, cb.get("entry"), cb.get("marker"))
@@ -930,13 +891,6 @@ def article_dates(entry: FeedEntry | None, url: str) -> tuple[float, float] | No
         return moment, moment
     period = url_period(url)
     return (period.start(), period.end() - 1) if period is not None else None
-
-
-def _richer(new: FeedEntry, old: FeedEntry) -> bool:
-    def score(entry: FeedEntry) -> int:
-        return sum(bool(v) for v in (entry.title, entry.published, entry.summary, entry.author, entry.tags))
-
-    return score(new) > score(old)
 
 
 def _not_html(response: Response) -> str | None:
