@@ -201,7 +201,7 @@ class TranslationPipeline:
             self.stats.inc(item.source, "translation_deferred")
             self.stats.inc(item.source, "translation_deferred_chars", outcome.chars)
         elif kind != "unsupported":
-            again = RunState.of(self.crawler).decisions.get(item.id) == Decision.RETRY
+            again = RunState.of(self.crawler).links.decisions.get(item.id) == Decision.RETRY
             self.stats.inc(item.source, "translation_failed_again" if again else "translation_failed")
             if again:
                 self.crawler.stats.inc_value("translation/articles/failed_again")
@@ -224,7 +224,7 @@ class StatePipeline:
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
-        decision = RunState.of(self.crawler).decide(item)
+        decision = RunState.of(self.crawler).links.decide(item)
         if decision == Decision.MOVED:
             self.stats.inc(item.source, "moved")
             raise DropItem(f"moved to a new URL, unchanged: {item.url}", log_level="DEBUG")
@@ -272,13 +272,13 @@ class DeliveryPipeline:
         if not isinstance(item, ArticleItem):
             return item
         state = RunState.of(self.crawler)
-        decision = state.decisions.get(item.id, Decision.NEW)
+        decision = state.links.decisions.get(item.id, Decision.NEW)
         if decision == Decision.RETRY and item.translation.get("status") != TranslationStatus.TRANSLATED:
-            state.keep_for_retry(item)
+            state.delivery.touch(item.id)  # a retried translation failed again: kept as delivered
             self.stats.inc(item.source, "unchanged")
             raise DropItem(f"translation failed again, already delivered: {item.canonical_url}", log_level="DEBUG")
         stories = Stories.of(self.crawler)
-        state.stage(item, stories.delivered(item) if stories is not None else None)
+        state.delivery.stage(item, stories.delivered(item) if stories is not None else None)
         self.stats.inc(item.source, {"retry": "retranslated", "full": "unchanged"}.get(decision, decision))
         return item
 

@@ -20,11 +20,11 @@ from crawler.frontier.book import FrontierEntry
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.urls import article_id
+from crawler.state.delivery import recover_deliveries
 from crawler.state.lock import RunLockedError
 from crawler.state.lookups import Lookups
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
 from crawler.state.rows import encode_print
-from crawler.state.runstate import recover_deliveries
 from crawler.state.sqlite_store import StateDB
 from crawler.state.store import StateError, StateStore
 from crawler.stories.assign import PendingStories, Reason, assign_story

@@ -29,9 +29,9 @@ from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import shard_feeds
 from crawler.exit_codes import EXIT_LOCKED, FINISHED
 from crawler.output.exporters import write_text_atomically
+from crawler.state.delivery import recover_deliveries
 from crawler.state.opener import open_shared_store
 from crawler.state.run_lease import Heartbeat
-from crawler.state.runstate import recover_deliveries
 
 __all__ = ["RETRIES", "ShardFailedError", "finish_run", "run_shard", "shard_command"]
 

@@ -26,10 +26,10 @@ from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import assign_shards
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
 from crawler.output.names import run_names
+from crawler.state.delivery import recover_deliveries
 from crawler.state.lock import RunLockedError
 from crawler.state.opener import crawl_session, lease_seconds, open_shared_store, state_url
 from crawler.state.run_lease import describe_lease
-from crawler.state.runstate import recover_deliveries
 
 __all__ = [
     "QUEUE_NAME",

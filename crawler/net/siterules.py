@@ -77,7 +77,7 @@ class SiteRules:
             return
         self.by_host[host] = rules
         self._index()
-        RunState.of(self.crawler).learn_site_rules(host, _encode(rules))
+        RunState.of(self.crawler).delivery.learn_site_rules(host, _encode(rules))
         self.crawler.stats.inc_value("robots/clean_param_hosts")
         if rules:
             logger.debug("%s: robots.txt Clean-param drops %s", host, sorted({p for r in rules for p in r.params}))

@@ -29,6 +29,7 @@ from w3lib.url import file_uri_to_path
 
 from crawler.output import signals
 from crawler.parsing.chars import CONTROL_CHARS
+from crawler.state.delivery import Delivery
 from crawler.state.runstate import RunState
 from crawler.state.store import StateError
 
@@ -144,14 +145,16 @@ def _quiet_reported_failures() -> None:
         feedexport.addFilter(_FEEDEXPORT_FILTER)
 
 
-def _run_state(crawler: Any) -> Any:
-    """The run's state extension, if this storage belongs to a crawl that has one."""
+def _run_state(crawler: Any) -> Delivery | None:
+    """The run's delivery (crawler/state/delivery.py), if this storage belongs to a crawl whose
+    state extension is on."""
     if crawler is None:
         return None
     try:
-        return crawler.get_extension(RunState)
+        state = crawler.get_extension(RunState)
     except RuntimeError:  # the extension manager does not exist yet
         return None
+    return state.delivery if state is not None else None
 
 
 class GuardedFile(io.BufferedIOBase):

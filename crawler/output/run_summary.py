@@ -16,7 +16,8 @@ from scrapy.crawler import Crawler
 from crawler import settings as defaults
 from crawler.health.assess import HealthRules, assess_all
 from crawler.output.summary import build_summary, format_table, write_summary
-from crawler.state.runstate import RunState, os_error_text
+from crawler.state.delivery import os_error_text
+from crawler.state.runstate import RunState
 from crawler.state.store import StateError
 from crawler.stats import per_source
 
@@ -44,11 +45,11 @@ class RunSummary:
                 run_id=state.run_id,
                 started=state.started,
                 finished=time.time(),
-                outputs=[str(p) for p in state.published],
-                committed=state.committed,
+                outputs=[str(p) for p in state.delivery.published],
+                committed=state.delivery.committed,
                 finish_reason=self.crawler.stats.get_value("finish_reason"),
                 full=state.full,
-                failed_outputs=state.failed_outputs,
+                failed_outputs=state.delivery.failed_outputs,
             )
             self._add_untranslated(state, summary)
             self._add_health(state, summary)
@@ -60,7 +61,7 @@ class RunSummary:
                 self.crawler.stats.inc_value("summary/degraded_sources")
                 logger.warning("Source %s: %s", source, summary["sources"][source]["reason"])
             logger.info("Run summary:\n%s", format_table(summary))
-            for path in state.published:
+            for path in state.delivery.published:
                 try:
                     write_summary(path, summary)
                 except OSError as exc:
@@ -117,4 +118,4 @@ class RunSummary:
                 if any(pruned.values()):
                     logger.info("State: pruned entries not seen for %g days: %s", self.retention_days, pruned)
         except StateError as exc:
-            state.state_failed(exc)
+            state.delivery.state_failed(exc)

@@ -226,7 +226,7 @@ class SourcesSpider(scrapy.Spider):
             self.source_stats.touch(source.name)
             # Articles whose translation failed on an earlier run: translated again
             # from the stored record, without fetching the page.
-            for item, keys in state.retry_items(source.name, self.frontier.quota_left(source)):
+            for item, keys in state.links.retry_items(source.name, self.frontier.quota_left(source)):
                 self.frontier.see(keys)
                 self.source_stats.inc(source.name, "translation_retries")
                 yield item
@@ -342,7 +342,7 @@ class SourcesSpider(scrapy.Spider):
         try:
             self.run_state.frontier.flush()
         except StateError as exc:
-            self.run_state.state_failed(exc)
+            self.run_state.delivery.state_failed(exc)
 
     def _not_modified(
         self, response: Response, source: Source, kind: str, depth: int, cb: dict[str, Any]
@@ -673,11 +673,11 @@ class SourcesSpider(scrapy.Spider):
         marker = entry.changed_marker if entry is not None else None
         document = via["url"]
         state = self.run_state
-        state.see(key, marker, document)
+        state.links.see(key, marker, document)
         if not trusted:
             marker = None  # remembered for next time, but it tells nothing now
         # Skipped as known via another document, but this one says it changed.
-        if self.frontier.skipped(key) and state.changed(key, marker, document) and self.frontier.reopen(key):
+        if self.frontier.skipped(key) and state.links.changed(key, marker, document) and self.frontier.reopen(key):
             self.source_stats.inc(source.name, "unchanged", -1)
         if self.frontier.seen(key):
             self.source_stats.inc(source.name, "links/duplicate")
@@ -691,16 +691,16 @@ class SourcesSpider(scrapy.Spider):
             self.frontier.see([key])
             self.source_stats.inc(source.name, "links/retry_later")
             return None
-        known = state.known(key, marker, document)
+        known = state.links.known(key, marker, document)
         if known is not None:
             # Delivered before and, as far as the feed or sitemap can tell, unchanged.
             self.frontier.skip_known(key, known)
-            state.skip_known(key, known)
+            state.links.skip_known(key, known)
             self.source_stats.inc(source.name, "unchanged" if known else "links/known_non_article")
             return None
         self.frontier.fresh_links += 1
         self.frontier.see([key])
-        if not self.full or state.known(key, marker, document, full=False) is None:
+        if not self.full or state.links.known(key, marker, document, full=False) is None:
             # Owed until it comes (-a full=1 fetches delivered pages again, but owes none of them).
             owed = FrontierEntry(key, url, source.name, via["kind"], via["url"], entry, marker, dated and dated[0])
             state.frontier.owe(owed)
@@ -759,7 +759,7 @@ class SourcesSpider(scrapy.Spider):
         problem = _not_html(response)
         if problem:
             self.reject(source, response.url, Rejected(Refusal.NOT_HTML, problem))
-            state.note_rejected(key, "not_html")
+            state.links.note_rejected(key, "not_html")
             return []
         content_type = response.headers.get("Content-Type")
         options = ExtractionOptions(
@@ -774,14 +774,16 @@ class SourcesSpider(scrapy.Spider):
         result = await self.extractor.extract(response.body, options)
         if isinstance(result, Rejected):
             self.reject(source, response.url, result)
-            state.note_rejected(key, result.reason, self._owed(source, response.request.url, key, via, entry, marker))
+            state.links.note_rejected(
+                key, result.reason, self._owed(source, response.request.url, key, via, entry, marker)
+            )
             return []
         if self.site_rules is not None:
             clean = self.site_rules.clean
             editions = tuple((code, clean(href)) for code, href in result.editions)
             result = replace(result, canonical_url=clean(result.canonical_url), editions=editions)
         item = self.build_item(src, response.url, via, result)
-        state.note_fetch(item.id, key)
+        state.links.note_fetch(item.id, key)
         if (stories := Stories.of(self.crawler)) is not None:
             stories.offer(item, result.fingerprint)
         self._report(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
@@ -848,7 +850,7 @@ class SourcesSpider(scrapy.Spider):
         owed = self._owed(source, original, key, via, cb.get("entry"), cb.get("marker"))
         if key is not None and (known := self.run_state.frontier.get(key)) is not None and known.attempts:
             self.source_stats.inc(source, "retry_failed")
-        self.run_state.note_rejected(key, reason, owed, retry_after(failure, self.run_state.now))
+        self.run_state.links.note_rejected(key, reason, owed, retry_after(failure, self.run_state.now))
         where = f"{original} (redirected to {request.url})" if redirects else request.url
         text = failure_text(failure)
         logger.info("%s: cannot fetch article %s: %s", source, where, text)

@@ -76,7 +76,7 @@ class Stories:
         try:
             assignment = assign_story(item.id, editions, print_, self._lookups())
         except StateError as exc:
-            RunState.of(self.crawler).state_failed(exc)
+            RunState.of(self.crawler).delivery.state_failed(exc)
             assignment = assign_story(item.id, editions, print_, [self.pending])
         item.story_id = assignment.story_id
         keys = self.pending.add(item.id, item.story_id, editions, print_)
