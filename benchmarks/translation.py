@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawler.state.sqlite_store import StateDB  # noqa: E402
 from crawler.translation import ProviderOptions, provider_class  # noqa: E402
-from crawler.translation.service import TranslationService  # noqa: E402
+from crawler.translation.service import ServiceConfig, TranslationService  # noqa: E402
 from tests.site.translators import PROVIDER_PATHS, FakeTranslator  # noqa: E402
 
 
@@ -67,10 +67,10 @@ def measure(
     provider = provider_class(args.provider)(
         ProviderOptions(url=url + PROVIDER_PATHS[args.provider], api_key="k", timeout=30)
     )
-    service = TranslationService(
-        provider, concurrency=args.concurrency, timeout=30, cache=cache, stats=lambda key, n: counts.update({key: n}),
-        batch_wait=getattr(args, "batch_wait_now", args.batch_wait),
-    )  # fmt: skip
+    config = ServiceConfig(
+        concurrency=args.concurrency, timeout=30, batch_wait=getattr(args, "batch_wait_now", args.batch_wait)
+    )
+    service = TranslationService(provider, config, cache=cache, stats=lambda key, n: counts.update({key: n}))
     started = time.perf_counter()
     outcomes = asyncio.run(run_all(service, items))
     wall = time.perf_counter() - started

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.translation import PROVIDERS, ProviderOptions, provider_class  # noqa: E402
-from crawler.translation.service import TranslationService  # noqa: E402
+from crawler.translation.service import ServiceConfig, TranslationService  # noqa: E402
 
 
 def load(corpus: Path, pair: str, limit: int) -> tuple[list[str], list[str]]:
@@ -75,7 +75,9 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for pair in ("uk-en", "ru-en"):
         source, reference = load(args.corpus, pair, args.limit)
-        service = TranslationService(provider, concurrency=args.concurrency, timeout=args.timeout)
+        service = TranslationService(
+            provider, ServiceConfig(concurrency=args.concurrency, timeout=args.timeout, batch_wait=0.0)
+        )
         started = time.perf_counter()
         hypotheses = asyncio.run(translate_all(service, source, pair[:2]))
         elapsed = time.perf_counter() - started

@@ -17,7 +17,7 @@ from crawler.stories.extension import Stories
 from crawler.translation import provider_from_settings, provider_name
 from crawler.translation.base import failure_words
 from crawler.translation.policy import translation_decision, translation_languages
-from crawler.translation.service import Outcome, TranslationService
+from crawler.translation.service import Outcome, ServiceConfig, TranslationService
 
 __all__ = [
     "DeliveryPipeline",
@@ -77,21 +77,9 @@ class TranslationPipeline:
             provider = provider_from_settings(settings)
             self.service = TranslationService(
                 provider,
-                concurrency=settings.getint("TRANSLATION_CONCURRENCY", defaults.TRANSLATION_CONCURRENCY),
-                timeout=settings.getfloat("TRANSLATION_TIMEOUT", defaults.TRANSLATION_TIMEOUT),
-                retries=settings.getint("TRANSLATION_RETRIES", defaults.TRANSLATION_RETRIES),
-                backoff=settings.getfloat("TRANSLATION_BACKOFF", defaults.TRANSLATION_BACKOFF),
-                failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", defaults.TRANSLATION_FAILURE_LIMIT),
-                max_chars=settings.getint("TRANSLATION_MAX_CHARS", defaults.TRANSLATION_MAX_CHARS) or None,
-                cache=RunState.of(crawler).translation_cache()
-                if settings.getbool("TRANSLATION_CACHE", defaults.TRANSLATION_CACHE)
-                else None,
+                ServiceConfig.from_settings(settings),
+                cache=RunState.of(crawler).translation_cache(),
                 stats=lambda key, count: crawler.stats.inc_value(key, count),
-                batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", defaults.TRANSLATION_BATCH_WAIT),
-                max_chars_per_run=settings.getint(
-                    "TRANSLATION_MAX_CHARS_PER_RUN", defaults.TRANSLATION_MAX_CHARS_PER_RUN
-                )
-                or None,
             )
             if self.service.down is not None:
                 logger.error("Translation disabled for this run: %s", self.service.down)
@@ -221,10 +209,12 @@ class StatePipeline:
     def from_crawler(cls, crawler: Crawler) -> StatePipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+    async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
             return item
-        decision = RunState.of(self.crawler).links.decide(item)
+        links = RunState.of(self.crawler).links
+        await links.prepare(item)
+        decision = links.decide(item)
         if decision == Decision.MOVED:
             self.stats.inc(item.source, "moved")
             raise DropItem(f"moved to a new URL, unchanged: {item.url}", log_level="DEBUG")

@@ -172,15 +172,16 @@ def test_a_spider_built_without_the_project_settings_keeps_their_defaults(tmp_pa
     (get_crawler) reads the same values a `scrapy crawl` does."""
     from crawler.frontier.revisit import RevisitPolicy
     from crawler.health.assess import HealthRules
-    from crawler.spiders.sources_spider import SourcesSpider
+    from crawler.spiders.sources_spider import SourcesSpider, SpiderConfig
 
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - name: s\n    feeds: [https://example.org/rss.xml]\n", encoding="utf-8")
     crawler = get_crawler(SourcesSpider, {"SOURCES_FILE": str(sources), "STATE_DB": str(tmp_path / "s.sqlite3")})
     spider = SourcesSpider.from_crawler(crawler)
     assert spider.frontier.quotas.default == project_settings.SOURCES_MAX_ARTICLES == 500
-    assert spider.frozen_days == project_settings.CHECK_FROZEN_DAYS
-    assert spider.max_pages == project_settings.DISCOVERY_MAX_PAGES
+    assert spider.config == SpiderConfig(), "every default of the spider's config is its setting's"
+    assert spider.config.frozen_days == project_settings.CHECK_FROZEN_DAYS
+    assert spider.config.max_pages == project_settings.DISCOVERY_MAX_PAGES
     assert HealthRules.from_settings(crawler.settings).frozen_days == project_settings.CHECK_FROZEN_DAYS
     assert RevisitPolicy.from_settings(crawler.settings) == RevisitPolicy()
     assert RevisitPolicy().per_run == project_settings.DISCOVERY_REVISITS_PER_RUN

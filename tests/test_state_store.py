@@ -93,6 +93,38 @@ def test_lookups_answer_a_documents_links_from_one_batch_for_the_run(tmp_path: P
     store.close()
 
 
+def test_what_deciding_an_article_needs_is_read_in_one_trip_before_it(tmp_path: Path) -> None:
+    """The state pipeline reads an article's row, its URL's, and the source's article with the
+    same text off the reactor first; deciding then answers from memory."""
+    from crawler.frontier.book import FrontierBook
+    from crawler.frontier.retry import RetryPolicy
+    from crawler.items import ArticleItem
+    from crawler.state.link_decisions import Decision, LinkDecisions
+
+    store = StateDB(tmp_path / "state.sqlite3")
+    untitled = {**ARTICLE, "title_hash": None}  # delivered before headlines were compared
+    store.apply(_batch(1_000, articles=[untitled], urls=[("x.org/a", ARTICLE["id"], None, 0)]))
+    lookups = Lookups(store)
+    touched: list[str] = []
+    links = LinkDecisions(store, lookups, FrontierBook(store, RetryPolicy(), 1_000), False, touched.append)
+
+    def item(article_id: str, content_hash: str) -> ArticleItem:
+        url = f"https://x.org/{article_id}"
+        return ArticleItem(
+            id=article_id, source="s", url=url, canonical_url=url, discovered_via={}, title="", text="",
+            summary=None, author=None, published=None, fetched_at="", language="uk", language_confidence=1.0,
+            tags=[], content_hash=content_hash,
+        )  # fmt: skip
+
+    moved, fresh = item("m" * 20, ARTICLE["content_hash"]), item("f" * 20, "9" * 64)
+    for item in (moved, fresh):
+        asyncio.run(links.prepare(item))
+    store.close()  # from here on, any trip to the store would fail
+    assert links.decide(fresh) == Decision.NEW and fresh.revision == 1
+    assert links.decide(moved) == Decision.MOVED, "the same text under a new URL is the delivered article"
+    assert moved.id == ARTICLE["id"] and touched == [ARTICLE["id"]]
+
+
 def test_documents_children_and_site_rules(store: StateStore) -> None:
     children = [["https://x.org/s1.xml", "2025-01-01"], ["https://x.org/s2.xml", None]]
     store.apply(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.translation import ProviderOptions, provider_class
-from crawler.translation.service import TranslationService
+from crawler.translation.service import ServiceConfig, TranslationService
 from tests.conftest import run_crawl
 from tests.site.corpus import SKIP_REASON, NewsSite, corpus_dir, have_corpus, news_sources_yaml
 
@@ -39,7 +39,7 @@ def test_provider_reports_a_missing_model(tmp_path: Path) -> None:
 
 def test_service_with_the_tiny_model(tiny_model: Path) -> None:
     provider = provider_class("ctranslate2")(ProviderOptions(model=str(tiny_model), timeout=30))
-    service = TranslationService(provider, timeout=30)
+    service = TranslationService(provider, ServiceConfig(timeout=30, batch_wait=0.0))
     text = "Перший абзац статті.\nДругий абзац, " + "дуже довгий " * 150 + "кінець."
     try:
         outcome = asyncio.run(

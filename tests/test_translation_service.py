@@ -16,7 +16,7 @@ from crawler.state.sqlite_store import StateDB
 from crawler.translation import ProviderOptions, provider_class
 from crawler.translation.base import TranslationError
 from crawler.translation.policy import translation_decision
-from crawler.translation.service import TranslationService, check_translation
+from crawler.translation.service import ServiceConfig, TranslationService, check_translation
 from tests.site.translators import FakeTranslator, translit
 
 ARTICLE = {
@@ -39,13 +39,10 @@ def service(
     options = fake.provider_options(name, timeout=float(kwargs.pop("timeout", 2.0)))  # type: ignore[arg-type]
     provider = provider_class(name)(options)
     cache = StateDB(tmp_path / "state.db") if tmp_path is not None else None
-    defaults: dict[str, object] = {
-        "timeout": options.timeout,
-        "backoff": 0.05,
-        "cache": cache,
-        "stats": lambda key, n: counts.update({key: n}),
-    }
-    return TranslationService(provider, **{**defaults, **kwargs}), counts  # type: ignore[arg-type]
+    wiring = {"cache": cache, "stats": lambda key, n: counts.update({key: n})}
+    wiring.update({name: kwargs.pop(name) for name in ("cache", "stats", "sleep") if name in kwargs})
+    config = ServiceConfig(**{"timeout": options.timeout, "backoff": 0.05, "batch_wait": 0.0, **kwargs})  # type: ignore[arg-type]
+    return TranslationService(provider, config, **wiring), counts  # type: ignore[arg-type]
 
 
 def run(svc: TranslationService, fields: dict[str, str | None] = ARTICLE, source: str = "uk") -> object:

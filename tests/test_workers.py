@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler.parsing.article import Article, ExtractionOptions, Rejected, extract_article
-from crawler.workers.pool import ExtractionPool
+from crawler.workers.pool import ExtractionPool, PoolConfig
 from tests.conftest import run_crawl
 from tests.site.corpus import NewsSite, news_pages, news_sources_yaml
 
@@ -57,7 +57,7 @@ def run_pool(coroutine_factory) -> object:
 
 def test_pool_results_match_inline(pages: list[bytes]) -> None:
     async def scenario() -> list[Article | Rejected]:
-        pool = ExtractionPool(2)
+        pool = ExtractionPool(PoolConfig(workers=2))
         try:
             return await asyncio.gather(
                 *(pool.extract(page, ExtractionOptions(url=f"https://x.org/{i}")) for i, page in enumerate(pages))
@@ -75,7 +75,7 @@ def test_a_killed_worker_is_replaced_and_its_page_retried(pages: list[bytes]) ->
     stats = Counter()
 
     async def scenario() -> tuple[Article | Rejected, list[Article | Rejected]]:
-        pool = ExtractionPool(2, stats=lambda: stats)
+        pool = ExtractionPool(PoolConfig(workers=2), stats=lambda: stats)
         try:
             await pool.extract(pages[0], ExtractionOptions(url="https://x.org/warm"))
             pending = asyncio.ensure_future(pool.extract(pages[1] * 3, ExtractionOptions(url="https://x.org/victim")))
@@ -101,7 +101,7 @@ def test_a_hung_extraction_is_cut_and_the_pool_goes_on(pages: list[bytes]) -> No
     stats = Counter()
 
     async def scenario() -> tuple[Article | Rejected, Article | Rejected]:
-        pool = ExtractionPool(1, timeout=0.001, stats=lambda: stats)
+        pool = ExtractionPool(PoolConfig(workers=1, timeout=0.001), stats=lambda: stats)
         try:
             await asyncio.sleep(0)
             hung = await pool.extract(pages[0], ExtractionOptions(url="https://x.org/slow"))
@@ -121,7 +121,7 @@ def test_workers_over_the_memory_cap_are_recycled(pages: list[bytes]) -> None:
     stats = Counter()
 
     async def scenario() -> list[Article | Rejected]:
-        pool = ExtractionPool(2, max_worker_mb=1, stats=lambda: stats)
+        pool = ExtractionPool(PoolConfig(workers=2, max_worker_mb=1), stats=lambda: stats)
         try:
             return [
                 await pool.extract(page, ExtractionOptions(url=f"https://x.org/{i}")) for i, page in enumerate(pages)

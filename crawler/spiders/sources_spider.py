@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,7 +50,7 @@ from crawler.state.store import StateError
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
 from crawler.workers.memory import tune_malloc
-from crawler.workers.pool import ExtractionPool, default_workers
+from crawler.workers.pool import ExtractionPool, PoolConfig
 
 LISTING = DiscoveryKind.LISTING
 
@@ -74,6 +74,27 @@ _NOT_HTML_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04",
 
 def _is_true(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class SpiderConfig:
+    """The spider's settings, read once; each default is its setting's, in settings.py."""
+
+    max_articles: int = defaults.SOURCES_MAX_ARTICLES  # per source and run, unless the source says
+    max_pages: int = defaults.DISCOVERY_MAX_PAGES  # of a paged feed or listing, per run
+    frozen_days: float = defaults.CHECK_FROZEN_DAYS  # sources check warns of a feed older than this
+    stories: bool = defaults.STORIES_ENABLED  # the workers compute fingerprints
+    extraction: PoolConfig = field(default_factory=PoolConfig)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SpiderConfig:
+        return cls(
+            max_articles=settings.getint("SOURCES_MAX_ARTICLES", defaults.SOURCES_MAX_ARTICLES),
+            max_pages=settings.getint("DISCOVERY_MAX_PAGES", defaults.DISCOVERY_MAX_PAGES),
+            frozen_days=settings.getfloat("CHECK_FROZEN_DAYS", defaults.CHECK_FROZEN_DAYS),
+            stories=settings.getbool("STORIES_ENABLED", defaults.STORIES_ENABLED),
+            extraction=PoolConfig.from_settings(settings),
+        )
 
 
 class SourcesSpider(scrapy.Spider):
@@ -155,20 +176,12 @@ class SourcesSpider(scrapy.Spider):
         spider._slots = site_slots(config.sources)
         spider.allowed_domains = sorted({d for source in spider.sources for d in source.allowed_domains})
         spider.source_stats = SourceStats(crawler)
-        default = crawler.settings.getint("SOURCES_MAX_ARTICLES", defaults.SOURCES_MAX_ARTICLES)
-        spider.frontier = RunFrontier(Quotas(default, spider.limit))
-        spider.max_pages = crawler.settings.getint("DISCOVERY_MAX_PAGES", defaults.DISCOVERY_MAX_PAGES)
-        # scrapy sources check warns about a feed whose newest item is older than this.
-        spider.frozen_days = crawler.settings.getfloat("CHECK_FROZEN_DAYS", defaults.CHECK_FROZEN_DAYS)
-        workers = crawler.settings.getint("EXTRACTION_WORKERS", defaults.EXTRACTION_WORKERS)
+        spider.config = SpiderConfig.from_settings(crawler.settings)
+        spider.frontier = RunFrontier(Quotas(spider.config.max_articles, spider.limit))
         spider.extractor = ExtractionPool(
-            default_workers() if workers < 0 else workers,
-            timeout=crawler.settings.getfloat("EXTRACTION_TIMEOUT", defaults.EXTRACTION_TIMEOUT),
-            max_worker_mb=crawler.settings.getfloat("EXTRACTION_WORKER_MAX_MB", defaults.EXTRACTION_WORKER_MAX_MB),
+            spider.config.extraction,
             stats=lambda: crawler.stats,
-            preload=("crawler.stories.fingerprint_warmup",)
-            if crawler.settings.getbool("STORIES_ENABLED", defaults.STORIES_ENABLED)
-            else (),
+            preload=("crawler.stories.fingerprint_warmup",) if spider.config.stories else (),
         )
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         spider.revisit = RevisitPolicy.from_settings(crawler.settings)
@@ -455,7 +468,7 @@ class SourcesSpider(scrapy.Spider):
         counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
         self._report(source, kind, url, True, f"HTTP {status}, {document.kind}: {counts} (newest {newest}){skipped}")
         age = None if moment is None else (time.time() - moment) / 86400
-        if age is not None and age > self.frozen_days:
+        if age is not None and age > self.config.frozen_days:
             detail = f"warning: its newest item is {age:.0f} days old: a frozen feed? Look for the site's current one"
             self._report(source, kind, url, True, detail, warning=True)
 
@@ -485,7 +498,7 @@ class SourcesSpider(scrapy.Spider):
         (newer articles may have pushed others onto it) and the quota allows."""
         if (
             self.frontier.fresh_links == fresh_before
-            or depth >= self.max_pages
+            or depth >= self.config.max_pages
             or self.frontier.quota_left(source) <= 0
         ):
             return None

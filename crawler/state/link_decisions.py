@@ -179,7 +179,11 @@ class LinkDecisions:
         known = self.lookups.known_url(key) if key else None
         if known is not None and known[0] and known[0] != item.id and self.lookups.article(known[0]) is not None:
             return known[0]
-        return self.store.article_with_text(item.source, item.content_hash)
+        return self.lookups.article_with_text(item.source, item.content_hash)
+
+    async def prepare(self, item: ArticleItem) -> None:
+        """Read what ``decide`` needs, off the reactor, so that deciding waits for no store."""
+        await self.lookups.prefetch_decision(item.id, self.fetched_key.get(item.id), item.source, item.content_hash)
 
     def decide(self, item: ArticleItem) -> Decision:
         """Sets ``item.revision``, and ``item.id`` for an article that moved."""

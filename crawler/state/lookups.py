@@ -12,8 +12,8 @@ changes only when the run commits, so what it said at the start stays true until
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
@@ -26,6 +26,8 @@ __all__ = ["Lookups"]
 logger = logging.getLogger(__name__)
 
 _Found = tuple[dict[str, KnownUrl], dict[str, dict[str, Any]]]
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 class Lookups:
@@ -35,6 +37,7 @@ class Lookups:
         self.store = store
         self._urls: dict[str, KnownUrl | None] = {}
         self._articles: dict[str, dict[str, Any] | None] = {}
+        self._texts: dict[tuple[str, str], str | None] = {}
 
     def known_url(self, key: str) -> KnownUrl | None:
         if key not in self._urls:
@@ -46,19 +49,19 @@ class Lookups:
             self._articles[article_id] = self.store.article(article_id)
         return self._articles[article_id]
 
+    def article_with_text(self, source: str, content_hash: str) -> str | None:
+        """The id of ``source``'s delivered article with exactly this text, if any."""
+        if (source, content_hash) not in self._texts:
+            self._texts[source, content_hash] = self.store.article_with_text(source, content_hash)
+        return self._texts[source, content_hash]
+
     async def prefetch(self, keys: Iterable[str]) -> None:
         """Look up every one of ``keys`` not looked up yet, and the articles they led to."""
         wanted = [key for key in dict.fromkeys(keys) if key not in self._urls]
         if not wanted:
             return
-        try:
-            if self.store.threadsafe:
-                found: _Found = await deferred_to_future(deferToThread(self._fetch, wanted))
-            else:
-                found = self._fetch(wanted)
-        except StateError as exc:
-            # Each link is then asked about alone, where the failure meets its usual handling.
-            logger.warning("State: looking up %d links at once failed (%s)", len(wanted), exc)
+        found = await self._off_reactor(self._fetch, wanted, f"looking up {len(wanted)} links at once")
+        if found is None:
             return
         urls, articles = found
         for key in wanted:
@@ -66,6 +69,31 @@ class Lookups:
         for known in urls.values():
             if known[0]:
                 self._articles.setdefault(known[0], articles.get(known[0]))
+
+    async def prefetch_decision(self, article_id: str, key: str | None, source: str, content_hash: str) -> None:
+        """What deciding on an extracted article reads (crawler/state/link_decisions.py), in one
+        trip off the reactor: its stored row, the article its URL led to, and, for an article
+        the store does not know, one of the source's with the same text (it may have moved)."""
+        await self._off_reactor(self._decision_rows, (article_id, key, source, content_hash), "reading an article")
+
+    def _decision_rows(self, wanted: tuple[str, str | None, str, str]) -> None:
+        article_id, key, source, content_hash = wanted
+        known = self.known_url(key) if key else None
+        if known is not None and known[0]:
+            self.article(known[0])
+        if self.article(article_id) is None and (earlier := self.article_with_text(source, content_hash)):
+            self.article(earlier)
+
+    async def _off_reactor(self, work: Callable[[_In], _Out], wanted: _In, what: str) -> _Out | None:
+        """``work(wanted)`` in a thread when the store allows it; None if the store failed: each
+        answer is then asked for alone, where the failure meets its usual handling."""
+        try:
+            if self.store.threadsafe:
+                return await deferred_to_future(deferToThread(work, wanted))
+            return work(wanted)
+        except StateError as exc:
+            logger.warning("State: %s failed (%s)", what, exc)
+            return None
 
     def _fetch(self, keys: list[str]) -> _Found:
         urls = self.store.known_urls(keys)

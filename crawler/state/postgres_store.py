@@ -258,7 +258,7 @@ class PostgresStore:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return {}
-        with self._tx() as db:
+        with self._read() as db:  # one statement, committed on its own: one round trip
             rows = db.execute(
                 "UPDATE translation_cache SET used=%s WHERE key = ANY(%s) RETURNING key, text_en",
                 (int(time.time()), keys),

@@ -32,6 +32,7 @@ from crawler.state.sql import (
     UNTRANSLATED_BY_SOURCE,
 )
 from crawler.state.store import StateError
+from crawler.translation.cache import USED_RESOLUTION
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -344,14 +345,19 @@ class StateDB:
     def cached_translations(self, keys: Iterable[bytes]) -> dict[bytes, str]:
         keys = list(dict.fromkeys(keys))
         found: dict[bytes, str] = {}
+        stale: list[bytes] = []
+        now = int(time.time())
         for start in range(0, len(keys), 500):
             batch = keys[start : start + 500]
             marks = ",".join("?" * len(batch))
-            found.update(self.db.execute(f"SELECT key, text_en FROM translation_cache WHERE key IN ({marks})", batch))
-        if found:
-            now = int(time.time())
+            rows = self.db.execute(f"SELECT key, text_en, used FROM translation_cache WHERE key IN ({marks})", batch)
+            for key, text, used in rows:
+                found[key] = text
+                if used < now - USED_RESOLUTION:
+                    stale.append(key)
+        if stale:  # a write transaction only when a piece's day of use changes
             with self.transaction():
-                self.db.executemany("UPDATE translation_cache SET used=? WHERE key=?", [(now, key) for key in found])
+                self.db.executemany("UPDATE translation_cache SET used=? WHERE key=?", [(now, key) for key in stale])
         return found
 
     def cache_translations(self, entries: Iterable[tuple[bytes, str]]) -> None:

@@ -46,9 +46,8 @@ class StateStore(TranslationCache, RunRecords, Protocol):
     def frontier(self, sources: list[str]) -> list[FrontierEntry]: ...
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None: ...
 
-    # Whether its methods may be called from a thread other than the one that opened it
-    # (PostgreSQL's connection pool: yes; a SQLite connection: no).
-    threadsafe: bool
+    # ``threadsafe`` (from TranslationCache): whether its methods may be called from a thread other
+    # than the one that opened it (PostgreSQL's connection pool: yes; a SQLite connection: no).
 
     # URL knowledge, articles and revisions
     def known_url(self, key: str) -> KnownUrl | None: ...

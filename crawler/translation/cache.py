@@ -11,11 +11,19 @@ import hashlib
 from collections.abc import Iterable
 from typing import Protocol
 
-__all__ = ["TranslationCache", "cache_key"]
+__all__ = ["USED_RESOLUTION", "TranslationCache", "cache_key"]
+
+
+# A cached piece's last use is kept to the day: enough for pruning by STATE_RETENTION_DAYS, and
+# a run that meets a piece used today writes nothing for it.
+USED_RESOLUTION = 86400
 
 
 class TranslationCache(Protocol):
     """Translations of earlier runs by ``cache_key``; both methods raise the store's error when it fails."""
+
+    # Whether the methods may be called from another thread (then the event loop does not wait for them).
+    threadsafe: bool
 
     def cached_translations(self, keys: Iterable[bytes]) -> dict[bytes, str]: ...
     def cache_translations(self, entries: Iterable[tuple[bytes, str]]) -> None: ...

@@ -17,7 +17,9 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from crawler import settings as defaults
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES
 from crawler.translation.base import Provider, TranslationError
@@ -43,6 +45,37 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LATIN_TARGETS = frozenset({"en", "de", "fr", "es", "it", "pl", "pt", "nl", "cs", "sv", "da", "fi", "ro", "tr"})
 # Never wait longer than this for a Retry-After; a provider that asks for more is as good as down.
 MAX_RETRY_WAIT = 120.0
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the service calls its provider; each field's default is its setting's, in settings.py."""
+
+    concurrency: int = defaults.TRANSLATION_CONCURRENCY
+    timeout: float = defaults.TRANSLATION_TIMEOUT
+    retries: int = defaults.TRANSLATION_RETRIES
+    backoff: float = defaults.TRANSLATION_BACKOFF
+    failure_limit: int = defaults.TRANSLATION_FAILURE_LIMIT
+    max_chars: int | None = defaults.TRANSLATION_MAX_CHARS or None  # per call; None: the provider's own
+    batch_wait: float = defaults.TRANSLATION_BATCH_WAIT
+    max_chars_per_run: int | None = defaults.TRANSLATION_MAX_CHARS_PER_RUN or None
+    cache: bool = defaults.TRANSLATION_CACHE
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ServiceConfig:
+        return cls(
+            concurrency=settings.getint("TRANSLATION_CONCURRENCY", defaults.TRANSLATION_CONCURRENCY),
+            timeout=settings.getfloat("TRANSLATION_TIMEOUT", defaults.TRANSLATION_TIMEOUT),
+            retries=settings.getint("TRANSLATION_RETRIES", defaults.TRANSLATION_RETRIES),
+            backoff=settings.getfloat("TRANSLATION_BACKOFF", defaults.TRANSLATION_BACKOFF),
+            failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", defaults.TRANSLATION_FAILURE_LIMIT),
+            max_chars=settings.getint("TRANSLATION_MAX_CHARS", defaults.TRANSLATION_MAX_CHARS) or None,
+            batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", defaults.TRANSLATION_BATCH_WAIT),
+            max_chars_per_run=settings.getint("TRANSLATION_MAX_CHARS_PER_RUN", defaults.TRANSLATION_MAX_CHARS_PER_RUN)
+            or None,
+            cache=settings.getbool("TRANSLATION_CACHE", defaults.TRANSLATION_CACHE),
+        )
 
 
 @dataclass
@@ -152,39 +185,37 @@ class TranslationService:
     def __init__(
         self,
         provider: Provider,
+        config: ServiceConfig = ServiceConfig(),
         *,
-        concurrency: int = 4,
-        timeout: float = 20.0,
-        retries: int = 2,
-        backoff: float = 1.0,
-        failure_limit: int = 6,
-        max_chars: int | None = None,
         cache: TranslationCache | None = None,
         stats: Callable[[str, int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        batch_wait: float = 0.0,
-        max_chars_per_run: int | None = None,
     ):
+        """``cache``: used only when ``config.cache`` is on."""
         self.provider = provider
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self.max_chars = min(max_chars or provider.max_chars, provider.max_chars) if max_chars else provider.max_chars
+        self.config = config
+        self.timeout = timeout = config.timeout
+        self.retries = max(0, config.retries)
+        self.backoff = backoff = config.backoff
+        max_chars = config.max_chars
+        self.max_chars = min(max_chars, provider.max_chars) if max_chars else provider.max_chars
         self.text_limit = min(provider.text_limit, self.max_chars)
-        self.cache = cache
+        self.cache = cache if config.cache else None
         self._stats = stats or (lambda key, count: None)
         self._sleep = sleep
-        concurrency = max(1, concurrency)
+        concurrency = max(1, config.concurrency)
         # Spare threads: a call abandoned at its deadline may still be finishing.
         self.pool = ThreadPoolExecutor(max_workers=concurrency * 2, thread_name_prefix=f"translate-{provider.name}")
         # Pieces being translated now, by cache key: their translation, or the error they met.
         self._inflight: dict[bytes, asyncio.Future[str | TranslationError]] = {}
         # > 0: pieces of the articles waiting in the run share calls (crawler/translation/batching.py).
-        self.batch_wait = batch_wait
+        self.batch_wait = config.batch_wait
         self._batchers: dict[tuple[str, str], Batcher] = {}
-        self.budget = RunBudget(provider, max_chars_per_run, self.pool, timeout, self._stats)
+        # One thread: cache calls are short, and in order.
+        self._cache_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translation-cache")
+        self.budget = RunBudget(provider, config.max_chars_per_run, self.pool, timeout, self._stats)
         self.governor = RateGovernor(concurrency, backoff, provider.label, self._stats, sleep)
-        self.breaker = Breaker(failure_limit, provider.label, self._stats)
+        self.breaker = Breaker(config.failure_limit, provider.label, self._stats)
         problem = provider.check()
         if problem:
             self.breaker.down = TranslationError("unavailable", problem)
@@ -204,7 +235,7 @@ class TranslationService:
         translations = {u.text: u.text for u in units if u.text and not _needs_translation(u.text, source)}
         keys = {text: cache_key(self.provider.name, source, target, text) for text in wanted}
         if self.cache is not None and wanted:
-            cached = self.cache.cached_translations(keys.values())
+            cached = await self._cache_call(self.cache.cached_translations, list(keys.values()))
             for text in wanted:
                 if keys[text] in cached:
                     translations[text] = cached[keys[text]]
@@ -257,8 +288,17 @@ class TranslationService:
         fresh = await (self._batched if self.batch_wait > 0 else self._alone)(missing, source, target, outcome)
         if self.cache is not None and fresh:
             # Good pieces are kept even when the article fails: the retry costs less.
-            self.cache.cache_translations((keys[text], value) for text, value in fresh.items())
+            await self._cache_call(
+                self.cache.cache_translations, [(keys[text], value) for text, value in fresh.items()]
+            )
         return fresh
+
+    async def _cache_call(self, call: Callable[[Any], _T], argument: Any) -> _T:
+        """A cache read or write, in a thread when the store allows it (PostgreSQL), so that
+        the event loop, and every download, does not wait on a round trip."""
+        if getattr(self.cache, "threadsafe", False):
+            return await asyncio.get_running_loop().run_in_executor(self._cache_pool, call, argument)
+        return call(argument)
 
     def flush(self) -> None:
         """Send every piece waiting for its batch now (the crawl went idle)."""
@@ -266,6 +306,7 @@ class TranslationService:
             batcher.flush()
 
     def close(self) -> None:
+        self._cache_pool.shutdown(wait=True)  # the last pieces reach the cache before the store closes
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.provider.close()
 

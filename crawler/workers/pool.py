@@ -29,12 +29,14 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from crawler import settings as defaults
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 
-__all__ = ["ExtractionPool", "default_workers"]
+__all__ = ["ExtractionPool", "PoolConfig", "default_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,24 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """The extraction processes: how many (-1: one per core, 0: inline in the crawler), how long
+    a page may take, and the memory past which a worker is replaced."""
+
+    workers: int = defaults.EXTRACTION_WORKERS
+    timeout: float = defaults.EXTRACTION_TIMEOUT
+    max_worker_mb: float = defaults.EXTRACTION_WORKER_MAX_MB
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PoolConfig:
+        return cls(
+            workers=settings.getint("EXTRACTION_WORKERS", defaults.EXTRACTION_WORKERS),
+            timeout=settings.getfloat("EXTRACTION_TIMEOUT", defaults.EXTRACTION_TIMEOUT),
+            max_worker_mb=settings.getfloat("EXTRACTION_WORKER_MAX_MB", defaults.EXTRACTION_WORKER_MAX_MB),
+        )
 
 
 # Reading smaps_rollup makes the kernel walk every mapping of the worker: 5 ms a page, as much
@@ -129,17 +149,10 @@ class _Worker:
 class ExtractionPool:
     """``await pool.extract(body, options)``: in worker processes, or inline when ``workers`` is 0."""
 
-    def __init__(
-        self,
-        workers: int,
-        timeout: float = 60.0,
-        max_worker_mb: float = 80.0,
-        stats: Callable[[], Any] | None = None,
-        preload: tuple[str, ...] = (),
-    ):
-        self.workers = max(0, workers)
-        self.timeout = timeout
-        self.max_worker_mb = max_worker_mb
+    def __init__(self, config: PoolConfig, stats: Callable[[], Any] | None = None, preload: tuple[str, ...] = ()):
+        self.workers = max(0, config.workers if config.workers >= 0 else default_workers())
+        self.timeout = config.timeout
+        self.max_worker_mb = config.max_worker_mb
         self.stats = stats
         self._context = multiprocessing.get_context("forkserver")
         # ``preload``: more modules the forkserver imports for every worker (crawler/stories/fingerprint_warmup.py).

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.translation import ProviderOptions, provider_class
-from crawler.translation.service import Outcome, TranslationService
+from crawler.translation.service import Outcome, ServiceConfig, TranslationService
 from tests.site.server import Site
 
 __all__ = ["PROVIDER_PATHS", "FakeTranslator", "translate_all", "translit"]
@@ -92,9 +92,10 @@ class FakeTranslator:
 
     def service(self, name: str, **kwargs: Any) -> TranslationService:
         """A translation service on provider ``name`` here, quick to retry; ``kwargs`` override."""
-        options = {"timeout": 5.0, "backoff": 0.01, **kwargs}
-        provider = provider_class(name)(self.provider_options(name, timeout=float(options["timeout"])))
-        return TranslationService(provider, **options)
+        wiring = {key: kwargs.pop(key) for key in ("cache", "stats", "sleep") if key in kwargs}
+        config = ServiceConfig(**{"timeout": 5.0, "backoff": 0.01, "batch_wait": 0.0, **kwargs})
+        provider = provider_class(name)(self.provider_options(name, timeout=config.timeout))
+        return TranslationService(provider, config, **wiring)
 
     # --- plumbing -------------------------------------------------------------------
 
