@@ -29,17 +29,33 @@ from crawler.frontier.revisit import DocumentRecord
 from crawler.state import rows as shared
 from crawler.state.run_lease import Lease
 from crawler.state.sql import (
+    ARTICLE_WITH_TEXT,
+    DELIVERIES,
+    DELIVERY_DROP,
     DOCUMENT_COLUMNS,
     DOCUMENT_UPSERT,
     FRONTIER_ADD,
     FRONTIER_COLUMNS,
     FRONTIER_DELETE,
-    FRONTIER_PRUNE,
     FRONTIER_UPSERT,
+    LAST_SUMMARY,
+    PRUNE,
+    RUN_FINISH,
+    RUN_HISTORY,
+    RUN_START,
+    SITE_RULES,
     UNTRANSLATED_BY_SOURCE,
     for_postgres,
 )
 from crawler.state.store import StateError
+
+# The shared statements (crawler/state/sql.py) in psycopg's parameter style, converted once.
+_ARTICLE_WITH_TEXT = for_postgres(ARTICLE_WITH_TEXT)
+_DELIVERY_DROP = for_postgres(DELIVERY_DROP)
+_RUN_START = for_postgres(RUN_START)
+_RUN_FINISH = for_postgres(RUN_FINISH)
+_RUN_HISTORY = for_postgres(RUN_HISTORY)
+_PRUNE = {name: for_postgres(statement) for name, statement in PRUNE.items()}
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "SessionLock", "ShardResult", "read_only", "server_name"]
 
@@ -324,10 +340,7 @@ class PostgresStore:
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
         with self._read() as db:
-            row = db.execute(
-                "SELECT id FROM articles WHERE source=%s AND content_hash=%s ORDER BY first_seen LIMIT 1",
-                (source, content_hash),
-            ).fetchone()
+            row = db.execute(_ARTICLE_WITH_TEXT, {"source": source, "content_hash": content_hash}).fetchone()
         return row[0] if row else None
 
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
@@ -343,7 +356,7 @@ class PostgresStore:
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
         with self._read() as db:
-            return dict(db.execute("SELECT host, rules FROM site_rules").fetchall())
+            return dict(db.execute(SITE_RULES).fetchall())
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
         with self._read() as db:
@@ -453,60 +466,39 @@ class PostgresStore:
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
         with self._read() as db:
-            rows = db.execute("SELECT run_id, payload, files, complete FROM deliveries ORDER BY run_id").fetchall()
+            rows = db.execute(DELIVERIES).fetchall()
         return [(run_id, payload, list(files), bool(complete)) for run_id, payload, files, complete in rows]
 
     def drop_delivery(self, run_id: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM deliveries WHERE run_id=%s", (run_id,))
+            db.execute(_DELIVERY_DROP, {"run_id": run_id})
 
     # --- runs and housekeeping --------------------------------------------------------
 
     def start_run(self, run_id: str, started: int) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO runs (run_id, started) VALUES (%s, %s)"
-                " ON CONFLICT (run_id) DO UPDATE SET started=excluded.started, finished=NULL, summary=NULL",
-                (run_id, started),
-            )
+            db.execute(_RUN_START, {"run_id": run_id, "started": started})
 
     def finish_run(self, run_id: str, finished: int, summary: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE runs SET finished=%s, summary=%s WHERE run_id=%s",
-                (finished, Jsonb(json.loads(summary)), run_id),
-            )
+            db.execute(_RUN_FINISH, {"finished": finished, "summary": Jsonb(json.loads(summary)), "run_id": run_id})
 
     def last_summary(self) -> dict[str, Any] | None:
         with self._read() as db:
-            row = db.execute(
-                "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
-            ).fetchone()
+            row = db.execute(LAST_SUMMARY).fetchone()
         return row[0] if row else None
 
     def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:
         with self._read() as db:
-            rows = db.execute(
-                "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= %s ORDER BY finished",
-                (int(since),),
-            ).fetchall()
+            rows = db.execute(_RUN_HISTORY, {"since": int(since)}).fetchall()
         return [(float(finished), summary) for finished, summary in rows if isinstance(summary, dict)]
 
     def prune(self, older_than: int) -> dict[str, int]:
-        statements = {
-            "story_bands": "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < %s)",
-            "story_prints": "DELETE FROM story_prints WHERE written < %s",
-            "story_links": "DELETE FROM story_links WHERE last_seen < %s",
-            "articles": "DELETE FROM articles WHERE last_seen < %s",
-            "urls": "DELETE FROM urls WHERE last_seen < %s",
-            "discovery": "DELETE FROM discovery WHERE last_fetched < %s",
-            "translations": "DELETE FROM translation_cache WHERE used < %s",
-            "runs": "DELETE FROM runs WHERE started < %s",
-            "site_rules": "DELETE FROM site_rules WHERE updated < %s",
-        }
         with self._tx() as db:
-            counts = {name: db.execute(sql, (older_than,)).rowcount for name, sql in statements.items()}
-            counts["frontier"] = db.execute(for_postgres(FRONTIER_PRUNE), {"older_than": older_than}).rowcount
+            bands = "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < %s)"
+            counts = {"story_bands": db.execute(bands, (older_than,)).rowcount}
+            for name, statement in _PRUNE.items():
+                counts[name] = db.execute(statement, {"older_than": older_than}).rowcount
             # Claims and shard results only matter while their run lasts.
             db.execute("DELETE FROM claims WHERE run_id NOT IN (SELECT run_id FROM run_lease)")
             db.execute("DELETE FROM shard_results WHERE updated < %s", (older_than,))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "ARTICLE_WITH_TEXT",
+    "DELIVERIES",
+    "DELIVERY_DROP",
     "DOCUMENT_COLUMNS",
     "DOCUMENT_UPSERT",
     "FRONTIER_ADD",
@@ -17,6 +20,12 @@ __all__ = [
     "FRONTIER_DELETE",
     "FRONTIER_PRUNE",
     "FRONTIER_UPSERT",
+    "LAST_SUMMARY",
+    "PRUNE",
+    "RUN_FINISH",
+    "RUN_HISTORY",
+    "RUN_START",
+    "SITE_RULES",
     "UNTRANSLATED_BY_SOURCE",
     "for_postgres",
 ]
@@ -49,6 +58,36 @@ DOCUMENT_UPSERT = (
 
 # Articles delivered untranslated (failed or deferred) that a later run translates, per source.
 UNTRANSLATED_BY_SOURCE = "SELECT source, COUNT(*) FROM articles WHERE retry_record IS NOT NULL GROUP BY source"
+# The first delivered article of a source with exactly this text (an article that moved).
+ARTICLE_WITH_TEXT = (
+    "SELECT id FROM articles WHERE source=:source AND content_hash=:content_hash ORDER BY first_seen LIMIT 1"
+)
+SITE_RULES = "SELECT host, rules FROM site_rules"
+
+# Deliveries (crawler/state/delivery.py), oldest run first, and runs.
+DELIVERIES = "SELECT run_id, payload, files, complete FROM deliveries ORDER BY run_id"
+DELIVERY_DROP = "DELETE FROM deliveries WHERE run_id=:run_id"
+RUN_START = (
+    "INSERT INTO runs (run_id, started) VALUES (:run_id, :started)"
+    " ON CONFLICT (run_id) DO UPDATE SET started=excluded.started, finished=NULL, summary=NULL"
+)
+RUN_FINISH = "UPDATE runs SET finished=:finished, summary=:summary WHERE run_id=:run_id"
+LAST_SUMMARY = "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
+RUN_HISTORY = "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= :since ORDER BY finished"
+
+# Pruning (STATE_RETENTION_DAYS): what was last seen before :older_than, by the name the run
+# summary counts it under. Story bands go first, and each store drops them its own way.
+PRUNE = {
+    "story_prints": "DELETE FROM story_prints WHERE written < :older_than",
+    "story_links": "DELETE FROM story_links WHERE last_seen < :older_than",
+    "articles": "DELETE FROM articles WHERE last_seen < :older_than",
+    "urls": "DELETE FROM urls WHERE last_seen < :older_than",
+    "discovery": "DELETE FROM discovery WHERE last_fetched < :older_than",
+    "translations": "DELETE FROM translation_cache WHERE used < :older_than",
+    "runs": "DELETE FROM runs WHERE started < :older_than",
+    "site_rules": "DELETE FROM site_rules WHERE updated < :older_than",
+    "frontier": FRONTIER_PRUNE,
+}
 
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
 

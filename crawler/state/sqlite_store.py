@@ -22,13 +22,21 @@ from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
 from crawler.state import rows as shared
 from crawler.state.sql import (
+    ARTICLE_WITH_TEXT,
+    DELIVERIES,
+    DELIVERY_DROP,
     DOCUMENT_COLUMNS,
     DOCUMENT_UPSERT,
     FRONTIER_ADD,
     FRONTIER_COLUMNS,
     FRONTIER_DELETE,
-    FRONTIER_PRUNE,
     FRONTIER_UPSERT,
+    LAST_SUMMARY,
+    PRUNE,
+    RUN_FINISH,
+    RUN_HISTORY,
+    RUN_START,
+    SITE_RULES,
     UNTRANSLATED_BY_SOURCE,
 )
 from crawler.state.store import StateError
@@ -208,16 +216,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def last_summary(db: sqlite3.Connection) -> dict[str, Any] | None:
     """The summary of the last finished run (also used on a read-only connection)."""
-    row = db.execute("SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1").fetchone()
+    row = db.execute(LAST_SUMMARY).fetchone()
     return json.loads(row[0]) if row else None
 
 
 def run_history(db: sqlite3.Connection, since: float) -> list[tuple[float, dict[str, Any]]]:
     """(finished, summary) of every finished run since ``since`` (a Unix time), oldest first."""
-    rows = db.execute(
-        "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= ? ORDER BY finished",
-        (int(since),),
-    ).fetchall()
+    rows = db.execute(RUN_HISTORY, {"since": int(since)}).fetchall()
     history = []
     for finished, text in rows:
         try:
@@ -406,7 +411,7 @@ class StateDB:
     def site_rules(self) -> dict[str, list[list[Any]]]:
         """{host: [[params], path], ...} as learned from the hosts' robots.txt."""
         rules: dict[str, list[list[Any]]] = {}
-        for host, value in self.db.execute("SELECT host, rules FROM site_rules"):
+        for host, value in self.db.execute(SITE_RULES):
             try:
                 rules[host] = json.loads(value)
             except ValueError:
@@ -415,10 +420,7 @@ class StateDB:
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
         """The id of a delivered article of ``source`` whose text hashes to ``content_hash``."""
-        row = self.db.execute(
-            "SELECT id FROM articles WHERE source=? AND content_hash=? ORDER BY first_seen LIMIT 1",
-            (source, content_hash),
-        ).fetchone()
+        row = self.db.execute(ARTICLE_WITH_TEXT, {"source": source, "content_hash": content_hash}).fetchone()
         return row[0] if row else None
 
     def _select_in(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
@@ -531,7 +533,7 @@ class StateDB:
             )
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
-        rows = self.db.execute("SELECT run_id, payload, files, complete FROM deliveries").fetchall()
+        rows = self.db.execute(DELIVERIES).fetchall()
         found = [(run_id, payload, json.loads(files), bool(complete)) for run_id, payload, files, complete in rows]
         return found + self._legacy_deliveries()
 
@@ -553,18 +555,18 @@ class StateDB:
 
     def drop_delivery(self, run_id: str) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM deliveries WHERE run_id=?", (run_id,))
+            db.execute(DELIVERY_DROP, {"run_id": run_id})
             db.execute("DELETE FROM pending WHERE run_id=?", (run_id,))
 
     # --- runs and housekeeping --------------------------------------------------------
 
     def start_run(self, run_id: str, started: int) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO runs (run_id, started) VALUES (?, ?)", (run_id, started))
+            db.execute(RUN_START, {"run_id": run_id, "started": started})
 
     def finish_run(self, run_id: str, finished: int, summary: str) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE runs SET finished=?, summary=? WHERE run_id=?", (finished, summary, run_id))
+            db.execute(RUN_FINISH, {"finished": finished, "summary": summary, "run_id": run_id})
 
     def last_summary(self) -> dict[str, Any] | None:
         return last_summary(self.db)
@@ -579,18 +581,9 @@ class StateDB:
         """Forget what was last seen before ``older_than`` (a Unix time)."""
         with self.transaction() as db:
             old_prints = db.execute("SELECT ref, bands FROM story_prints WHERE written < ?", (older_than,)).fetchall()
-            counts = {
-                "story_bands": _drop_bands(db, old_prints),
-                "story_prints": db.execute("DELETE FROM story_prints WHERE written < ?", (older_than,)).rowcount,
-                "story_links": db.execute("DELETE FROM story_links WHERE last_seen < ?", (older_than,)).rowcount,
-                "articles": db.execute("DELETE FROM articles WHERE last_seen < ?", (older_than,)).rowcount,
-                "urls": db.execute("DELETE FROM urls WHERE last_seen < ?", (older_than,)).rowcount,
-                "discovery": db.execute("DELETE FROM discovery WHERE last_fetched < ?", (older_than,)).rowcount,
-                "translations": db.execute("DELETE FROM translation_cache WHERE used < ?", (older_than,)).rowcount,
-                "runs": db.execute("DELETE FROM runs WHERE started < ?", (older_than,)).rowcount,
-                "site_rules": db.execute("DELETE FROM site_rules WHERE updated < ?", (older_than,)).rowcount,
-                "frontier": db.execute(FRONTIER_PRUNE, {"older_than": older_than}).rowcount,
-            }
+            counts = {"story_bands": _drop_bands(db, old_prints)}
+            for name, statement in PRUNE.items():
+                counts[name] = db.execute(statement, {"older_than": older_than}).rowcount
         return counts
 
     def counts(self) -> dict[str, int]:
