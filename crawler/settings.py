@@ -20,6 +20,18 @@ SOURCES_FILE = "config/sources.yaml"
 SOURCES_MAX_ARTICLES = 500
 # `scrapy sources check` and source health: a feed whose newest item is older is frozen.
 CHECK_FROZEN_DAYS = 3.0
+# Source health (README, "Source health"): the thresholds of its flags. HEALTH_FROZEN_DAYS,
+# unset, is CHECK_FROZEN_DAYS.
+HEALTH_WINDOW_DAYS = 14
+HEALTH_HISTORY_DAYS = 28.0
+HEALTH_SILENT_FACTOR = 3.0
+HEALTH_SILENT_MIN_HOURS = 2.0
+HEALTH_MIN_HISTORY_DAYS = 3.0
+HEALTH_MIN_GAPS = 5
+HEALTH_FAILING_RUNS = 3
+HEALTH_DEGRADED_JUMP = 0.3
+HEALTH_DEGRADED_RUNS = 3
+HEALTH_DEGRADED_MIN_PAGES = 5
 STATE_DB = ".scrapy/state.sqlite3"
 # postgresql://…: state shared between machines (scrapy sources enqueue / worker); unset = SQLite at STATE_DB.
 STATE_URL = ""

@@ -186,3 +186,18 @@ def test_a_spider_built_without_the_project_settings_keeps_their_defaults(tmp_pa
     assert RevisitPolicy.from_settings(crawler.settings) == RevisitPolicy()
     assert RevisitPolicy().per_run == project_settings.DISCOVERY_REVISITS_PER_RUN
     spider.extractor.close()
+
+
+def test_a_components_config_reads_each_setting_as_its_fields_type_with_its_settings_default() -> None:
+    from scrapy.settings import Settings
+
+    from crawler.translation.service import ServiceConfig
+    from crawler.workers.pool import PoolConfig
+
+    settings = Settings({"TRANSLATION_TIMEOUT": "2.5", "TRANSLATION_CACHE": "0", "TRANSLATION_RETRIES": "7"})
+    config = ServiceConfig.from_settings(settings)
+    assert (config.timeout, config.cache, config.retries) == (2.5, False, 7), "text from -s, typed by the field"
+    assert config.concurrency == project_settings.TRANSLATION_CONCURRENCY, "unset: the default in settings.py"
+    assert ServiceConfig.from_settings(Settings()) == ServiceConfig()
+    pool = PoolConfig.from_settings(Settings({"EXTRACTION_WORKER_MAX_MB": "120"}))
+    assert pool == PoolConfig(worker_max_mb=120.0) and pool.workers == project_settings.EXTRACTION_WORKERS

@@ -121,7 +121,7 @@ def test_workers_over_the_memory_cap_are_recycled(pages: list[bytes]) -> None:
     stats = Counter()
 
     async def scenario() -> list[Article | Rejected]:
-        pool = ExtractionPool(PoolConfig(workers=2, max_worker_mb=1), stats=lambda: stats)
+        pool = ExtractionPool(PoolConfig(workers=2, worker_max_mb=1), stats=lambda: stats)
         try:
             return [
                 await pool.extract(page, ExtractionOptions(url=f"https://x.org/{i}")) for i, page in enumerate(pages)

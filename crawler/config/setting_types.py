@@ -7,12 +7,15 @@ setting's default, and says which one is wrong.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from scrapy.settings import BaseSettings
 from scrapy.settings import default_settings as scrapy_defaults
 
-__all__ = ["setting_problems"]
+__all__ = ["setting_problems", "settings_config"]
+
+_Config = TypeVar("_Config")
 
 _EXPECTED = {bool: "True or False (1 or 0)", int: "a whole number", float: "a number"}
 
@@ -42,3 +45,20 @@ def setting_problems(settings: BaseSettings, defaults: Mapping[str, Any]) -> lis
         except ValueError:
             problems.append(f"-s {name}={value}: give {_EXPECTED[kind]}")
     return problems
+
+
+def settings_config(
+    cls: type[_Config], settings: BaseSettings, prefix: str = "", names: Mapping[str, str] | None = None
+) -> _Config:
+    """A component's frozen config (a dataclass) read from the settings: each field from the
+    setting ``names`` gives it, or else ``prefix`` + its name in capitals, as the field's
+    annotated type. The fields' defaults are the settings' own (``defaults.NAME``, in
+    crawler/settings.py), so no reader restates one."""
+    getters: dict[str, Any] = {"bool": settings.getbool, "int": settings.getint, "float": settings.getfloat}
+    values = {}
+    for spec in fields(cls):  # type: ignore[arg-type]
+        name = (names or {}).get(spec.name, f"{prefix}{spec.name.upper()}")
+        if name in settings:
+            kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", "")
+            values[spec.name] = getters.get(kind, settings.get)(name, spec.default)
+    return cls(**values)

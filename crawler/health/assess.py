@@ -6,11 +6,12 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from crawler import settings as defaults
+from crawler.config.setting_types import settings_config
 from crawler.health.history import SourceRun, runs_of
 
 __all__ = ["Flag", "HealthRules", "SourceHealth", "assess", "assess_all", "duration", "usual_gap"]
@@ -34,30 +35,26 @@ class Flag(StrEnum):
 class HealthRules:
     """Thresholds; each is a HEALTH_* setting (README, "Source health")."""
 
-    window_days: int = 14
-    history_days: float = 28.0
-    silent_factor: float = 3.0
-    silent_min_hours: float = 2.0
-    min_history_days: float = 3.0
-    min_gaps: int = 5
-    failing_runs: int = 3
+    window_days: int = defaults.HEALTH_WINDOW_DAYS
+    history_days: float = defaults.HEALTH_HISTORY_DAYS
+    silent_factor: float = defaults.HEALTH_SILENT_FACTOR
+    silent_min_hours: float = defaults.HEALTH_SILENT_MIN_HOURS
+    min_history_days: float = defaults.HEALTH_MIN_HISTORY_DAYS
+    min_gaps: int = defaults.HEALTH_MIN_GAPS
+    failing_runs: int = defaults.HEALTH_FAILING_RUNS
     frozen_days: float = defaults.CHECK_FROZEN_DAYS
-    degraded_jump: float = 0.3
-    degraded_runs: int = 3
-    degraded_min_pages: int = 5
+    degraded_jump: float = defaults.HEALTH_DEGRADED_JUMP
+    degraded_runs: int = defaults.HEALTH_DEGRADED_RUNS
+    degraded_min_pages: int = defaults.HEALTH_DEGRADED_MIN_PAGES
 
     @classmethod
     def from_settings(cls, settings: Any) -> HealthRules:
-        """HEALTH_<FIELD> for each field, its default the field's own; HEALTH_FROZEN_DAYS
-        falls back to CHECK_FROZEN_DAYS, which `scrapy sources check` uses too."""
-        values: dict[str, Any] = {}
-        for spec in fields(cls):
-            default = spec.default
-            if spec.name == "frozen_days":
-                default = settings.getfloat("CHECK_FROZEN_DAYS", default)
-            get = settings.getint if isinstance(default, int) else settings.getfloat
-            values[spec.name] = get(f"HEALTH_{spec.name.upper()}", default)
-        return cls(**values)
+        """HEALTH_<FIELD> for each field; HEALTH_FROZEN_DAYS falls back to CHECK_FROZEN_DAYS,
+        which `scrapy sources check` uses too."""
+        rules = settings_config(cls, settings, "HEALTH_")
+        if "HEALTH_FROZEN_DAYS" not in settings:
+            rules = replace(rules, frozen_days=settings.getfloat("CHECK_FROZEN_DAYS", defaults.CHECK_FROZEN_DAYS))
+        return rules
 
 
 @dataclass(frozen=True, slots=True)

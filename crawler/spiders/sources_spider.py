@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as defaults
 from crawler.config.date_templates import is_template
+from crawler.config.setting_types import settings_config
 from crawler.config.sources_file import Listing, Source, SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
 from crawler.frontier.book import FrontierEntry
@@ -76,6 +77,14 @@ def _is_true(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+_SPIDER_SETTINGS = {
+    "max_articles": "SOURCES_MAX_ARTICLES",
+    "max_pages": "DISCOVERY_MAX_PAGES",
+    "frozen_days": "CHECK_FROZEN_DAYS",
+    "stories": "STORIES_ENABLED",
+}
+
+
 @dataclass(frozen=True)
 class SpiderConfig:
     """The spider's settings, read once; each default is its setting's, in settings.py."""
@@ -88,13 +97,8 @@ class SpiderConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> SpiderConfig:
-        return cls(
-            max_articles=settings.getint("SOURCES_MAX_ARTICLES", defaults.SOURCES_MAX_ARTICLES),
-            max_pages=settings.getint("DISCOVERY_MAX_PAGES", defaults.DISCOVERY_MAX_PAGES),
-            frozen_days=settings.getfloat("CHECK_FROZEN_DAYS", defaults.CHECK_FROZEN_DAYS),
-            stories=settings.getbool("STORIES_ENABLED", defaults.STORIES_ENABLED),
-            extraction=PoolConfig.from_settings(settings),
-        )
+        config = settings_config(cls, settings, names=_SPIDER_SETTINGS)
+        return replace(config, extraction=PoolConfig.from_settings(settings))
 
 
 class SourcesSpider(scrapy.Spider):

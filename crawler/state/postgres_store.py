@@ -27,35 +27,17 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
 from crawler.state import rows as shared
+from crawler.state import sql
 from crawler.state.run_lease import Lease
-from crawler.state.sql import (
-    ARTICLE_WITH_TEXT,
-    DELIVERIES,
-    DELIVERY_DROP,
-    DOCUMENT_COLUMNS,
-    DOCUMENT_UPSERT,
-    FRONTIER_ADD,
-    FRONTIER_COLUMNS,
-    FRONTIER_DELETE,
-    FRONTIER_UPSERT,
-    LAST_SUMMARY,
-    PRUNE,
-    RUN_FINISH,
-    RUN_HISTORY,
-    RUN_START,
-    SITE_RULES,
-    UNTRANSLATED_BY_SOURCE,
-    for_postgres,
-)
 from crawler.state.store import StateError
 
 # The shared statements (crawler/state/sql.py) in psycopg's parameter style, converted once.
-_ARTICLE_WITH_TEXT = for_postgres(ARTICLE_WITH_TEXT)
-_DELIVERY_DROP = for_postgres(DELIVERY_DROP)
-_RUN_START = for_postgres(RUN_START)
-_RUN_FINISH = for_postgres(RUN_FINISH)
-_RUN_HISTORY = for_postgres(RUN_HISTORY)
-_PRUNE = {name: for_postgres(statement) for name, statement in PRUNE.items()}
+_ARTICLE_WITH_TEXT = sql.for_postgres(sql.ARTICLE_WITH_TEXT)
+_DELIVERY_DROP = sql.for_postgres(sql.DELIVERY_DROP)
+_RUN_START = sql.for_postgres(sql.RUN_START)
+_RUN_FINISH = sql.for_postgres(sql.RUN_FINISH)
+_RUN_HISTORY = sql.for_postgres(sql.RUN_HISTORY)
+_PRUNE = {name: sql.for_postgres(statement) for name, statement in sql.PRUNE.items()}
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "SessionLock", "ShardResult", "read_only", "server_name"]
 
@@ -298,24 +280,25 @@ class PostgresStore:
     def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
         with self._read() as db:
             rows = db.execute(
-                f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url = ANY(%s)", (list(dict.fromkeys(urls)),)
+                f"SELECT {', '.join(sql.DOCUMENT_COLUMNS)} FROM discovery WHERE url = ANY(%s)",
+                (list(dict.fromkeys(urls)),),
             ).fetchall()
         return {row[0]: shared.document_record(row, lambda value: value) for row in rows}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
         with self._read() as db:
             rows = db.execute(
-                f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source = ANY(%s)", (list(sources),)
+                f"SELECT {', '.join(sql.FRONTIER_COLUMNS)} FROM frontier WHERE source = ANY(%s)", (list(sources),)
             ).fetchall()
-        return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
+        return [FrontierEntry.from_row(dict(zip(sql.FRONTIER_COLUMNS, row, strict=True))) for row in rows]
 
     def untranslated(self) -> dict[str, int]:
         with self._read() as db:
-            return {source: int(count) for source, count in db.execute(UNTRANSLATED_BY_SOURCE).fetchall()}
+            return {source: int(count) for source, count in db.execute(sql.UNTRANSLATED_BY_SOURCE).fetchall()}
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self._tx() as db, db.cursor() as cursor:
-            cursor.executemany(for_postgres(FRONTIER_ADD), [entry.row() for entry in entries])
+            cursor.executemany(sql.for_postgres(sql.FRONTIER_ADD), [entry.row() for entry in entries])
 
     def known_url(self, key: str) -> shared.KnownUrl | None:
         return self.known_urls([key]).get(key)
@@ -356,7 +339,7 @@ class PostgresStore:
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
         with self._read() as db:
-            return dict(db.execute(SITE_RULES).fetchall())
+            return dict(db.execute(sql.SITE_RULES).fetchall())
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
         with self._read() as db:
@@ -408,12 +391,14 @@ class PostgresStore:
                 [(u[0], u[1], Jsonb(u[2] or {}), now, u[3] if len(u) > 3 else 0) for u in batch["urls"]],
             )
             cursor.executemany(
-                for_postgres(DOCUMENT_UPSERT),
+                sql.for_postgres(sql.DOCUMENT_UPSERT),
                 [{**row, "children": _jsonb(row["children"]), "cursor": _jsonb(row["cursor"])}
                  for row in shared.document_rows(batch, now)],
             )  # fmt: skip
-            cursor.executemany(for_postgres(FRONTIER_DELETE), [{"key": key} for key in batch.get("frontier_done", [])])
-            cursor.executemany(for_postgres(FRONTIER_UPSERT), batch.get("frontier_failed", []))
+            cursor.executemany(
+                sql.for_postgres(sql.FRONTIER_DELETE), [{"key": key} for key in batch.get("frontier_done", [])]
+            )
+            cursor.executemany(sql.for_postgres(sql.FRONTIER_UPSERT), batch.get("frontier_failed", []))
             cursor.executemany(
                 "INSERT INTO site_rules (host, rules, updated) VALUES (%s, %s, %s)"
                 " ON CONFLICT (host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
@@ -466,7 +451,7 @@ class PostgresStore:
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
         with self._read() as db:
-            rows = db.execute(DELIVERIES).fetchall()
+            rows = db.execute(sql.DELIVERIES).fetchall()
         return [(run_id, payload, list(files), bool(complete)) for run_id, payload, files, complete in rows]
 
     def drop_delivery(self, run_id: str) -> None:
@@ -485,7 +470,7 @@ class PostgresStore:
 
     def last_summary(self) -> dict[str, Any] | None:
         with self._read() as db:
-            row = db.execute(LAST_SUMMARY).fetchone()
+            row = db.execute(sql.LAST_SUMMARY).fetchone()
         return row[0] if row else None
 
     def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:

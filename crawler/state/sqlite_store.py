@@ -21,24 +21,7 @@ from typing import Any
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
 from crawler.state import rows as shared
-from crawler.state.sql import (
-    ARTICLE_WITH_TEXT,
-    DELIVERIES,
-    DELIVERY_DROP,
-    DOCUMENT_COLUMNS,
-    DOCUMENT_UPSERT,
-    FRONTIER_ADD,
-    FRONTIER_COLUMNS,
-    FRONTIER_DELETE,
-    FRONTIER_UPSERT,
-    LAST_SUMMARY,
-    PRUNE,
-    RUN_FINISH,
-    RUN_HISTORY,
-    RUN_START,
-    SITE_RULES,
-    UNTRANSLATED_BY_SOURCE,
-)
+from crawler.state import sql
 from crawler.state.store import StateError
 from crawler.translation.cache import USED_RESOLUTION
 
@@ -216,13 +199,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def last_summary(db: sqlite3.Connection) -> dict[str, Any] | None:
     """The summary of the last finished run (also used on a read-only connection)."""
-    row = db.execute(LAST_SUMMARY).fetchone()
+    row = db.execute(sql.LAST_SUMMARY).fetchone()
     return json.loads(row[0]) if row else None
 
 
 def run_history(db: sqlite3.Connection, since: float) -> list[tuple[float, dict[str, Any]]]:
     """(finished, summary) of every finished run since ``since`` (a Unix time), oldest first."""
-    rows = db.execute(RUN_HISTORY, {"since": int(since)}).fetchall()
+    rows = db.execute(sql.RUN_HISTORY, {"since": int(since)}).fetchall()
     history = []
     for finished, text in rows:
         try:
@@ -378,40 +361,40 @@ class StateDB:
 
     def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
         """The records of those of ``urls`` the state knows."""
-        sql = f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM discovery WHERE url IN ({{marks}})"
-        return {row[0]: shared.document_record(row, _json) for row in self._select_in(sql, list(dict.fromkeys(urls)))}
+        query = f"SELECT {', '.join(sql.DOCUMENT_COLUMNS)} FROM discovery WHERE url IN ({{marks}})"
+        return {row[0]: shared.document_record(row, _json) for row in self._select_in(query, list(dict.fromkeys(urls)))}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
-        sql = f"SELECT {', '.join(FRONTIER_COLUMNS)} FROM frontier WHERE source IN ({{marks}})"
-        rows = self._select_in(sql, list(dict.fromkeys(sources)))
-        return [FrontierEntry.from_row(dict(zip(FRONTIER_COLUMNS, row, strict=True))) for row in rows]
+        query = f"SELECT {', '.join(sql.FRONTIER_COLUMNS)} FROM frontier WHERE source IN ({{marks}})"
+        rows = self._select_in(query, list(dict.fromkeys(sources)))
+        return [FrontierEntry.from_row(dict(zip(sql.FRONTIER_COLUMNS, row, strict=True))) for row in rows]
 
     def untranslated(self) -> dict[str, int]:
-        return {source: int(count) for source, count in self.db.execute(UNTRANSLATED_BY_SOURCE)}
+        return {source: int(count) for source, count in self.db.execute(sql.UNTRANSLATED_BY_SOURCE)}
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
         with self.transaction() as db:
-            db.executemany(FRONTIER_ADD, [entry.row() for entry in entries])
+            db.executemany(sql.FRONTIER_ADD, [entry.row() for entry in entries])
 
     def known_url(self, key: str) -> shared.KnownUrl | None:
         return self.known_urls([key]).get(key)
 
     def known_urls(self, keys: list[str]) -> dict[str, shared.KnownUrl]:
-        sql = "SELECT key, article_id, markers, failures FROM urls WHERE key IN ({marks})"
-        return dict(shared.known_url(row, _json) for row in self._select_in(sql, list(dict.fromkeys(keys))))
+        query = "SELECT key, article_id, markers, failures FROM urls WHERE key IN ({marks})"
+        return dict(shared.known_url(row, _json) for row in self._select_in(query, list(dict.fromkeys(keys))))
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         return self.articles([article_id]).get(article_id)
 
     def articles(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
-        sql = f"SELECT id, {', '.join(shared.ARTICLE_FIELDS)} FROM articles WHERE id IN ({{marks}})"
-        rows = self._select_in(sql, list(dict.fromkeys(article_ids)))
+        query = f"SELECT id, {', '.join(shared.ARTICLE_FIELDS)} FROM articles WHERE id IN ({{marks}})"
+        rows = self._select_in(query, list(dict.fromkeys(article_ids)))
         return {row[0]: dict(zip(shared.ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
         """{host: [[params], path], ...} as learned from the hosts' robots.txt."""
         rules: dict[str, list[list[Any]]] = {}
-        for host, value in self.db.execute(SITE_RULES):
+        for host, value in self.db.execute(sql.SITE_RULES):
             try:
                 rules[host] = json.loads(value)
             except ValueError:
@@ -420,26 +403,26 @@ class StateDB:
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
         """The id of a delivered article of ``source`` whose text hashes to ``content_hash``."""
-        row = self.db.execute(ARTICLE_WITH_TEXT, {"source": source, "content_hash": content_hash}).fetchone()
+        row = self.db.execute(sql.ARTICLE_WITH_TEXT, {"source": source, "content_hash": content_hash}).fetchone()
         return row[0] if row else None
 
-    def _select_in(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
-        """``sql`` with ``IN ({marks})`` over ``values``, in slices SQLite accepts."""
+    def _select_in(self, query: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """``query`` with ``IN ({marks})`` over ``values``, in slices SQLite accepts."""
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(values), 500):
             part = values[start : start + 500]
-            rows += self.db.execute(sql.format(marks=",".join("?" * len(part))), part).fetchall()
+            rows += self.db.execute(query.format(marks=",".join("?" * len(part))), part).fetchall()
         return rows
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The story of each delivered article among ``article_ids`` that has one."""
-        sql = "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id IN ({marks})"
-        return dict(self._select_in(sql, list(dict.fromkeys(article_ids))))
+        query = "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id IN ({marks})"
+        return dict(self._select_in(query, list(dict.fromkeys(article_ids))))
 
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The story that another edition's link gave each of ``article_ids``, where one did."""
-        sql = "SELECT article_id, story_id FROM story_links WHERE article_id IN ({marks})"
-        return dict(self._select_in(sql, list(dict.fromkeys(article_ids))))
+        query = "SELECT article_id, story_id FROM story_links WHERE article_id IN ({marks})"
+        return dict(self._select_in(query, list(dict.fromkeys(article_ids))))
 
     def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
         """(article id, story id, MinHash, numbers) of the ``limit`` stored texts sharing the most
@@ -496,9 +479,9 @@ class StateDB:
                 {**row, "children": _dumps(row["children"]), "cursor": _dumps(row["cursor"])}
                 for row in shared.document_rows(batch, now)
             ]
-            db.executemany(DOCUMENT_UPSERT, documents)
-            db.executemany(FRONTIER_DELETE, [{"key": key} for key in batch.get("frontier_done", [])])
-            db.executemany(FRONTIER_UPSERT, batch.get("frontier_failed", []))
+            db.executemany(sql.DOCUMENT_UPSERT, documents)
+            db.executemany(sql.FRONTIER_DELETE, [{"key": key} for key in batch.get("frontier_done", [])])
+            db.executemany(sql.FRONTIER_UPSERT, batch.get("frontier_failed", []))
             db.executemany(
                 "INSERT INTO site_rules (host, rules, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
@@ -533,7 +516,7 @@ class StateDB:
             )
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
-        rows = self.db.execute(DELIVERIES).fetchall()
+        rows = self.db.execute(sql.DELIVERIES).fetchall()
         found = [(run_id, payload, json.loads(files), bool(complete)) for run_id, payload, files, complete in rows]
         return found + self._legacy_deliveries()
 
@@ -555,18 +538,18 @@ class StateDB:
 
     def drop_delivery(self, run_id: str) -> None:
         with self.transaction() as db:
-            db.execute(DELIVERY_DROP, {"run_id": run_id})
+            db.execute(sql.DELIVERY_DROP, {"run_id": run_id})
             db.execute("DELETE FROM pending WHERE run_id=?", (run_id,))
 
     # --- runs and housekeeping --------------------------------------------------------
 
     def start_run(self, run_id: str, started: int) -> None:
         with self.transaction() as db:
-            db.execute(RUN_START, {"run_id": run_id, "started": started})
+            db.execute(sql.RUN_START, {"run_id": run_id, "started": started})
 
     def finish_run(self, run_id: str, finished: int, summary: str) -> None:
         with self.transaction() as db:
-            db.execute(RUN_FINISH, {"finished": finished, "summary": summary, "run_id": run_id})
+            db.execute(sql.RUN_FINISH, {"finished": finished, "summary": summary, "run_id": run_id})
 
     def last_summary(self) -> dict[str, Any] | None:
         return last_summary(self.db)
@@ -582,7 +565,7 @@ class StateDB:
         with self.transaction() as db:
             old_prints = db.execute("SELECT ref, bands FROM story_prints WHERE written < ?", (older_than,)).fetchall()
             counts = {"story_bands": _drop_bands(db, old_prints)}
-            for name, statement in PRUNE.items():
+            for name, statement in sql.PRUNE.items():
                 counts[name] = db.execute(statement, {"older_than": older_than}).rowcount
         return counts
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from crawler import settings as defaults
+from crawler.config.setting_types import settings_config
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES
 from crawler.translation.base import Provider, TranslationError
@@ -57,25 +58,15 @@ class ServiceConfig:
     retries: int = defaults.TRANSLATION_RETRIES
     backoff: float = defaults.TRANSLATION_BACKOFF
     failure_limit: int = defaults.TRANSLATION_FAILURE_LIMIT
-    max_chars: int | None = defaults.TRANSLATION_MAX_CHARS or None  # per call; None: the provider's own
+    max_chars: int = defaults.TRANSLATION_MAX_CHARS  # per call; 0: the provider's own
     batch_wait: float = defaults.TRANSLATION_BATCH_WAIT
-    max_chars_per_run: int | None = defaults.TRANSLATION_MAX_CHARS_PER_RUN or None
+    max_chars_per_run: int = defaults.TRANSLATION_MAX_CHARS_PER_RUN  # 0: no limit
     cache: bool = defaults.TRANSLATION_CACHE
 
     @classmethod
     def from_settings(cls, settings: Any) -> ServiceConfig:
-        return cls(
-            concurrency=settings.getint("TRANSLATION_CONCURRENCY", defaults.TRANSLATION_CONCURRENCY),
-            timeout=settings.getfloat("TRANSLATION_TIMEOUT", defaults.TRANSLATION_TIMEOUT),
-            retries=settings.getint("TRANSLATION_RETRIES", defaults.TRANSLATION_RETRIES),
-            backoff=settings.getfloat("TRANSLATION_BACKOFF", defaults.TRANSLATION_BACKOFF),
-            failure_limit=settings.getint("TRANSLATION_FAILURE_LIMIT", defaults.TRANSLATION_FAILURE_LIMIT),
-            max_chars=settings.getint("TRANSLATION_MAX_CHARS", defaults.TRANSLATION_MAX_CHARS) or None,
-            batch_wait=settings.getfloat("TRANSLATION_BATCH_WAIT", defaults.TRANSLATION_BATCH_WAIT),
-            max_chars_per_run=settings.getint("TRANSLATION_MAX_CHARS_PER_RUN", defaults.TRANSLATION_MAX_CHARS_PER_RUN)
-            or None,
-            cache=settings.getbool("TRANSLATION_CACHE", defaults.TRANSLATION_CACHE),
-        )
+        """TRANSLATION_<FIELD> for each field."""
+        return settings_config(cls, settings, "TRANSLATION_")
 
 
 @dataclass
@@ -213,7 +204,7 @@ class TranslationService:
         self._batchers: dict[tuple[str, str], Batcher] = {}
         # One thread: cache calls are short, and in order.
         self._cache_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translation-cache")
-        self.budget = RunBudget(provider, config.max_chars_per_run, self.pool, timeout, self._stats)
+        self.budget = RunBudget(provider, config.max_chars_per_run or None, self.pool, timeout, self._stats)
         self.governor = RateGovernor(concurrency, backoff, provider.label, self._stats, sleep)
         self.breaker = Breaker(config.failure_limit, provider.label, self._stats)
         problem = provider.check()

@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from crawler import settings as defaults
+from crawler.config.setting_types import settings_config
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 
 __all__ = ["ExtractionPool", "PoolConfig", "default_workers"]
@@ -59,15 +60,12 @@ class PoolConfig:
 
     workers: int = defaults.EXTRACTION_WORKERS
     timeout: float = defaults.EXTRACTION_TIMEOUT
-    max_worker_mb: float = defaults.EXTRACTION_WORKER_MAX_MB
+    worker_max_mb: float = defaults.EXTRACTION_WORKER_MAX_MB
 
     @classmethod
     def from_settings(cls, settings: Any) -> PoolConfig:
-        return cls(
-            workers=settings.getint("EXTRACTION_WORKERS", defaults.EXTRACTION_WORKERS),
-            timeout=settings.getfloat("EXTRACTION_TIMEOUT", defaults.EXTRACTION_TIMEOUT),
-            max_worker_mb=settings.getfloat("EXTRACTION_WORKER_MAX_MB", defaults.EXTRACTION_WORKER_MAX_MB),
-        )
+        """EXTRACTION_<FIELD> for each field."""
+        return settings_config(cls, settings, "EXTRACTION_")
 
 
 # Reading smaps_rollup makes the kernel walk every mapping of the worker: 5 ms a page, as much
@@ -152,7 +150,7 @@ class ExtractionPool:
     def __init__(self, config: PoolConfig, stats: Callable[[], Any] | None = None, preload: tuple[str, ...] = ()):
         self.workers = max(0, config.workers if config.workers >= 0 else default_workers())
         self.timeout = config.timeout
-        self.max_worker_mb = config.max_worker_mb
+        self.max_worker_mb = config.worker_max_mb
         self.stats = stats
         self._context = multiprocessing.get_context("forkserver")
         # ``preload``: more modules the forkserver imports for every worker (crawler/stories/fingerprint_warmup.py).

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from scrapy.exceptions import UsageError
 
 from crawler.config.sources_file import SourcesConfig, SourcesError, load_sources
+from crawler.exit_codes import EXIT_OUTPUT_FAILED
+from crawler.output.exporters import write_text_atomically
 
-__all__ = ["Action", "ActionParser", "Context"]
+__all__ = ["Action", "ActionParser", "Context", "refuse", "write_output"]
 
 
 class ActionParser(argparse.ArgumentParser):
@@ -42,8 +45,23 @@ class Context:
             return load_sources(self.settings.get("SOURCES_FILE"))
         except SourcesError as exc:
             if not quiet:
-                print(f"sources-crawler: the sources file needs fixing:\n{exc}", file=sys.stderr)
+                refuse(f"the sources file needs fixing:\n{exc}", 0)
             return None
+
+
+def refuse(message: str, status: int) -> int:
+    """Say why on standard error, in one line, and give the exit status to end with."""
+    print(f"sources-crawler: {message}", file=sys.stderr)
+    return status
+
+
+def write_output(target: Path, text: str) -> int | None:
+    """Write ``text`` to ``target`` whole (or not at all); the exit status if it cannot be."""
+    try:
+        write_text_atomically(target, text)
+    except OSError as exc:
+        return refuse(f"cannot write {target}: {exc.strerror or exc}", EXIT_OUTPUT_FAILED)
+    return None
 
 
 class Action(Protocol):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import settings as defaults
-from crawler.commands.sources.action import ActionParser, Context
+from crawler.commands.sources.action import ActionParser, Context, refuse
 from crawler.config.sources_file import Source, SourcesError, select_sources
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
 from crawler.items import TranslationStatus
@@ -52,8 +51,7 @@ class Check:
         try:
             sources = select_sources(config, names)
         except SourcesError as exc:
-            print(f"sources-crawler: {exc}", file=sys.stderr)
-            return EXIT_CONFIG_ERROR
+            return refuse(str(exc), EXIT_CONFIG_ERROR)
         plan = _Plan.of(context.settings)
         report, offsite, records = _crawl(context, sources, args.articles)
         worked = True

@@ -10,9 +10,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from crawler.commands.sources.action import ActionParser, Context
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_OUTPUT_FAILED
-from crawler.output.exporters import write_text_atomically
+from crawler.commands.sources.action import ActionParser, Context, refuse, write_output
+from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK
 
 __all__ = ["Digest"]
 
@@ -38,22 +37,17 @@ class Digest:
         try:
             records = latest_records(_output_lines(path))
         except OSError as exc:
-            print(f"sources-crawler: cannot read {exc.filename or path}: {exc.strerror}", file=sys.stderr)
-            return EXIT_CONFIG_ERROR
+            return refuse(f"cannot read {exc.filename or path}: {exc.strerror}", EXIT_CONFIG_ERROR)
         except ValueError as exc:
-            print(f"sources-crawler: {path} is not a run manifest: {exc}", file=sys.stderr)
-            return EXIT_CONFIG_ERROR
+            return refuse(f"{path} is not a run manifest: {exc}", EXIT_CONFIG_ERROR)
         text = "".join(render_all(records, markdown=args.markdown, original=args.original))
         text = text or f"No articles in {path}.\n"
         if not args.output:
             sys.stdout.write(text)
             return EXIT_OK
         target = Path(args.output)
-        try:
-            write_text_atomically(target, text)
-        except OSError as exc:
-            print(f"sources-crawler: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_OUTPUT_FAILED
+        if (failed := write_output(target, text)) is not None:
+            return failed
         print(f"{len(records)} articles written to {target}")
         return EXIT_OK
 

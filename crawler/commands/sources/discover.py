@@ -4,10 +4,9 @@ to paste into the sources file."""
 from __future__ import annotations
 
 import argparse
-import sys
 from urllib.parse import urlsplit
 
-from crawler.commands.sources.action import ActionParser, Context
+from crawler.commands.sources.action import ActionParser, Context, refuse
 from crawler.exit_codes import EXIT_OK, EXIT_SOURCE_FAILED
 
 __all__ = ["Discover"]
@@ -33,8 +32,7 @@ class Discover:
             if not result.problem:
                 break
         if result.problem:
-            print(f"sources-crawler: {result.problem}", file=sys.stderr)
-            return EXIT_SOURCE_FAILED
+            return refuse(result.problem, EXIT_SOURCE_FAILED)
         for candidate in result.feeds + result.sitemaps:
             mark = "ok " if candidate.usable else "-- "
             print(f"{mark} {candidate.kind:8} {candidate.url}  ({candidate.found_by}: {candidate.detail})")

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 from scrapy.exceptions import UsageError
 
 from crawler import settings as defaults
-from crawler.commands.sources.action import ActionParser, Context
+from crawler.commands.sources.action import ActionParser, Context, refuse
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_STATE_UNUSABLE, EXIT_UNAVAILABLE
 from crawler.state.lock import RunLockedError
 from crawler.state.opener import state_url
@@ -44,14 +43,11 @@ class Enqueue:
                 raise StateError("enqueue needs the state in PostgreSQL, shared by the workers: set STATE_URL")
             enqueued = enqueue_run(settings, list(config.enabled), shards, list(context.set_options))
         except RunLockedError as exc:
-            print(f"sources-crawler: {exc}", file=sys.stderr)
-            return EXIT_LOCKED
+            return refuse(str(exc), EXIT_LOCKED)
         except StateError as exc:
-            print(f"sources-crawler: not enqueueing: {exc}", file=sys.stderr)
-            return EXIT_STATE_UNUSABLE
+            return refuse(f"not enqueueing: {exc}", EXIT_STATE_UNUSABLE)
         except QueueUnavailableError as exc:
-            print(f"sources-crawler: not enqueueing: {exc}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+            return refuse(f"not enqueueing: {exc}", EXIT_UNAVAILABLE)
         plan = enqueued.plan
         print(f"run {plan.run_id}: {len(config.enabled)} sources in {len(plan.assignment)} of {shards} shards")
         print(f"manifest: {plan.manifest}")
@@ -76,6 +72,5 @@ class Worker:
         try:
             start_worker(context.settings, burst=args.burst)
         except QueueUnavailableError as exc:
-            print(f"sources-crawler: {exc}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+            return refuse(str(exc), EXIT_UNAVAILABLE)
         return EXIT_OK

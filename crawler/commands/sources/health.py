@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from scrapy.exceptions import UsageError
 
-from crawler.commands.sources.action import ActionParser, Context
+from crawler.commands.sources.action import ActionParser, Context, write_output
 from crawler.config.sources_file import SourcesConfig
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED
+from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
 from crawler.health.assess import DAY, HealthRules, SourceHealth, assess_all
 from crawler.health.report import ReportRow, render_report
 from crawler.health.text import format_health, health_json
-from crawler.output.exporters import write_text_atomically
 from crawler.parsing.dates import utc_timestamp
 from crawler.state.opener import stored_history
 
@@ -80,11 +78,8 @@ class Report:
         window = HealthRules.from_settings(context.settings).window_days
         page = render_report(rows, history, time.time(), window)
         target = Path(args.output)
-        try:
-            write_text_atomically(target, page)
-        except OSError as exc:
-            print(f"sources-crawler: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_OUTPUT_FAILED
+        if (failed := write_output(target, page)) is not None:
+            return failed
         flagged = sum(1 for row in rows if row.enabled and row.health.flags)
         print(f"{target}: {len(rows)} sources, {flagged} flagged, {len(history)} runs")
         return EXIT_OK
