@@ -81,32 +81,17 @@ class _Store:
         self.added += entries
 
 
+def _failed(key: str, reason: str, attempts: int, next_at: float, dated: float | None = None) -> FrontierEntry:
+    """An owed page of source s, listed by its feed, that failed ``attempts`` runs since an hour ago."""
+    return FrontierEntry(
+        key, f"https://x/{key[1:]}", "s", DiscoveryKind.FEED, "https://x/rss", reason=reason, attempts=attempts,
+        first_seen=NOW - HOUR, first_failed=NOW - HOUR, next_at=next_at, dated=dated,
+    )  # fmt: skip
+
+
 def test_the_frontier_book() -> None:
-    failed_before = FrontierEntry(
-        "k1",
-        "https://x/1",
-        "s",
-        "feed",
-        "https://x/rss",
-        reason="http_503",
-        attempts=1,
-        first_seen=NOW - HOUR,
-        first_failed=NOW - HOUR,
-        next_at=NOW - 60,
-        dated=5.0,
-    )
-    pausing = FrontierEntry(
-        "k2",
-        "https://x/2",
-        "s",
-        "feed",
-        "https://x/rss",
-        reason="timeout",
-        attempts=2,
-        first_seen=NOW - HOUR,
-        first_failed=NOW - HOUR,
-        next_at=NOW + 60,
-    )
+    failed_before = _failed("k1", "http_503", 1, NOW - 60, dated=5.0)
+    pausing = _failed("k2", "timeout", 2, NOW + 60)
     owed = FrontierEntry("k3", "https://x/3", "s", "sitemap", "https://x/s.xml", first_seen=NOW - DAY, dated=9.0)
     other = FrontierEntry("k9", "https://y/9", "other", "feed", "https://y/rss", first_seen=NOW)  # fmt: skip
     book = FrontierBook(_Store([failed_before, pausing, owed, other]), RetryPolicy(runs=2, hours=0.5), NOW)

@@ -59,3 +59,9 @@ def test_units_reassemble_to_the_same_structure(paragraphs: list[str], limit: in
     assert identity == {"title": paragraphs[0], "summary": None, "text": "\n".join(paragraphs)}
     upper = reassemble(units, {unit.text: unit.text.upper() for unit in units}, fields)
     assert upper["text"].count("\n") == len(paragraphs) - 1
+
+
+def test_a_paragraph_of_spaces_longer_than_the_limit_comes_back_as_it_is() -> None:
+    from crawler.translation.chunking import join_pieces, split_paragraph
+
+    assert join_pieces(split_paragraph("   ", 1)) == "   "

@@ -342,18 +342,16 @@ class PostgresStore:
             return dict(db.execute(sql.SITE_RULES).fetchall())
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
-        with self._read() as db:
-            rows = db.execute(
-                "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id = ANY(%s)", (list(article_ids),)
-            ).fetchall()
-        return dict(rows)
+        query = "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND id = ANY(%s)"
+        return self._pairs(query, list(article_ids))
 
     def linked_stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        return self._pairs("SELECT article_id, story_id FROM story_links WHERE article_id = ANY(%s)", list(article_ids))
+
+    def _pairs(self, query: str, values: list[Any]) -> dict[Any, Any]:
+        """The two columns ``query`` selects for ``values``, as a dict."""
         with self._read() as db:
-            rows = db.execute(
-                "SELECT article_id, story_id FROM story_links WHERE article_id = ANY(%s)", (list(article_ids),)
-            ).fetchall()
-        return dict(rows)
+            return dict(db.execute(query, (values,)).fetchall())
 
     def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
         with self._read() as db:

@@ -43,32 +43,46 @@ def _sentences(paragraph: str) -> list[str]:
     return [part for part in parts if part]
 
 
+class _Packer:
+    """Joins items with single spaces into pieces of at most ``limit`` characters, each
+    (" ", piece): joined back with a space."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.pieces: list[tuple[str, str]] = []
+        self.current = ""
+
+    def add(self, item: str) -> None:
+        candidate = f"{self.current} {item}" if self.current else item
+        if len(candidate) <= self.limit:
+            self.current = candidate
+        else:
+            self.close()
+            self.current = item
+
+    def close(self) -> list[tuple[str, str]]:
+        if self.current:
+            self.pieces.append((" ", self.current))
+            self.current = ""
+        return self.pieces
+
+
 def _cut(text: str, limit: int) -> list[tuple[str, str]]:
     """(glue, part) pairs of at most ``limit`` characters, split at spaces; a word longer
     than ``limit`` is cut hard and its parts are glued back without a space."""
-    parts: list[tuple[str, str]] = []
-    current = ""
+    packer = _Packer(limit)
     for word in text.split(" "):
-        glue = " "
-        while len(word) > limit:
-            if current:
-                parts.append((" ", current))
-                current = ""
-            parts.append((glue, word[:limit]))
-            word, glue = word[limit:], ""
-        if glue == "":  # the tail of a hard-cut word
-            if word:
-                parts.append(("", word))
+        if len(word) <= limit:
+            packer.add(word)
             continue
-        candidate = f"{current} {word}" if current else word
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            parts.append((" ", current))
-            current = word
-    if current:
-        parts.append((" ", current))
-    return parts
+        glue = " "
+        packer.close()
+        while len(word) > limit:
+            packer.pieces.append((glue, word[:limit]))
+            word, glue = word[limit:], ""
+        if word:  # the tail of a hard-cut word
+            packer.pieces.append(("", word))
+    return packer.close()
 
 
 def split_paragraph(paragraph: str, limit: int) -> list[tuple[str, str]]:
@@ -76,23 +90,16 @@ def split_paragraph(paragraph: str, limit: int) -> list[tuple[str, str]]:
     every piece to the previous one with its glue gives ``paragraph`` back exactly."""
     if len(paragraph) <= limit:
         return [("", paragraph)]
-    pieces: list[tuple[str, str]] = []
-    current = ""
+    packer = _Packer(limit)
     for sentence in _sentences(paragraph):
         if len(sentence) > limit:
-            if current:
-                pieces.append((" ", current))
-                current = ""
-            pieces.extend(_cut(sentence, limit))
+            packer.close()
+            packer.pieces.extend(_cut(sentence, limit))
             continue
-        candidate = f"{current} {sentence}" if current else sentence
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            pieces.append((" ", current))
-            current = sentence
-    if current:
-        pieces.append((" ", current))
+        packer.add(sentence)
+    pieces = packer.close()
+    if not pieces:  # nothing but spaces: nothing to translate, kept as it is
+        return [("", paragraph)]
     return [("", pieces[0][1]), *pieces[1:]]
 
 
