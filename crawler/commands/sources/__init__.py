@@ -12,26 +12,27 @@ import argparse
 from scrapy.commands import ScrapyCommand, ScrapyHelpFormatter
 from scrapy.exceptions import UsageError
 
-from crawler.commands.sources.action import Action, ActionParser, Context
+from crawler.commands.sources.action import Action, ActionParser, Context, UnusableSourcesFileError
 from crawler.commands.sources.check import Check
 from crawler.commands.sources.digest import Digest
 from crawler.commands.sources.discover import Discover
 from crawler.commands.sources.distributed import Enqueue, Worker
 from crawler.commands.sources.health import Health, Report
 from crawler.commands.sources.list_sources import ListSources
+from crawler.exit_codes import EXIT_CONFIG_ERROR
 
 __all__ = ["ACTIONS", "Command"]
 
 ACTIONS: dict[str, Action] = {
-    action.name: action
+    action.about.name: action
     for action in (ListSources(), Check(), Discover(), Digest(), Health(), Report(), Enqueue(), Worker())
 }
-USAGE = " | ".join(action.usage for action in ACTIONS.values())
+USAGE = " | ".join(action.about.usage for action in ACTIONS.values())
 
 
 def _help() -> str:
     lines = ["Tools for the sources file, the state and the runs (README.md says more):", ""]
-    lines += [f"  {synopsis:<28}{text}" for action in ACTIONS.values() for synopsis, text in action.help_lines]
+    lines += [f"  {synopsis:<28}{text}" for action in ACTIONS.values() for synopsis, text in action.about.help_lines]
     return "\n".join(lines) + "\n"
 
 
@@ -58,7 +59,7 @@ class Command(ScrapyCommand):
         # These commands print a report; Scrapy's log would bury it. -L INFO brings it back.
         # A worker is a service: its log is what it has to say.
         action, _ = _split(args)
-        if (self.settings.getpriority("LOG_LEVEL") or 0) < 40 and not getattr(action, "logs", False):
+        if (self.settings.getpriority("LOG_LEVEL") or 0) < 40 and not (action is not None and action.about.logs):
             self.settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -66,7 +67,8 @@ class Command(ScrapyCommand):
         if action is None:
             named = next((arg for arg in args if not arg.startswith("-")), None)
             raise UsageError(f"unknown action {named!r}: {USAGE}" if named else f"say what to do: {USAGE}")
-        parser = ActionParser(prog=f"scrapy sources {action.name}", usage=f"scrapy sources {action.usage}")
+        about = action.about
+        parser = ActionParser(prog=f"scrapy sources {about.name}", usage=f"scrapy sources {about.usage}")
         action.add_arguments(parser)
         parsed = parser.parse_args(rest)
         from crawler.commands.crawl import project_defaults
@@ -77,7 +79,10 @@ class Command(ScrapyCommand):
         if typed:
             raise UsageError("; ".join(typed))
         context = Context(self.settings, self.crawler_process, _set_options(opts))
-        self.exitcode = action.run(context, parsed)
+        try:
+            self.exitcode = action.run(context, parsed)
+        except UnusableSourcesFileError:
+            self.exitcode = EXIT_CONFIG_ERROR
 
 
 def _split(args: list[str]) -> tuple[Action | None, list[str]]:

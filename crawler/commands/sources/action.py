@@ -19,7 +19,7 @@ from crawler.config.sources_file import SourcesConfig, SourcesError, load_source
 from crawler.exit_codes import EXIT_OUTPUT_FAILED
 from crawler.output.exporters import write_text_atomically
 
-__all__ = ["Action", "ActionParser", "Context", "refuse", "write_output"]
+__all__ = ["About", "Action", "ActionParser", "Context", "UnusableSourcesFileError", "refuse", "write_output"]
 
 
 class ActionParser(argparse.ArgumentParser):
@@ -27,6 +27,20 @@ class ActionParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+
+class UnusableSourcesFileError(Exception):
+    """The sources file has problems (already printed): the action ends with exit 78."""
+
+
+@dataclass(frozen=True)
+class About:
+    """An action as the help lists it."""
+
+    name: str
+    usage: str  # what follows "scrapy sources": its syntax
+    help_lines: tuple[tuple[str, str], ...]  # (synopsis, what it does) lines of the help's table
+    logs: bool = False  # a service (worker): its log is what it has to say, so it is not quietened
 
 
 @dataclass(frozen=True)
@@ -39,13 +53,19 @@ class Context:
     process: Any
     set_options: tuple[tuple[str, str], ...]
 
-    def config(self, quiet: bool = False) -> SourcesConfig | None:
-        """The sources file, or None once its problems are printed (exit 78 is the caller's)."""
+    def config(self) -> SourcesConfig:
+        """The sources file; UnusableSourcesFileError once its problems are printed."""
         try:
             return load_sources(self.settings.get("SOURCES_FILE"))
         except SourcesError as exc:
-            if not quiet:
-                refuse(f"the sources file needs fixing:\n{exc}", 0)
+            refuse(f"the sources file needs fixing:\n{exc}", 0)
+            raise UnusableSourcesFileError from None
+
+    def valid_config(self) -> SourcesConfig | None:
+        """The sources file, or None (and nothing said) when it has problems."""
+        try:
+            return load_sources(self.settings.get("SOURCES_FILE"))
+        except SourcesError:
             return None
 
 
@@ -67,9 +87,7 @@ def write_output(target: Path, text: str) -> int | None:
 class Action(Protocol):
     """One subcommand: a module of its own under crawler/commands/sources/."""
 
-    name: str
-    usage: str  # what follows "scrapy sources": its syntax
-    help_lines: tuple[tuple[str, str], ...]  # (synopsis, what it does) lines of the help's table
+    about: About
 
     def add_arguments(self, parser: ActionParser) -> None: ...
 

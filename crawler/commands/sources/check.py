@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import settings as defaults
-from crawler.commands.sources.action import ActionParser, Context, refuse
+from crawler.commands.sources.action import About, ActionParser, Context, refuse
 from crawler.config.sources_file import Source, SourcesError, select_sources
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
 from crawler.items import TranslationStatus
@@ -26,12 +26,14 @@ __all__ = ["Check"]
 
 
 class Check:
-    name = "check"
-    usage = "check [NAME ...|--all]"
-    help_lines = (
-        ("check", "validate the sources file"),
-        ("check NAME [NAME ...]", "crawl those sources for real (2 articles each, a throw-away state,"),
-        ("", "no translation sent) and print every step; --all: every enabled one"),
+    about = About(
+        "check",
+        "check [NAME ...|--all]",
+        (
+            ("check", "validate the sources file"),
+            ("check NAME [NAME ...]", "crawl those sources for real (2 articles each, a throw-away state,"),
+            ("", "no translation sent) and print every step; --all: every enabled one"),
+        ),
     )
 
     def add_arguments(self, parser: ActionParser) -> None:
@@ -41,8 +43,6 @@ class Check:
 
     def run(self, context: Context, args: argparse.Namespace) -> int:
         config = context.config()
-        if config is None:
-            return EXIT_CONFIG_ERROR
         names = [source.name for source in config.enabled] if args.all else args.names
         if not names:
             print(f"{config.path}: valid; {len(config.sources)} sources, {len(config.enabled)} enabled")

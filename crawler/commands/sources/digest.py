@@ -10,18 +10,20 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from crawler.commands.sources.action import ActionParser, Context, refuse, write_output
+from crawler.commands.sources.action import About, ActionParser, Context, refuse, write_output
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK
 
 __all__ = ["Digest"]
 
 
 class Digest:
-    name = "digest"
-    usage = "digest FILE [--markdown] [--original] [--output OUT]"
-    help_lines = (
-        ("digest FILE", "render an output file (or a run's manifest) for reading;"),
-        ("", "--markdown, --original, --output OUT"),
+    about = About(
+        "digest",
+        "digest FILE [--markdown] [--original] [--output OUT]",
+        (
+            ("digest FILE", "render an output file (or a run's manifest) for reading;"),
+            ("", "--markdown, --original, --output OUT"),
+        ),
     )
 
     def add_arguments(self, parser: ActionParser) -> None:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlsplit
 
-from crawler.commands.sources.action import ActionParser, Context, refuse
+from crawler.commands.sources.action import About, ActionParser, Context, refuse
 from crawler.exit_codes import EXIT_OK, EXIT_SOURCE_FAILED
 
 __all__ = ["Discover"]
 
 
 class Discover:
-    name = "discover"
-    usage = "discover URL"
-    help_lines = (("discover URL", "find a site's feeds and sitemaps and print an entry to paste"),)
+    about = About(
+        "discover", "discover URL", (("discover URL", "find a site's feeds and sitemaps and print an entry to paste"),)
+    )
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("url", metavar="URL", help="the site (https:// is tried first when no scheme is given)")
@@ -39,7 +39,7 @@ class Discover:
         if result.language:
             basis = f"of {result.sample_article}" if result.sample_article else "of the titles"
             print(f"language {basis}: {result.language} ({result.language_confidence:.2f})")
-        config = context.config(quiet=True)
+        config = context.valid_config()
         taken = {source.name for source in config.sources} if config is not None else set()
         name = suggested_name(result.final_url or result.url, taken)
         print(f"\nPaste under 'sources:' in config/sources.yaml, then try it: scrapy sources check {name}\n")

@@ -10,8 +10,8 @@ import os
 from scrapy.exceptions import UsageError
 
 from crawler import settings as defaults
-from crawler.commands.sources.action import ActionParser, Context, refuse
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_STATE_UNUSABLE, EXIT_UNAVAILABLE
+from crawler.commands.sources.action import About, ActionParser, Context, refuse
+from crawler.exit_codes import EXIT_LOCKED, EXIT_OK, EXIT_STATE_UNUSABLE, EXIT_UNAVAILABLE
 from crawler.state.lock import RunLockedError
 from crawler.state.opener import state_url
 from crawler.state.store import StateError
@@ -20,9 +20,11 @@ __all__ = ["Enqueue", "Worker"]
 
 
 class Enqueue:
-    name = "enqueue"
-    usage = "enqueue [--shards K] [--wait]"
-    help_lines = (("enqueue [--shards K]", "one run over several machines (Redis queue, PostgreSQL state)"),)
+    about = About(
+        "enqueue",
+        "enqueue [--shards K] [--wait]",
+        (("enqueue [--shards K]", "one run over several machines (Redis queue, PostgreSQL state)"),),
+    )
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--shards", type=int, default=None, help="shards to split the run into (SHARDS)")
@@ -32,8 +34,6 @@ class Enqueue:
         from crawler.distributed.queue import QueueUnavailableError, enqueue_run, wait_for_run
 
         config = context.config()
-        if config is None:
-            return EXIT_CONFIG_ERROR
         settings = context.settings
         shards = args.shards if args.shards is not None else settings.getint("SHARDS", defaults.SHARDS)
         if shards < 1:
@@ -55,10 +55,8 @@ class Enqueue:
 
 
 class Worker:
-    name = "worker"
-    usage = "worker [--burst]"
-    help_lines = (("worker [--burst]", "a worker that runs those shards"),)
-    logs = True  # a service: its log is what it has to say
+    # A service: its log is what it has to say.
+    about = About("worker", "worker [--burst]", (("worker [--burst]", "a worker that runs those shards"),), logs=True)
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--burst", action="store_true", help="quit once the queue is empty")

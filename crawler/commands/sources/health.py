@@ -11,9 +11,9 @@ from typing import Any
 
 from scrapy.exceptions import UsageError
 
-from crawler.commands.sources.action import ActionParser, Context, write_output
+from crawler.commands.sources.action import About, ActionParser, Context, write_output
 from crawler.config.sources_file import SourcesConfig
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
+from crawler.exit_codes import EXIT_OK, EXIT_SOURCE_FAILED
 from crawler.health.assess import DAY, HealthRules, SourceHealth, assess_all
 from crawler.health.report import ReportRow, render_report
 from crawler.health.text import format_health, health_json
@@ -35,17 +35,17 @@ def source_healths(settings: Any, config: SourcesConfig) -> tuple[list[SourceHea
 
 
 class Health:
-    name = "health"
-    usage = "health [--json]"
-    help_lines = (("health [--json]", "each source's health from past runs; exit 1 when one is flagged"),)
+    about = About(
+        "health",
+        "health [--json]",
+        (("health [--json]", "each source's health from past runs; exit 1 when one is flagged"),),
+    )
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--json", action="store_true", help="JSON instead of a table")
 
     def run(self, context: Context, args: argparse.Namespace) -> int:
         config = context.config()
-        if config is None:
-            return EXIT_CONFIG_ERROR
         healths, history = source_healths(context.settings, config)
         enabled = [source.name for source in config.enabled]
         if args.json:
@@ -59,9 +59,11 @@ class Health:
 
 
 class Report:
-    name = "report"
-    usage = "report --output FILE.html"
-    help_lines = (("report --output FILE.html", "the same as one self-contained HTML page"),)
+    about = About(
+        "report",
+        "report --output FILE.html",
+        (("report --output FILE.html", "the same as one self-contained HTML page"),),
+    )
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--output", metavar="FILE", help="where to write the page")
@@ -70,8 +72,6 @@ class Report:
         if not args.output:
             raise UsageError("say where: scrapy sources report --output FILE.html")
         config = context.config()
-        if config is None:
-            return EXIT_CONFIG_ERROR
         healths, history = source_healths(context.settings, config)
         by_name = {source.name: source for source in config.sources}
         rows = [ReportRow(health, by_name[health.name].language, by_name[health.name].enabled) for health in healths]

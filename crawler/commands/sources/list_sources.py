@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from crawler.commands.sources.action import ActionParser, Context
+from crawler.commands.sources.action import About, ActionParser, Context
 from crawler.commands.sources.health import source_healths
 from crawler.config.sources_file import Source
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK
+from crawler.exit_codes import EXIT_OK
 from crawler.health.assess import SourceHealth
 from crawler.state.opener import last_run_summary
 from crawler.text_table import format_table
@@ -20,17 +20,13 @@ _FIGURES = 8  # NEW to STATUS
 
 
 class ListSources:
-    name = "list"
-    usage = "list"
-    help_lines = (("list", "the configured sources, the last run's figures and their health"),)
+    about = About("list", "list", (("list", "the configured sources, the last run's figures and their health"),))
 
     def add_arguments(self, parser: ActionParser) -> None:
         pass
 
     def run(self, context: Context, args: argparse.Namespace) -> int:
         config = context.config()
-        if config is None:
-            return EXIT_CONFIG_ERROR
         last = last_run_summary(context.settings)
         figures = (last or {}).get("sources", {})
         when = f"last run {last['finished']}" if last else "no run recorded yet"
