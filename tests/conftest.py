@@ -22,6 +22,14 @@ from tests.site.server import Site
 ROOT = Path(__file__).resolve().parents[1]
 _DATABASES = itertools.count()
 
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two test processes per core. Most of a test's wall time is spent waiting
+    (on a crawl subprocess's start, a loopback server, a shard's timeout, the fake clock's
+    file), not computing: on 2 cores, 4 processes ran the suite in 346 s against 424 s for 2."""
+    return 2 * len(os.sched_getaffinity(0))
+
+
 # Settings every test crawl uses: no politeness delays against our own loopback
 # server, and a state database inside the test's temporary directory. Extraction runs
 # inline: starting the worker pool costs 1-3 s per crawl and proves nothing about
