@@ -73,6 +73,7 @@ class LinkDecisions:
         self.key_markers: dict[str, dict[str, str]] = {}
         self.fetched_key: dict[str, str] = {}
         self.decisions: dict[str, Decision] = {}
+        self._untranslated: dict[str, int] | None = None
 
     # --- links ---------------------------------------------------------------------------
 
@@ -163,6 +164,12 @@ class LinkDecisions:
     def retry_items(self, source: str, limit: int) -> list[tuple[ArticleItem, list[str]]]:
         """Articles whose translation failed or was deferred, from their stored records, with
         the URL keys that lead to them."""
+        if self._untranslated is None:
+            # Which sources have any, in one query: most runs, none do, and a query per source
+            # is a round trip each to a remote PostgreSQL.
+            self._untranslated = self.store.untranslated()
+        if not self._untranslated.get(source):
+            return []
         items = []
         for record, keys in self.store.retry_records(source, limit):
             try:

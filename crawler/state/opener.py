@@ -95,8 +95,10 @@ def lease_seconds(settings: Any) -> float:
 
 def preflight(settings: Any) -> None:
     """Raise StateError, before anything is crawled, when the store cannot be used."""
-    if state_url(settings):
-        open_store(settings).close()  # connects, and brings the schema up to date
+    if url := state_url(settings):
+        from crawler.state.postgres_store import PostgresStore
+
+        PostgresStore.check(url)  # connects, and brings the schema up to date
         return
     from crawler.state.sqlite_store import check_state_file
 

@@ -12,6 +12,7 @@ goes away raises ``StateError`` naming it (without its password), as a bad SQLit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,22 @@ _RUN_START = sql.for_postgres(sql.RUN_START)
 _RUN_FINISH = sql.for_postgres(sql.RUN_FINISH)
 _RUN_HISTORY = sql.for_postgres(sql.RUN_HISTORY)
 _PRUNE = {name: sql.for_postgres(statement) for name, statement in sql.PRUNE.items()}
+# Pruning as data-modifying CTEs of one statement: they all see the state as it was, so the
+# story bands go with the prints they belong to. Claims and shard results only matter while
+# their run lasts; they are pruned too, and not counted.
+_PRUNE_STEPS = {
+    "story_bands": "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < %(older_than)s)",
+    **_PRUNE,
+    "claims": "DELETE FROM claims WHERE run_id NOT IN (SELECT run_id FROM run_lease)",
+    "shard_results": "DELETE FROM shard_results WHERE updated < %(older_than)s",
+}
+_PRUNED = ("story_bands", *_PRUNE)
+_PRUNE_ALL = (
+    "WITH "
+    + ", ".join(f"gone_{name} AS ({statement} RETURNING 1)" for name, statement in _PRUNE_STEPS.items())
+    + " SELECT "
+    + ", ".join(f"(SELECT count(*) FROM gone_{name})" for name in _PRUNED)
+)
 
 __all__ = ["SCHEMA_VERSION", "Lease", "PostgresStore", "SessionLock", "ShardResult", "read_only", "server_name"]
 
@@ -163,6 +180,47 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2, 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _connect(url: str, where: str) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, connect_timeout=10, autocommit=True)
+    except psycopg.Error as exc:
+        raise StateError(f"cannot connect to {where}: {_reason(exc)}") from None
+
+
+def _migrate(connection: psycopg.Connection, where: str) -> None:
+    """Bring the schema up to date. Nearly always it is: one autocommitted SELECT says so. Only
+    when it is not (or the table is missing) is the migration lock taken and the version read again."""
+    try:
+        try:
+            row = connection.execute("SELECT version FROM sources_crawler_schema").fetchone()
+            if row is not None and row[0] == SCHEMA_VERSION:
+                return
+        except psycopg.errors.UndefinedTable:
+            pass  # a new database: created below
+        with connection.transaction():
+            _migrate_locked(connection, where)
+    except psycopg.Error as exc:
+        raise StateError(f"the state database {where} cannot be used ({_reason(exc)})") from None
+
+
+def _migrate_locked(db: psycopg.Connection, where: str) -> None:
+    db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+    db.execute("CREATE TABLE IF NOT EXISTS sources_crawler_schema (version integer NOT NULL)")
+    row = db.execute("SELECT version FROM sources_crawler_schema").fetchone()
+    version = row[0] if row else 0
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"{where} was written by a newer sources-crawler (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade, or point STATE_URL elsewhere"
+        )
+    for step in MIGRATIONS[version:]:
+        step(db)
+    if row is None:
+        db.execute("INSERT INTO sources_crawler_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+    else:
+        db.execute("UPDATE sources_crawler_schema SET version=%s", (SCHEMA_VERSION,))
+
+
 class PostgresStore:
     """The StateStore protocol on PostgreSQL, plus the lease, claims and shard results."""
 
@@ -171,21 +229,33 @@ class PostgresStore:
     def __init__(self, url: str, max_connections: int = 2):
         self.url = url
         self.where = server_name(url)
+        # The schema is checked (and brought up to date) on a plain connection first: it fails
+        # at once when the server refuses, where the pool would keep retrying until its timeout.
+        # The pool opens its own connection meanwhile.
+        first = _connect(url, self.where)
         try:
-            # One plain attempt first: the pool would keep retrying a refused connection until its timeout.
-            psycopg.connect(url, connect_timeout=10).close()
             self.pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=max_connections,
-                kwargs={"autocommit": True},
-                open=False,
+                url, min_size=1, max_size=max_connections, kwargs={"autocommit": True}, open=False,
                 name="sources-crawler-state",
-            )
-            self.pool.open(wait=True, timeout=15)
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StateError(f"cannot connect to {self.where}: {_reason(exc)}") from None
-        self._migrate()
+            )  # fmt: skip
+            self.pool.open(wait=False)
+            _migrate(first, self.where)
+        except BaseException:
+            with contextlib.suppress(AttributeError):
+                self.pool.close()
+            raise
+        finally:
+            first.close()
+
+    @classmethod
+    def check(cls, url: str) -> None:
+        """Connect and bring the schema up to date, holding no pool (a crawl's preflight)."""
+        where = server_name(url)
+        connection = _connect(url, where)
+        try:
+            _migrate(connection, where)
+        finally:
+            connection.close()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -201,9 +271,10 @@ class PostgresStore:
             yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[psycopg.Connection]:
-        """A connection for one SELECT: no transaction around it (connections are in autocommit
-        mode), so one round trip instead of three (BEGIN, the query, COMMIT)."""
+    def _statement(self) -> Iterator[psycopg.Connection]:
+        """A connection for one statement, atomic on its own: no transaction around it
+        (connections are in autocommit mode), so one round trip instead of three (BEGIN, the
+        statement, COMMIT). A remote database's latency is paid per round trip."""
         with self._errors(), self.pool.connection(timeout=30) as conn:
             yield conn
 
@@ -224,27 +295,9 @@ class PostgresStore:
             self.pool.putconn(conn)
             return None
 
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            db.execute("CREATE TABLE IF NOT EXISTS sources_crawler_schema (version integer NOT NULL)")
-            row = db.execute("SELECT version FROM sources_crawler_schema").fetchone()
-            version = row[0] if row else 0
-            if version > SCHEMA_VERSION:
-                raise StateError(
-                    f"{self.where} was written by a newer sources-crawler (schema {version}, this one knows "
-                    f"{SCHEMA_VERSION}); upgrade, or point STATE_URL elsewhere"
-                )
-            for step in MIGRATIONS[version:]:
-                step(db)
-            if row is None:
-                db.execute("INSERT INTO sources_crawler_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
-            else:
-                db.execute("UPDATE sources_crawler_schema SET version=%s", (SCHEMA_VERSION,))
-
     @property
     def schema_version(self) -> int:
-        with self._read() as db:
+        with self._statement() as db:
             return db.execute("SELECT version FROM sources_crawler_schema").fetchone()[0]
 
     def close(self) -> None:
@@ -256,7 +309,7 @@ class PostgresStore:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return {}
-        with self._read() as db:  # one statement, committed on its own: one round trip
+        with self._statement() as db:  # one statement, committed on its own: one round trip
             rows = db.execute(
                 "UPDATE translation_cache SET used=%s WHERE key = ANY(%s) RETURNING key, text_en",
                 (int(time.time()), keys),
@@ -278,7 +331,7 @@ class PostgresStore:
     # --- discovery documents, URLs, articles ----------------------------------------------
 
     def documents(self, urls: list[str]) -> dict[str, DocumentRecord]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 f"SELECT {', '.join(sql.DOCUMENT_COLUMNS)} FROM discovery WHERE url = ANY(%s)",
                 (list(dict.fromkeys(urls)),),
@@ -286,14 +339,14 @@ class PostgresStore:
         return {row[0]: shared.document_record(row, lambda value: value) for row in rows}
 
     def frontier(self, sources: list[str]) -> list[FrontierEntry]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 f"SELECT {', '.join(sql.FRONTIER_COLUMNS)} FROM frontier WHERE source = ANY(%s)", (list(sources),)
             ).fetchall()
         return [FrontierEntry.from_row(dict(zip(sql.FRONTIER_COLUMNS, row, strict=True))) for row in rows]
 
     def untranslated(self) -> dict[str, int]:
-        with self._read() as db:
+        with self._statement() as db:
             return {source: int(count) for source, count in db.execute(sql.UNTRANSLATED_BY_SOURCE).fetchall()}
 
     def add_to_frontier(self, entries: list[FrontierEntry]) -> None:
@@ -304,7 +357,7 @@ class PostgresStore:
         return self.known_urls([key]).get(key)
 
     def known_urls(self, keys: list[str]) -> dict[str, shared.KnownUrl]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 "SELECT key, article_id, markers, failures FROM urls WHERE key = ANY(%s)", (list(dict.fromkeys(keys)),)
             ).fetchall()
@@ -314,7 +367,7 @@ class PostgresStore:
         return self.articles([article_id]).get(article_id)
 
     def articles(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 f"SELECT id, {', '.join(shared.ARTICLE_FIELDS)} FROM articles WHERE id = ANY(%s)",
                 (list(dict.fromkeys(article_ids)),),
@@ -322,12 +375,12 @@ class PostgresStore:
         return {row[0]: dict(zip(shared.ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
     def article_with_text(self, source: str, content_hash: str) -> str | None:
-        with self._read() as db:
+        with self._statement() as db:
             row = db.execute(_ARTICLE_WITH_TEXT, {"source": source, "content_hash": content_hash}).fetchone()
         return row[0] if row else None
 
     def retry_records(self, source: str, limit: int) -> list[tuple[str, list[str]]]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 "SELECT a.retry_record, COALESCE(array_agg(u.key) FILTER (WHERE u.key IS NOT NULL), '{}')"
                 " FROM articles a LEFT JOIN urls u ON u.article_id = a.id"
@@ -338,7 +391,7 @@ class PostgresStore:
         return [(record, list(keys)) for record, keys in rows]
 
     def site_rules(self) -> dict[str, list[list[Any]]]:
-        with self._read() as db:
+        with self._statement() as db:
             return dict(db.execute(sql.SITE_RULES).fetchall())
 
     def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
@@ -350,11 +403,11 @@ class PostgresStore:
 
     def _pairs(self, query: str, values: list[Any]) -> dict[Any, Any]:
         """The two columns ``query`` selects for ``values``, as a dict."""
-        with self._read() as db:
+        with self._statement() as db:
             return dict(db.execute(query, (values,)).fetchall())
 
     def story_candidates(self, keys: list[int], limit: int) -> list[tuple[str, str, bytes, bytes]]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 "SELECT p.article_id, p.story_id, p.minhash, p.numbers FROM story_prints p JOIN"
                 " (SELECT ref, COUNT(*) AS shared FROM story_bands WHERE key = ANY(%s) GROUP BY ref"
@@ -439,7 +492,7 @@ class PostgresStore:
     # --- two-phase delivery ---------------------------------------------------------
 
     def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None:
-        with self._tx() as db:
+        with self._statement() as db:
             db.execute(
                 "INSERT INTO deliveries (run_id, payload, files, complete) VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT (run_id) DO UPDATE SET payload=excluded.payload, files=excluded.files,"
@@ -448,44 +501,39 @@ class PostgresStore:
             )
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(sql.DELIVERIES).fetchall()
         return [(run_id, payload, list(files), bool(complete)) for run_id, payload, files, complete in rows]
 
     def drop_delivery(self, run_id: str) -> None:
-        with self._tx() as db:
+        with self._statement() as db:
             db.execute(_DELIVERY_DROP, {"run_id": run_id})
 
     # --- runs and housekeeping --------------------------------------------------------
 
     def start_run(self, run_id: str, started: int) -> None:
-        with self._tx() as db:
+        with self._statement() as db:
             db.execute(_RUN_START, {"run_id": run_id, "started": started})
 
     def finish_run(self, run_id: str, finished: int, summary: str) -> None:
-        with self._tx() as db:
+        with self._statement() as db:
             db.execute(_RUN_FINISH, {"finished": finished, "summary": Jsonb(json.loads(summary)), "run_id": run_id})
 
     def last_summary(self) -> dict[str, Any] | None:
-        with self._read() as db:
+        with self._statement() as db:
             row = db.execute(sql.LAST_SUMMARY).fetchone()
         return row[0] if row else None
 
     def run_history(self, since: float) -> list[tuple[float, dict[str, Any]]]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(_RUN_HISTORY, {"since": int(since)}).fetchall()
         return [(float(finished), summary) for finished, summary in rows if isinstance(summary, dict)]
 
     def prune(self, older_than: int) -> dict[str, int]:
-        with self._tx() as db:
-            bands = "DELETE FROM story_bands WHERE ref IN (SELECT ref FROM story_prints WHERE written < %s)"
-            counts = {"story_bands": db.execute(bands, (older_than,)).rowcount}
-            for name, statement in _PRUNE.items():
-                counts[name] = db.execute(statement, {"older_than": older_than}).rowcount
-            # Claims and shard results only matter while their run lasts.
-            db.execute("DELETE FROM claims WHERE run_id NOT IN (SELECT run_id FROM run_lease)")
-            db.execute("DELETE FROM shard_results WHERE updated < %s", (older_than,))
-        return counts
+        # One statement, atomic on its own: one round trip where a statement each took twelve.
+        with self._statement() as db:
+            row = db.execute(_PRUNE_ALL, {"older_than": older_than}).fetchone()
+        return dict(zip(_PRUNED, row, strict=True))
 
     # --- runs over several processes ---------------------------------------------------
 
@@ -519,7 +567,7 @@ class PostgresStore:
         return Lease(run_id, now, now, None, plan, None)
 
     def lease(self) -> Lease | None:
-        with self._read() as db:
+        with self._statement() as db:
             row = db.execute(
                 "SELECT run_id, started, heartbeat, finished, plan, status FROM run_lease WHERE name=%s", (_LEASE,)
             ).fetchone()
@@ -527,7 +575,7 @@ class PostgresStore:
 
     def heartbeat(self, run_id: str) -> bool:
         """Keep ``run_id``'s lease fresh; False when the run no longer holds it."""
-        with self._tx() as db:
+        with self._statement() as db:
             cursor = db.execute(
                 "UPDATE run_lease SET heartbeat=%s WHERE name=%s AND run_id=%s AND finished IS NULL",
                 (time.time(), _LEASE, run_id),
@@ -572,7 +620,7 @@ class PostgresStore:
             )  # fmt: skip
 
     def shard_results(self, run_id: str) -> dict[int, ShardResult]:
-        with self._read() as db:
+        with self._statement() as db:
             rows = db.execute(
                 "SELECT shard, status, summary, files, committed FROM shard_results WHERE run_id=%s", (run_id,)
             ).fetchall()
