@@ -15,7 +15,7 @@ from crawler.state.runstate import Decision, RunState
 from crawler.stats import SourceStats
 from crawler.stories.extension import Stories
 from crawler.translation import provider_from_settings, provider_name
-from crawler.translation.base import failure_words
+from crawler.translation.base import ErrorKind, failure_words
 from crawler.translation.policy import translation_decision, translation_languages
 from crawler.translation.service import Outcome, ServiceConfig, TranslationService
 
@@ -166,15 +166,16 @@ class TranslationPipeline:
             return
         assert outcome.error is not None
         kind = outcome.error.kind
-        status = {"unsupported": TranslationStatus.SKIPPED, "deferred": TranslationStatus.DEFERRED}.get(
+        status = {ErrorKind.UNSUPPORTED: TranslationStatus.SKIPPED, ErrorKind.DEFERRED: TranslationStatus.DEFERRED}.get(
             kind, TranslationStatus.FAILED
         )
         item.title_en = item.summary_en = item.text_en = None
         item.translation = translation_record(
             status, provider=provider, source_language=language, target_language=target,
-            chars=0 if kind == "unsupported" else outcome.chars, error=str(outcome.error), reason=failure_words(kind),
+            chars=0 if kind == ErrorKind.UNSUPPORTED else outcome.chars, error=str(outcome.error),
+            reason=failure_words(kind),
         )  # fmt: skip
-        if kind == "unsupported":
+        if kind == ErrorKind.UNSUPPORTED:
             self._log_skip(item, str(outcome.error))
 
     def _count(self, item: ArticleItem, outcome: Outcome) -> None:
@@ -185,10 +186,10 @@ class TranslationPipeline:
         kind = outcome.error.kind if outcome.error is not None else None
         if kind is None:
             self.stats.inc(item.source, "translated")
-        elif kind == "deferred":
+        elif kind == ErrorKind.DEFERRED:
             self.stats.inc(item.source, "translation_deferred")
             self.stats.inc(item.source, "translation_deferred_chars", outcome.chars)
-        elif kind != "unsupported":
+        elif kind != ErrorKind.UNSUPPORTED:
             again = RunState.of(self.crawler).links.decisions.get(item.id) == Decision.RETRY
             self.stats.inc(item.source, "translation_failed_again" if again else "translation_failed")
             if again:

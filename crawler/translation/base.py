@@ -11,6 +11,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar
 
 __all__ = ["LANGUAGE_NAMES", "Provider", "ProviderOptions", "TranslationError"]
@@ -39,26 +40,48 @@ LANGUAGE_NAMES = {
 }
 
 
+class ErrorKind(StrEnum):
+    """Why a translation failed; the values are what records and summaries say."""
+
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    BAD_RESPONSE = "bad_response"
+    EMPTY = "empty"
+    ECHO = "echo"  # the "translation" came back in the source language
+    QUOTA = "quota"
+    AUTH = "auth"
+    BAD_REQUEST = "bad_request"
+    UNAVAILABLE = "unavailable"
+    # Not sent: the run's character budget (or the provider's quota) is used up.
+    DEFERRED = "deferred"
+    # Not sent: the service does not translate from that language (the article is skipped).
+    UNSUPPORTED = "unsupported"
+
+
 class TranslationError(Exception):
-    """A failed provider call.
+    """A failed provider call, of an ``ErrorKind`` (a kind that is not one is a bug: ValueError)."""
 
-    ``kind`` is one of: rate_limited, server_error, timeout, connection,
-    bad_response, empty, echo, quota, auth, bad_request, unavailable; and
-    deferred: not sent, the run's character budget (or the provider's quota) is used up;
-    unsupported: not sent, the service does not translate from that language (skipped).
-    """
-
-    RETRYABLE = frozenset({"rate_limited", "server_error", "timeout", "connection", "bad_response"})
+    RETRYABLE = frozenset(
+        {
+            ErrorKind.RATE_LIMITED,
+            ErrorKind.SERVER_ERROR,
+            ErrorKind.TIMEOUT,
+            ErrorKind.CONNECTION,
+            ErrorKind.BAD_RESPONSE,
+        }
+    )
     # After these, further calls in this run cannot succeed.
-    FATAL = frozenset({"quota", "auth", "unavailable"})
+    FATAL = frozenset({ErrorKind.QUOTA, ErrorKind.AUTH, ErrorKind.UNAVAILABLE})
 
-    def __init__(self, kind: str, message: str, retry_after: float | None = None):
+    def __init__(self, kind: ErrorKind | str, message: str, retry_after: float | None = None):
         # Query strings can hold the whole text (Google's GET endpoint) or a key.
         message = _QUERY.sub("?…", message)
         if len(message) > 300:
             message = message[:299] + "…"
         super().__init__(message)
-        self.kind = kind
+        self.kind = ErrorKind(kind)
         self.retry_after = retry_after
 
     @property

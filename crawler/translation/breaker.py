@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from crawler.translation.base import TranslationError
+from crawler.translation.base import ErrorKind, TranslationError
 
 __all__ = ["RATE_LIMIT_PATIENCE", "Breaker"]
 
@@ -35,9 +35,9 @@ class Breaker:
 
     def failed(self, error: TranslationError) -> None:
         self._stats(f"translation/failures/{error.kind}", 1)
-        if error.kind == "unsupported":
+        if error.kind == ErrorKind.UNSUPPORTED:
             return
-        if error.kind == "rate_limited" and error.retry_after is None:
+        if error.kind == ErrorKind.RATE_LIMITED and error.retry_after is None:
             # Slowed down instead of counted, until the storm has clearly not passed.
             self.rate_limited += 1
             limit_reached = self.rate_limited >= RATE_LIMIT_PATIENCE * self.failure_limit

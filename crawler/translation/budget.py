@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from crawler.translation.base import Provider, TranslationError
+from crawler.translation.base import ErrorKind, Provider, TranslationError
 
 __all__ = ["RunBudget"]
 
@@ -57,7 +57,7 @@ class RunBudget:
             return
         self._stats("translation/quota_remaining", remaining)
         if remaining <= 0:
-            self.deferred = TranslationError("deferred", f"the {self.provider.label} quota is used up")
+            self.deferred = TranslationError(ErrorKind.DEFERRED, f"the {self.provider.label} quota is used up")
         elif self.limit is None or remaining < self.limit:
             self.limit = remaining
             logger.info("Translation: %s quota leaves %d characters for this run", self.provider.label, remaining)
@@ -86,7 +86,7 @@ class RunBudget:
 
     def _defer(self) -> None:
         self.deferred = TranslationError(
-            "deferred",
+            ErrorKind.DEFERRED,
             f"the run's translation budget ({self.limit} characters, TRANSLATION_MAX_CHARS_PER_RUN "
             f"or the provider's quota) is used up: {self.spent} sent; translated on the next run",
         )

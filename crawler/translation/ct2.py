@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from crawler.translation.base import Provider, ProviderOptions, TranslationError
+from crawler.translation.base import ErrorKind, Provider, ProviderOptions, TranslationError
 
 __all__ = ["CTranslate2Provider"]
 
@@ -66,7 +66,7 @@ class CTranslate2Provider(Provider):
 
                 problem = self.check()
                 if problem:
-                    raise TranslationError("unavailable", problem)
+                    raise TranslationError(ErrorKind.UNAVAILABLE, problem)
                 paths = self._spm_paths()
                 assert paths is not None and self.model_dir is not None
                 translator = ctranslate2.Translator(
@@ -87,5 +87,5 @@ class CTranslate2Provider(Provider):
                 tokens, beam_size=2, min_decoding_length=1, max_decoding_length=min(512, 2 * longest + 10)
             )
         except (RuntimeError, ValueError) as exc:
-            raise TranslationError("bad_response", f"CTranslate2: {exc}") from None
+            raise TranslationError(ErrorKind.BAD_RESPONSE, f"CTranslate2: {exc}") from None
         return [sp_target.decode(result.hypotheses[0]).replace("▁", " ").strip() for result in results]

@@ -8,7 +8,8 @@ Retry-After and giving up are the same for every provider.
 
 from __future__ import annotations
 
-from crawler.translation.base import Provider, ProviderOptions, TranslationError
+from crawler.translation.base import ErrorKind, Provider, ProviderOptions, TranslationError
+from crawler.translation.http import timed_out
 
 __all__ = ["DeeplProvider"]
 
@@ -75,21 +76,23 @@ class DeeplProvider(Provider):
                 texts, source_lang=self.code(source).upper(), target_lang=_TARGETS.get(target, target.upper())
             )
         except deepl.TooManyRequestsException as exc:
-            raise TranslationError("rate_limited", str(exc)) from None
+            raise TranslationError(ErrorKind.RATE_LIMITED, str(exc)) from None
         except deepl.QuotaExceededException as exc:
-            raise TranslationError("quota", str(exc)) from None
+            raise TranslationError(ErrorKind.QUOTA, str(exc)) from None
         except deepl.AuthorizationException as exc:
-            raise TranslationError("auth", str(exc)) from None
+            raise TranslationError(ErrorKind.AUTH, str(exc)) from None
         except deepl.ConnectionException as exc:
-            kind = "timeout" if "timed out" in str(exc).lower() or "timeout" in str(exc).lower() else "connection"
+            kind = ErrorKind.TIMEOUT if timed_out(exc) else ErrorKind.CONNECTION
             raise TranslationError(kind, str(exc)) from None
         except deepl.DeepLException as exc:
             status = getattr(exc, "http_status_code", None) or 0
-            raise TranslationError("server_error" if status >= 500 else "bad_response", str(exc)[:300]) from None
+            raise TranslationError(
+                ErrorKind.SERVER_ERROR if status >= 500 else ErrorKind.BAD_RESPONSE, str(exc)[:300]
+            ) from None
         except ValueError as exc:  # the client's JSON decoding of garbage
-            raise TranslationError("bad_response", str(exc)[:300]) from None
+            raise TranslationError(ErrorKind.BAD_RESPONSE, str(exc)[:300]) from None
         if not isinstance(results, list):
             results = [results]
         if len(results) != len(texts):
-            raise TranslationError("bad_response", f"{len(results)} translations for {len(texts)} texts")
+            raise TranslationError(ErrorKind.BAD_RESPONSE, f"{len(results)} translations for {len(texts)} texts")
         return [result.text for result in results]

@@ -23,7 +23,7 @@ from deep_translator.exceptions import (
     TranslationNotFound,
 )
 
-from crawler.translation.base import Provider, ProviderOptions, TranslationError
+from crawler.translation.base import ErrorKind, Provider, ProviderOptions, TranslationError
 from crawler.translation.http import HttpClient
 
 __all__ = ["GoogleProvider"]
@@ -75,14 +75,14 @@ class GoogleProvider(Provider):
             except TranslationError:
                 raise
             except TooManyRequests as exc:
-                raise TranslationError("rate_limited", str(exc)) from None
+                raise TranslationError(ErrorKind.RATE_LIMITED, str(exc)) from None
             except TranslationNotFound:
-                raise TranslationError("bad_response", "no translation in Google's answer") from None
+                raise TranslationError(ErrorKind.BAD_RESPONSE, "no translation in Google's answer") from None
             except (NotValidLength, NotValidPayload) as exc:
-                raise TranslationError("bad_request", str(exc)) from None
+                raise TranslationError(ErrorKind.BAD_REQUEST, str(exc)) from None
             except RequestError as exc:
-                raise TranslationError("server_error", str(exc)) from None
+                raise TranslationError(ErrorKind.SERVER_ERROR, str(exc)) from None
             except Exception as exc:
-                raise TranslationError("bad_response", f"{type(exc).__name__}: {exc}") from None
+                raise TranslationError(ErrorKind.BAD_RESPONSE, f"{type(exc).__name__}: {exc}") from None
             results.append(translated)
         return results

@@ -15,9 +15,9 @@ from typing import Any
 import requests
 import urllib3
 
-from crawler.translation.base import TranslationError
+from crawler.translation.base import ErrorKind, TranslationError
 
-__all__ = ["HttpClient", "parse_retry_after"]
+__all__ = ["HttpClient", "parse_retry_after", "timed_out"]
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 _CHUNK = 16 * 1024
@@ -37,6 +37,26 @@ def parse_retry_after(value: str | None) -> float | None:
     if when is None:
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+_TIMEOUTS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether a client error is, at its root, a timeout: requests wraps urllib3's read
+    timeouts in a ConnectionError (its ``reason``), and clients wrap requests' in their own."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _TIMEOUTS):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return False
 
 
 class HttpClient:
@@ -59,17 +79,17 @@ class HttpClient:
         """Send a request; raise TranslationError for network trouble, 429, 5xx and other errors."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TranslationError("timeout", "no time left for the call")
+            raise TranslationError(ErrorKind.TIMEOUT, "no time left for the call")
         try:
             response = self.session.request(
                 method, url, timeout=(min(remaining, 10.0), remaining), stream=True, **kwargs
             )
         except requests.Timeout as exc:
-            raise TranslationError("timeout", f"{type(exc).__name__}: {exc}") from None
+            raise TranslationError(ErrorKind.TIMEOUT, f"{type(exc).__name__}: {exc}") from None
         except requests.ConnectionError as exc:
-            raise TranslationError("connection", f"{type(exc).__name__}: {exc}") from None
+            raise TranslationError(ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}") from None
         except requests.RequestException as exc:
-            raise TranslationError("connection", f"{type(exc).__name__}: {exc}") from None
+            raise TranslationError(ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}") from None
         try:
             body = self._read(response, deadline)
         finally:
@@ -92,11 +112,11 @@ class HttpClient:
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise TranslationError("bad_response", f"response larger than {MAX_RESPONSE_BYTES} bytes")
+                    raise TranslationError(ErrorKind.BAD_RESPONSE, f"response larger than {MAX_RESPONSE_BYTES} bytes")
                 if time.monotonic() > deadline:
-                    raise TranslationError("timeout", "the response did not finish in time")
+                    raise TranslationError(ErrorKind.TIMEOUT, "the response did not finish in time")
         except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as exc:
-            kind = "timeout" if isinstance(exc, requests.Timeout) or "timed out" in str(exc) else "connection"
+            kind = ErrorKind.TIMEOUT if timed_out(exc) else ErrorKind.CONNECTION
             raise TranslationError(kind, f"{type(exc).__name__}: {exc}") from None
         return b"".join(chunks)
 
@@ -108,11 +128,15 @@ class HttpClient:
         detail = response.text[:200].strip().replace("\n", " ")
         message = f"HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429:
-            raise TranslationError("rate_limited", message, parse_retry_after(response.headers.get("Retry-After")))
+            raise TranslationError(
+                ErrorKind.RATE_LIMITED, message, parse_retry_after(response.headers.get("Retry-After"))
+            )
         if status in (401, 403):
-            raise TranslationError("auth", message)
+            raise TranslationError(ErrorKind.AUTH, message)
         if status == 456:  # DeepL's "quota exceeded"
-            raise TranslationError("quota", message)
+            raise TranslationError(ErrorKind.QUOTA, message)
         if status >= 500:
-            raise TranslationError("server_error", message, parse_retry_after(response.headers.get("Retry-After")))
-        raise TranslationError("bad_request", message)
+            raise TranslationError(
+                ErrorKind.SERVER_ERROR, message, parse_retry_after(response.headers.get("Retry-After"))
+            )
+        raise TranslationError(ErrorKind.BAD_REQUEST, message)

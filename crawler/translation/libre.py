@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from crawler.translation.base import Provider, ProviderOptions, TranslationError
+from crawler.translation.base import ErrorKind, Provider, ProviderOptions, TranslationError
 from crawler.translation.http import HttpClient
 
 __all__ = ["LibreProvider"]
@@ -60,7 +60,7 @@ class LibreProvider(Provider):
     def translate(self, texts: list[str], source: str, target: str, deadline: float) -> list[str]:
         languages = self.server_languages(deadline)
         if languages is not None and source not in languages:
-            raise TranslationError("unsupported", f"the LibreTranslate server has no model for {source!r}")
+            raise TranslationError(ErrorKind.UNSUPPORTED, f"the LibreTranslate server has no model for {source!r}")
         payload: dict[str, Any] = {"q": texts, "source": source, "target": target, "format": "text"}
         if self.api_key:
             payload["api_key"] = self.api_key
@@ -68,11 +68,11 @@ class LibreProvider(Provider):
         try:
             data = response.json()
         except ValueError:
-            raise TranslationError("bad_response", f"not JSON: {response.text[:100]!r}") from None
+            raise TranslationError(ErrorKind.BAD_RESPONSE, f"not JSON: {response.text[:100]!r}") from None
         if not isinstance(data, dict):
-            raise TranslationError("bad_response", "unexpected JSON")
+            raise TranslationError(ErrorKind.BAD_RESPONSE, "unexpected JSON")
         if "error" in data:
-            raise TranslationError("bad_request", str(data["error"])[:200])
+            raise TranslationError(ErrorKind.BAD_REQUEST, str(data["error"])[:200])
         translated = data.get("translatedText")
         if isinstance(translated, str):
             translated = [translated]
@@ -81,5 +81,5 @@ class LibreProvider(Provider):
             or len(translated) != len(texts)
             or not all(isinstance(t, str) for t in translated)
         ):
-            raise TranslationError("bad_response", "translatedText does not match the request")
+            raise TranslationError(ErrorKind.BAD_RESPONSE, "translatedText does not match the request")
         return translated

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.translation import TranslationError, provider_from_settings
+from crawler.translation.base import ErrorKind
 from crawler.translation.service import check_translation
 
 __all__ = ["PROBE_TIMEOUT", "ProbeResult", "probe_translation"]
@@ -35,7 +36,7 @@ def probe_translation(settings: Any, provider: str, target: str, languages: Iter
         service = provider_from_settings(settings, provider)
         problem = service.check()
         if problem:
-            raise TranslationError("unavailable", problem)
+            raise TranslationError(ErrorKind.UNAVAILABLE, problem)
         [answer] = service.translate([text], language, target, time.monotonic() + PROBE_TIMEOUT)
         return ProbeResult(text, service.label, check_translation(text, answer, target))
     except TranslationError as exc:

@@ -23,7 +23,7 @@ from crawler import settings as defaults
 from crawler.config.setting_types import settings_config
 from crawler.parsing.chars import CYRILLIC, is_cyrillic
 from crawler.parsing.cyrillic_profiles import CYRILLIC_LANGUAGES
-from crawler.translation.base import Provider, TranslationError
+from crawler.translation.base import ErrorKind, Provider, TranslationError
 from crawler.translation.batching import Batcher
 from crawler.translation.breaker import Breaker
 from crawler.translation.budget import RunBudget
@@ -121,24 +121,24 @@ def _normalised(text: str) -> str:
 def check_translation(original: str, translated: object, target: str) -> str:
     """The translation if it looks like one; raise TranslationError otherwise."""
     if not isinstance(translated, str) or not translated.strip():
-        raise TranslationError("empty", "the provider returned no text")
+        raise TranslationError(ErrorKind.EMPTY, "the provider returned no text")
     if _NOTICES.search(translated) and not _NOTICES.search(original):
-        raise TranslationError("quota", f"the provider answered with a notice: {translated[:120]!r}")
+        raise TranslationError(ErrorKind.QUOTA, f"the provider answered with a notice: {translated[:120]!r}")
     letters = _LETTER.findall(original)
     if len(letters) >= 3 and _normalised(translated) == _normalised(original):
-        raise TranslationError("echo", "the provider returned the text untranslated")
+        raise TranslationError(ErrorKind.ECHO, "the provider returned the text untranslated")
     if target in _LATIN_TARGETS and len(letters) >= 20:
         out_letters = _LETTER.findall(translated)
         cyrillic = sum(1 for ch in out_letters if is_cyrillic(ch))
         if out_letters and cyrillic / len(out_letters) > 0.5:
-            raise TranslationError("echo", "the provider's answer is still mostly Cyrillic")
+            raise TranslationError(ErrorKind.ECHO, "the provider's answer is still mostly Cyrillic")
     return translated.strip()
 
 
 def _as_error(result: BaseException) -> TranslationError:
     if isinstance(result, TranslationError):
         return result
-    return TranslationError("bad_response", f"{type(result).__name__}: {result}")
+    return TranslationError(ErrorKind.BAD_RESPONSE, f"{type(result).__name__}: {result}")
 
 
 # Characters of a one-string call kept for the "[n] " that number its lines.
@@ -209,7 +209,7 @@ class TranslationService:
         self.breaker = Breaker(config.failure_limit, provider.label, self._stats)
         problem = provider.check()
         if problem:
-            self.breaker.down = TranslationError("unavailable", problem)
+            self.breaker.down = TranslationError(ErrorKind.UNAVAILABLE, problem)
 
     @property
     def down(self) -> TranslationError | None:
@@ -253,7 +253,7 @@ class TranslationService:
             if own:
                 fresh = await self._send(own, keys, source, target, outcome)
         finally:
-            failed = outcome.error or TranslationError("bad_response", "the piece was not translated")
+            failed = outcome.error or TranslationError(ErrorKind.BAD_RESPONSE, "the piece was not translated")
             for text, future in futures.items():
                 self._inflight.pop(keys[text], None)
                 if not future.done():
@@ -420,19 +420,19 @@ class TranslationService:
                     # A little grace so the provider's own deadline normally fires first.
                     translated = await asyncio.wait_for(future, self.timeout + 0.5)
                     if not isinstance(translated, list) or len(translated) != len(texts):
-                        raise TranslationError("bad_response", "wrong number of translations")
+                        raise TranslationError(ErrorKind.BAD_RESPONSE, "wrong number of translations")
                     if check:
                         translated = [check_translation(t, r, target) for t, r in zip(texts, translated, strict=True)]
                     self.breaker.succeeded()
                     self.governor.succeeded()
                     return translated
                 except TimeoutError:
-                    error = TranslationError("timeout", f"no answer within {self.timeout:g} s")
+                    error = TranslationError(ErrorKind.TIMEOUT, f"no answer within {self.timeout:g} s")
                 except TranslationError as exc:
                     error = exc
                 except Exception as exc:
-                    error = TranslationError("bad_response", f"{type(exc).__name__}: {exc}")
-            if error.kind == "rate_limited" and error.retry_after is None:
+                    error = TranslationError(ErrorKind.BAD_RESPONSE, f"{type(exc).__name__}: {exc}")
+            if error.kind == ErrorKind.RATE_LIMITED and error.retry_after is None:
                 self.governor.slow_down()
             self.breaker.failed(error)
             if not error.retryable or attempt == self.retries or self.down is not None:
