@@ -12,7 +12,7 @@ from scrapy.exceptions import DropItem
 from crawler import settings as defaults
 from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
-from crawler.stats import SourceStats
+from crawler.stats import Count, SourceStats
 from crawler.stories.extension import Stories
 from crawler.translation import provider_from_settings, provider_name
 from crawler.translation.base import ErrorKind, failure_words
@@ -182,16 +182,16 @@ class TranslationPipeline:
         """Per source: articles translated, articles whose translation failed when delivered (a
         retry failing again counts apart, so an article counts once however many runs it takes),
         the failure kinds, and the characters sent."""
-        self.stats.inc(item.source, "translation_chars", outcome.sent)
+        self.stats.inc(item.source, Count.TRANSLATION_CHARS, outcome.sent)
         kind = outcome.error.kind if outcome.error is not None else None
         if kind is None:
-            self.stats.inc(item.source, "translated")
+            self.stats.inc(item.source, Count.TRANSLATED)
         elif kind == ErrorKind.DEFERRED:
-            self.stats.inc(item.source, "translation_deferred")
-            self.stats.inc(item.source, "translation_deferred_chars", outcome.chars)
+            self.stats.inc(item.source, Count.TRANSLATION_DEFERRED)
+            self.stats.inc(item.source, Count.TRANSLATION_DEFERRED_CHARS, outcome.chars)
         elif kind != ErrorKind.UNSUPPORTED:
             again = RunState.of(self.crawler).links.decisions.get(item.id) == Decision.RETRY
-            self.stats.inc(item.source, "translation_failed_again" if again else "translation_failed")
+            self.stats.inc(item.source, Count.TRANSLATION_FAILED_AGAIN if again else "translation_failed")
             if again:
                 self.crawler.stats.inc_value("translation/articles/failed_again")
             self.stats.inc(item.source, f"translation_failures/{kind}")
@@ -217,10 +217,10 @@ class StatePipeline:
         await links.prepare(item)
         decision = links.decide(item)
         if decision == Decision.MOVED:
-            self.stats.inc(item.source, "moved")
+            self.stats.inc(item.source, Count.MOVED)
             raise DropItem(f"moved to a new URL, unchanged: {item.url}", log_level="DEBUG")
         if decision == Decision.UNCHANGED:
-            self.stats.inc(item.source, "unchanged")
+            self.stats.inc(item.source, Count.UNCHANGED)
             raise DropItem(f"unchanged since it was delivered: {item.canonical_url}", log_level="DEBUG")
         return item
 
@@ -266,11 +266,13 @@ class DeliveryPipeline:
         decision = state.links.decisions.get(item.id, Decision.NEW)
         if decision == Decision.RETRY and item.translation.get("status") != TranslationStatus.TRANSLATED:
             state.delivery.touch(item.id)  # a retried translation failed again: kept as delivered
-            self.stats.inc(item.source, "unchanged")
+            self.stats.inc(item.source, Count.UNCHANGED)
             raise DropItem(f"translation failed again, already delivered: {item.canonical_url}", log_level="DEBUG")
         stories = Stories.of(self.crawler)
         state.delivery.stage(item, stories.delivered(item) if stories is not None else None)
-        self.stats.inc(item.source, {"retry": "retranslated", "full": "unchanged"}.get(decision, decision))
+        # A new or updated article counts under its decision's name (Count.NEW, Count.UPDATED).
+        counted = {Decision.RETRY: Count.RETRANSLATED, Decision.FULL: Count.UNCHANGED}.get(decision)
+        self.stats.inc(item.source, counted or Count(decision))
         return item
 
 

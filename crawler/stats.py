@@ -2,15 +2,65 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-__all__ = ["PREVIOUS_RUN_STAT", "SourceStats", "per_source"]
+__all__ = ["PREVIOUS_RUN_STAT", "Count", "SourceStats", "per_source"]
 
 PREFIX = "sources/"
 # When the run before this one finished (the state extension sets it; the digest reads it).
 PREVIOUS_RUN_STAT = "run/previous_finished"
+
+
+class Count(StrEnum):
+    """The per-source counters (``sources/<name>/<count>``) that are written in one place and
+    read in another (the run summary, crawler/output/summary.py): each named once, here.
+    Counters by reason (``not_emitted/<reason>``, ``discovery/failed/<reason>``, ...) are
+    built from the reason's own type where they are counted."""
+
+    ARTICLES_REQUESTED = "articles_requested"
+    BACKLOG = "backlog"
+    DISCOVERED = "discovered"
+    DISCOVERY_BACKFILL = "discovery/backfill"
+    DISCOVERY_FAILED = "discovery/failed"
+    DISCOVERY_NEXT_PAGES = "discovery/next_pages"
+    DISCOVERY_NOT_DUE = "discovery/not_due"
+    DISCOVERY_NOT_MODIFIED = "discovery/not_modified"
+    DISCOVERY_NOT_YET = "discovery/not_yet"
+    DISCOVERY_OFFSITE_SITEMAPS = "discovery/offsite_sitemaps"
+    DISCOVERY_OK = "discovery/ok"
+    DISCOVERY_OVER_MAX_ARTICLES = "discovery/over_max_articles"
+    DISCOVERY_REPEATED = "discovery/repeated"
+    DISCOVERY_SKIPPED_LINKS = "discovery/skipped_links"
+    DISCOVERY_UNIFORM_DATES = "discovery/uniform_dates"
+    EMITTED = "emitted"
+    GIVEN_UP = "given_up"
+    HTTP_ERRORS = "http_errors"
+    LINKS_BEFORE_SINCE = "links/before_since"
+    LINKS_DUPLICATE = "links/duplicate"
+    LINKS_NOT_FOLLOWED = "links/not_followed"
+    LINKS_OFFSITE = "links/offsite"
+    LINKS_OVER_MAX_ARTICLES = "links/over_max_articles"
+    LINKS_RETRY_LATER = "links/retry_later"
+    LINKS_TOO_LONG = "links/too_long"
+    MOVED = "moved"
+    NEW = "new"
+    OWED = "owed"
+    RETRANSLATED = "retranslated"
+    RETRIED = "retried"
+    RETRY_FAILED = "retry_failed"
+    RETRY_PENDING = "retry_pending"
+    TRANSLATED = "translated"
+    TRANSLATION_CHARS = "translation_chars"
+    TRANSLATION_DEFERRED = "translation_deferred"
+    TRANSLATION_DEFERRED_CHARS = "translation_deferred_chars"
+    TRANSLATION_FAILED = "translation_failed"
+    TRANSLATION_FAILED_AGAIN = "translation_failed_again"
+    TRANSLATION_RETRIES = "translation_retries"
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
 
 
 class SourceStats:
@@ -29,10 +79,10 @@ class SourceStats:
 
     def touch(self, source: str) -> None:
         """Make a source appear in the stats even when nothing happens to it."""
-        self._stats.inc_value(f"{PREFIX}{source}/discovered", 0)
+        self._stats.inc_value(f"{PREFIX}{source}/{Count.DISCOVERED}", 0)
 
     def discovery_ok(self, source: str) -> None:
-        self.inc(source, "discovery/ok")
+        self.inc(source, Count.DISCOVERY_OK)
 
     def answered(self, source: str, kind: str, newest: float | None = None) -> None:
         """A discovery document of ``kind`` answered (200 or 304); ``newest`` is the Unix time
@@ -43,14 +93,14 @@ class SourceStats:
 
     def discovery_failed(self, source: str, reason: str) -> None:
         self.inc(source, f"discovery/failed/{reason}")
-        self.inc(source, "discovery/failed")
+        self.inc(source, Count.DISCOVERY_FAILED)
 
     def not_emitted(self, source: str, reason: str) -> None:
         self.inc(source, f"not_emitted/{reason}")
         self._stats.inc_value(f"articles/not_emitted/{reason}")
 
     def emitted(self, source: str) -> None:
-        self.inc(source, "emitted")
+        self.inc(source, Count.EMITTED)
 
 
 def per_source(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from crawler.frontier.retry import RetryPolicy
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.kinds import DiscoveryKind
+from crawler.stats import Count
 
 __all__ = ["FrontierBook", "FrontierEntry", "FrontierStore", "decode_entry", "encode_entry"]
 
@@ -181,7 +182,7 @@ class FrontierBook:
         """retry_pending (failed, asked again later), backlog (owed, never asked), given_up (this run)."""
         still = self._open(source)
         return {
-            "retry_pending": sum(1 for e in still if e.attempts > 0),
-            "backlog": sum(1 for e in still if e.attempts == 0),
-            "given_up": self.given_up[source],
+            Count.RETRY_PENDING: sum(1 for e in still if e.attempts > 0),
+            Count.BACKLOG: sum(1 for e in still if e.attempts == 0),
+            Count.GIVEN_UP: self.given_up[source],
         }

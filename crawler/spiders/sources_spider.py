@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -44,11 +44,12 @@ from crawler.parsing.markers import is_uniform
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.url_dates import url_period
 from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
+from crawler.spiders.check_report import CheckReport
 from crawler.spiders.listing import listing_links, next_page_url
 from crawler.spiders.phases import Phase, SourcePhases
 from crawler.state.runstate import RunState
 from crawler.state.store import StateError
-from crawler.stats import SourceStats
+from crawler.stats import Count, SourceStats
 from crawler.stories.extension import Stories
 from crawler.workers.memory import tune_malloc
 from crawler.workers.pool import ExtractionPool, PoolConfig
@@ -129,8 +130,7 @@ class SourcesSpider(scrapy.Spider):
         self._windows: dict[str, Window] = {}
         self._phases = SourcePhases()
         # -a report=1: keep a step-by-step account (scrapy sources check prints it).
-        self.collect_report = _is_true(report) if report is not None else False
-        self.report: list[dict[str, Any]] = []
+        self.check = CheckReport(_is_true(report) if report is not None else False)
         self.sources: tuple[Source, ...] = ()
         self._by_name: dict[str, Source] = {}
         # Listing pages read this run -> their next page; archive pages a backfill read per listing.
@@ -138,9 +138,7 @@ class SourcesSpider(scrapy.Spider):
         self._archive_pages: Counter[str] = Counter()
         # What this run has asked for (crawler/frontier/run_frontier.py); quotas come with the settings.
         self.frontier = RunFrontier(Quotas(limit=self.limit))
-        self._offsite_hosts: set[tuple[str, str]] = set()
-        # Per source, the hosts of article links outside allowed_domains (scrapy sources check).
-        self.offsite_links: dict[str, Counter[str]] = defaultdict(Counter)
+        self._offsite_hosts: set[tuple[str, str]] = set()  # offsite sitemaps, logged once each
         self._slots: dict[str, str] = {}
         self._site_rules: SiteRules | bool | None = None
         self._run_state: RunState | None = None
@@ -245,7 +243,7 @@ class SourcesSpider(scrapy.Spider):
             # from the stored record, without fetching the page.
             for item, keys in state.links.retry_items(source.name, self.frontier.quota_left(source)):
                 self.frontier.see(keys)
-                self.source_stats.inc(source.name, "translation_retries")
+                self.source_stats.inc(source.name, Count.TRANSLATION_RETRIES)
                 yield item
         for source in self.sources:
             # Built whole before the first is yielded: the source's backlog waits for all of them.
@@ -274,7 +272,7 @@ class SourcesSpider(scrapy.Spider):
                 requests += self._follow(source, [plan], Phase.FRESH)
             else:
                 # Not asked this run: what it listed last time is weighed child by child.
-                self.source_stats.inc(source.name, "discovery/not_due")
+                self.source_stats.inc(source.name, Count.DISCOVERY_NOT_DUE)
                 record = self.run_state.documents.record(plan.url)
                 if plan.kind is LISTING and plan.day is not None and window.since is not None:
                     # One day of a paginated archive whose backfill stopped half-way.
@@ -305,7 +303,7 @@ class SourcesSpider(scrapy.Spider):
         return requests
 
     def _offsite_sitemap(self, source: Source, plan: Planned) -> None:
-        self.source_stats.inc(source.name, "discovery/offsite_sitemaps")
+        self.source_stats.inc(source.name, Count.DISCOVERY_OFFSITE_SITEMAPS)
         if (source.name, host_of(plan.url)) not in self._offsite_hosts:
             self._offsite_hosts.add((source.name, host_of(plan.url)))
             logger.warning(
@@ -317,12 +315,12 @@ class SourcesSpider(scrapy.Spider):
         self, source: Source, plan: Planned, phase: Phase, conditional: bool = True
     ) -> Request | None:
         if conditional and self.frontier.asked(source.name, plan.url):
-            self.source_stats.inc(source.name, "discovery/repeated")
+            self.source_stats.inc(source.name, Count.DISCOVERY_REPEATED)
             return None
         self.frontier.ask(source.name, plan.url, str(phase))
         self._phases.expect(source.name, phase)
         if phase == Phase.BACKFILL:
-            self.source_stats.inc(source.name, "discovery/backfill")
+            self.source_stats.inc(source.name, Count.DISCOVERY_BACKFILL)
         return Request(
             plan.url,
             callback=self.parse_listing if plan.kind is LISTING else self.parse_discovery,
@@ -367,18 +365,20 @@ class SourcesSpider(scrapy.Spider):
         """A 304: what the document listed last time (child sitemaps, later pages) is weighed again,
         each child on its own record."""
         url = response.request.url
-        self.source_stats.inc(source.name, "discovery/not_modified")
+        self.source_stats.inc(source.name, Count.DISCOVERY_NOT_MODIFIED)
         self.source_stats.answered(source.name, kind)
         record = self.run_state.documents.not_modified(url, cb.get("listed"))
         phase = Phase(cb.get("phase") or Phase.FRESH)
         if record is None or record.children is None:
             # What it lists is not known (state from an earlier release): read it in full.
-            self._report(source.name, kind, url, True, "HTTP 304, but its contents are not known: fetching it in full")
+            self.check.add(
+                source.name, kind, url, True, "HTTP 304, but its contents are not known: fetching it in full"
+            )
             plan = Planned(url, kind, Due.NOW, depth, cb.get("parent"), cb.get("listed"), root=cb.get("root"))
             request = self._discovery_request(source, plan, phase, conditional=False)
             return [request] if request is not None else []
         again = f"; {len(record.children)} documents it links to weighed again" if record.children else ""
-        self._report(source.name, kind, url, True, f"HTTP 304: unchanged since the last run{again}")
+        self.check.add(source.name, kind, url, True, f"HTTP 304: unchanged since the last run{again}")
         window = self._window(source)
         plans = self.schedule.children(source, url, kind, list(record.children), depth, window, cb.get("root"))
         return self._follow(source, plans, phase)
@@ -397,7 +397,7 @@ class SourcesSpider(scrapy.Spider):
             except DiscoveryError as exc:
                 self.source_stats.discovery_failed(source, exc.reason)
                 logger.warning("%s: %s %s is unusable: %s", source, kind, response.url, exc)
-                self._report(source, kind, url, False, f"HTTP {response.status}, but unusable: {exc}")
+                self.check.add(source, kind, url, False, f"HTTP {response.status}, but unusable: {exc}")
                 # Not read: it is asked for in full next time.
                 self.run_state.documents.failed(url)
             else:
@@ -425,11 +425,11 @@ class SourcesSpider(scrapy.Spider):
         self.source_stats.answered(source, kind, newest_entry(document.entries))
         self._report_document(source, kind, url, response.status, document)
         if document.skipped_links:
-            self.source_stats.inc(source, "discovery/skipped_links", document.skipped_links)
+            self.source_stats.inc(source, Count.DISCOVERY_SKIPPED_LINKS, document.skipped_links)
         # A document that stamps one date on every entry says nothing about any of them.
         trusted = not is_uniform([entry.changed_marker for entry in document.entries])
         if not trusted:
-            self.source_stats.inc(source, "discovery/uniform_dates")
+            self.source_stats.inc(source, Count.DISCOVERY_UNIFORM_DATES)
         children = [(link.url, link.lastmod) for link in document.sitemaps]
         listed = [(entry.url, entry.changed_marker if trusted else None) for entry in document.entries]
         self._document_read(response, listed + children + [(document.next_page or "", None)], children, cb)
@@ -464,17 +464,17 @@ class SourcesSpider(scrapy.Spider):
         )
 
     def _report_document(self, source: str, kind: str, url: str, status: int, document: ParsedDocument) -> None:
-        if not self.collect_report:
+        if not self.check.enabled:
             return
         moment = newest_entry(document.entries)
         newest = "no dates" if moment is None else utc_timestamp(moment)
         skipped = f", {document.skipped_links} unusable links skipped" if document.skipped_links else ""
         counts = f"{len(document.entries)} links, {len(document.sitemaps)} sitemaps"
-        self._report(source, kind, url, True, f"HTTP {status}, {document.kind}: {counts} (newest {newest}){skipped}")
+        self.check.add(source, kind, url, True, f"HTTP {status}, {document.kind}: {counts} (newest {newest}){skipped}")
         age = None if moment is None else (time.time() - moment) / 86400
         if age is not None and age > self.config.frozen_days:
             detail = f"warning: its newest item is {age:.0f} days old: a frozen feed? Look for the site's current one"
-            self._report(source, kind, url, True, detail, warning=True)
+            self.check.add(source, kind, url, True, detail, warning=True)
 
     def _sitemap_children(
         self, source: Source, url: str, kind: str, depth: int, children: list[tuple[str, str | None]], phase: Phase
@@ -490,7 +490,7 @@ class SourcesSpider(scrapy.Spider):
         plans.sort(key=lambda plan: plan.listed or "", reverse=True)
         for plan in plans:
             if plan.due == Due.NOW and self.frontier.quota_left(source) <= 0:
-                self.source_stats.inc(source.name, "discovery/over_max_articles")
+                self.source_stats.inc(source.name, Count.DISCOVERY_OVER_MAX_ARTICLES)
                 continue
             yield from self._follow(source, [plan], Phase.BACKFILL if plan.due == Due.BACKFILL else phase)
 
@@ -508,7 +508,7 @@ class SourcesSpider(scrapy.Spider):
             return None
         if not source.allows(next_url) or next_url == url:
             return None
-        self.source_stats.inc(source.name, "discovery/next_pages")
+        self.source_stats.inc(source.name, Count.DISCOVERY_NEXT_PAGES)
         return self._discovery_request(source, Planned(next_url, kind, Due.NOW, depth + 1, url, root=root), phase)
 
     async def parse_listing(
@@ -523,7 +523,7 @@ class SourcesSpider(scrapy.Spider):
         elif not isinstance(response, TextResponse):
             self.source_stats.discovery_failed(source, "not_html")
             logger.warning("%s: listing %s is not an HTML page", source, response.url)
-            self._report(source, LISTING, url, False, f"HTTP {response.status}, not an HTML page")
+            self.check.add(source, LISTING, url, False, f"HTTP {response.status}, not an HTML page")
             self.run_state.documents.failed(url)
         else:
             listings = self._listings_of(src, url, cb.get("root"))
@@ -548,7 +548,7 @@ class SourcesSpider(scrapy.Spider):
     ) -> Iterator[Request]:  # fmt: skip
         url, source, root = response.request.url, src.name, cb.get("root")
         self.source_stats.discovery_ok(source)
-        self._report(source, LISTING, url, True, f"HTTP {response.status}, HTML listing page")
+        self.check.add(source, LISTING, url, True, f"HTTP {response.status}, HTML listing page")
         next_url = next_page_url(response, listings[0].next)
         children = [(next_url, None)] if next_url else []
         self._document_read(response, [(link, None) for link in links] + children, children, cb)
@@ -646,33 +646,28 @@ class SourcesSpider(scrapy.Spider):
             if self.frontier.seen(entry.key):
                 continue
             if self.frontier.quota_left(source) <= 0:
-                self.source_stats.inc(source.name, "links/over_max_articles")
+                self.source_stats.inc(source.name, Count.LINKS_OVER_MAX_ARTICLES)
                 break
             if entry.attempts:
-                self.source_stats.inc(source.name, "retried")
+                self.source_stats.inc(source.name, Count.RETRIED)
             else:
-                self.source_stats.inc(source.name, "owed")
+                self.source_stats.inc(source.name, Count.OWED)
             requests.append(self._fetch(source, entry.url, entry.key, entry.via, entry.entry, entry.marker, priority))
         return requests
-
-    def _report(self, source: str, step: str, url: str, ok: bool, detail: str, warning: bool = False) -> None:
-        if self.collect_report and len(self.report) < 1000:
-            event = {"source": source, "step": step, "url": url, "ok": ok, "detail": detail, "warning": warning}
-            self.report.append(event)
 
     def _followable(self, source: Source, url: str) -> str | None:
         """The link without tracking or Clean-param parameters, or None (counted) when the
         source does not take it."""
         if len(url) > MAX_URL_LENGTH:
-            self.source_stats.inc(source.name, "links/too_long")
+            self.source_stats.inc(source.name, Count.LINKS_TOO_LONG)
             return None
         url = self._cleaned(url)
         if not source.allows(url):
-            self.source_stats.inc(source.name, "links/offsite")
-            self.offsite_links[source.name][host_of(url)] += 1
+            self.source_stats.inc(source.name, Count.LINKS_OFFSITE)
+            self.check.offsite(source.name, host_of(url))
             return None
         if not source.follows(url):
-            self.source_stats.inc(source.name, "links/not_followed")
+            self.source_stats.inc(source.name, Count.LINKS_NOT_FOLLOWED)
             return None
         return url
 
@@ -685,7 +680,7 @@ class SourcesSpider(scrapy.Spider):
             return None
         url = cleaned
         key = url_key(url)
-        self.source_stats.inc(source.name, "discovered")
+        self.source_stats.inc(source.name, Count.DISCOVERED)
         self.frontier.note_entry(key, entry)
         marker = entry.changed_marker if entry is not None else None
         document = via["url"]
@@ -695,25 +690,25 @@ class SourcesSpider(scrapy.Spider):
             marker = None  # remembered for next time, but it tells nothing now
         # Skipped as known via another document, but this one says it changed.
         if self.frontier.skipped(key) and state.links.changed(key, marker, document) and self.frontier.reopen(key):
-            self.source_stats.inc(source.name, "unchanged", -1)
+            self.source_stats.inc(source.name, Count.UNCHANGED, -1)
         if self.frontier.seen(key):
-            self.source_stats.inc(source.name, "links/duplicate")
+            self.source_stats.inc(source.name, Count.LINKS_DUPLICATE)
             return None
         dated = article_dates(entry, url)
         if self._outside_window(source, dated, phase):
-            self.source_stats.inc(source.name, "links/before_since")
+            self.source_stats.inc(source.name, Count.LINKS_BEFORE_SINCE)
             return None
         if state.frontier.waiting(key):
             # It failed on an earlier run and its pause is not over; the frontier brings it.
             self.frontier.see([key])
-            self.source_stats.inc(source.name, "links/retry_later")
+            self.source_stats.inc(source.name, Count.LINKS_RETRY_LATER)
             return None
         known = state.links.known(key, marker, document)
         if known is not None:
             # Delivered before and, as far as the feed or sitemap can tell, unchanged.
             self.frontier.skip_known(key, known)
             state.links.skip_known(key, known)
-            self.source_stats.inc(source.name, "unchanged" if known else "links/known_non_article")
+            self.source_stats.inc(source.name, Count.UNCHANGED if known else "links/known_non_article")
             return None
         self.frontier.fresh_links += 1
         self.frontier.see([key])
@@ -723,7 +718,7 @@ class SourcesSpider(scrapy.Spider):
             state.frontier.owe(owed)
         if self.frontier.quota_left(source) <= 0:
             # Owed: the next runs ask for it (crawler/frontier/book.py).
-            self.source_stats.inc(source.name, "links/over_max_articles")
+            self.source_stats.inc(source.name, Count.LINKS_OVER_MAX_ARTICLES)
             return None
         return self._fetch(source, url, key, via, entry, marker, BACKLOG_PRIORITY if phase == Phase.BACKFILL else 0)
 
@@ -742,7 +737,7 @@ class SourcesSpider(scrapy.Spider):
         priority: int = 0,
     ) -> Request:  # fmt: skip
         self.frontier.requested(key, source.name)
-        self.source_stats.inc(source.name, "articles_requested")
+        self.source_stats.inc(source.name, Count.ARTICLES_REQUESTED)
         # The workers start with the first article to fetch, while it downloads: a run
         # over an unchanged site never starts the forkserver (2 s of CPU, ~150 MiB),
         # and cron, which waits for the output pipes to close, never waits for it.
@@ -803,7 +798,7 @@ class SourcesSpider(scrapy.Spider):
         state.links.note_fetch(item.id, key)
         if (stories := Stories.of(self.crawler)) is not None:
             stories.offer(item, result.fingerprint)
-        self._report(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
+        self.check.add(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
         return [item]
 
     @staticmethod
@@ -830,7 +825,7 @@ class SourcesSpider(scrapy.Spider):
     def reject(self, source: str, url: str, rejected: Rejected) -> None:
         self.source_stats.not_emitted(source, rejected.reason)
         logger.info("%s: no article at %s: %s", source, url, rejected.detail)
-        self._report(source, "article", url, False, f"no article ({rejected.reason}): {rejected.detail}")
+        self.check.add(source, "article", url, False, f"no article ({rejected.reason}): {rejected.detail}")
 
     # --- errors --------------------------------------------------------------
 
@@ -841,13 +836,13 @@ class SourcesSpider(scrapy.Spider):
         reason = failure_reason(failure)
         if reason in ("http_404", "http_410") and cb.get("day") and cb["day"] >= utc_timestamp()[:10]:
             # Today's or tomorrow's page of a date template that the site has not made yet.
-            self.source_stats.inc(source, "discovery/not_yet")
+            self.source_stats.inc(source, Count.DISCOVERY_NOT_YET)
             logger.debug("%s: %s %s is not there yet (%s)", source, kind, request.url, reason)
         else:
             self.source_stats.discovery_failed(source, reason)
             self.run_state.documents.failed(request.url)
             text = failure_text(failure)
-            self._report(source, kind, request.url, False, f"cannot fetch: {text}")
+            self.check.add(source, kind, request.url, False, f"cannot fetch: {text}")
             logger.warning("%s: cannot fetch %s %s: %s", source, kind, request.url, text)
         src = self._by_name.get(source)
         return self._answered(src, request.url, cb.get("phase") or Phase.FRESH) if src is not None else []
@@ -859,19 +854,19 @@ class SourcesSpider(scrapy.Spider):
         reason = failure_reason(failure)
         self.source_stats.not_emitted(source, reason)
         if reason.startswith("http_"):
-            self.source_stats.inc(source, "http_errors")
+            self.source_stats.inc(source, Count.HTTP_ERRORS)
         via, key = cb.get("via") or {}, cb.get("key")
         self.frontier.answered(key)
         redirects = request.meta.get("redirect_urls") or []
         original = redirects[0] if redirects else request.url
         owed = self._owed(source, original, key, via, cb.get("entry"), cb.get("marker"))
         if key is not None and (known := self.run_state.frontier.get(key)) is not None and known.attempts:
-            self.source_stats.inc(source, "retry_failed")
+            self.source_stats.inc(source, Count.RETRY_FAILED)
         self.run_state.links.note_rejected(key, reason, owed, retry_after(failure, self.run_state.now))
         where = f"{original} (redirected to {request.url})" if redirects else request.url
         text = failure_text(failure)
         logger.info("%s: cannot fetch article %s: %s", source, where, text)
-        self._report(source, "article", where, False, f"cannot fetch: {text}")
+        self.check.add(source, "article", where, False, f"cannot fetch: {text}")
 
     @staticmethod
     def _owed(

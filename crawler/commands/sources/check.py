@@ -100,8 +100,9 @@ def _crawl(
     crawler = process.create_crawler("sources")
     process.crawl(crawler, sources=",".join(s.name for s in sources), full="1", limit=str(articles), report="1")
     process.start()
-    report: list[dict[str, Any]] = getattr(crawler.spider, "report", [])
-    offsite: dict[str, Counter[str]] = getattr(crawler.spider, "offsite_links", {})
+    check = getattr(crawler.spider, "check", None)  # None: the crawl never started (no spider)
+    report: list[dict[str, Any]] = check.events if check is not None else []
+    offsite: dict[str, Counter[str]] = check.offsite_links if check is not None else {}
     lines = output.read_text(encoding="utf-8").splitlines() if output.exists() else []
     return report, offsite, [json.loads(line) for line in lines]
 
