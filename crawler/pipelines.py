@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -31,18 +31,25 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class DuplicatePipeline:
-    """One record per article per run, even when several URLs lead to it (AMP, aliases),
-    and across the shards of a distributed run (claimed in the shared store)."""
+class _Stage:
+    """A stage that needs the crawler and the per-source counters, and nothing else built."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.stats = SourceStats(crawler)
-        self.seen: set[str] = set()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DuplicatePipeline:
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+
+class DuplicatePipeline(_Stage):
+    """One record per article per run, even when several URLs lead to it (AMP, aliases),
+    and across the shards of a distributed run (claimed in the shared store)."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.seen: set[str] = set()
 
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
@@ -197,18 +204,10 @@ class TranslationPipeline:
             self.stats.inc(item.source, f"translation_failures/{kind}")
 
 
-class StatePipeline:
+class StatePipeline(_Stage):
     """Before translation: new (revision 1), updated (revision + 1), or unchanged
     (dropped, unless -a full=1). Articles whose translation failed last time go on
     to be translated again."""
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-        self.stats = SourceStats(crawler)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StatePipeline:
-        return cls(crawler)
 
     async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
@@ -225,16 +224,9 @@ class StatePipeline:
         return item
 
 
-class StoryPipeline:
+class StoryPipeline(_Stage):
     """After the state's decision, before translation: the article's story id
     (crawler/stories). Without the Stories extension, each article is its own story."""
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StoryPipeline:
-        return cls(crawler)
 
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
@@ -247,17 +239,9 @@ class StoryPipeline:
         return item
 
 
-class DeliveryPipeline:
+class DeliveryPipeline(_Stage):
     """After translation: stage the article as delivered (recorded when the output
     file is in place). A retried translation that failed again is not emitted twice."""
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-        self.stats = SourceStats(crawler)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DeliveryPipeline:
-        return cls(crawler)
 
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if not isinstance(item, ArticleItem):
@@ -276,15 +260,8 @@ class DeliveryPipeline:
         return item
 
 
-class EmittedPipeline:
+class EmittedPipeline(_Stage):
     """Last stage: counts what reaches the output."""
-
-    def __init__(self, crawler: Crawler):
-        self.stats = SourceStats(crawler)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> EmittedPipeline:
-        return cls(crawler)
 
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
         if isinstance(item, ArticleItem):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import scrapy
+from importlib.metadata import version
 
 from crawler import __version__
 
-_SCRAPY_VERSION = tuple(int(part) for part in scrapy.__version__.split(".")[:2])
+# Read from the package's metadata, not by importing Scrapy: every module may read its
+# defaults here, the extraction workers too, which do not load Scrapy (40 MiB each).
+_SCRAPY_VERSION = tuple(int(part) for part in version("scrapy").split(".")[:2])
 
 BOT_NAME = "sources-crawler"
 SPIDER_MODULES = ["crawler.spiders"]

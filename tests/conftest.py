@@ -129,6 +129,15 @@ def run_crawl(
     return CrawlRun(result.returncode, result.stdout, result.stderr, target)
 
 
+@pytest.fixture(scope="module")
+def results(capture: dict) -> dict:
+    """The simulated weeks judged shape by shape (tests/site/capture.py); ``capture`` is the
+    module's own run of them (test_capture.py, test_capture_resilience.py)."""
+    from tests.site.capture import judge
+
+    return judge(capture)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """A real PostgreSQL 15 on a free loopback port, one per test process."""

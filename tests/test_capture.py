@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.site.capture import ShapeResult, judge, simulated_report
+from tests.site.capture import ShapeResult, simulated_report
 from tests.site.timeline import SHAPES as ALL_SHAPES
 
 # The first simulated weeks (tests/site/timeline.py); test_capture_resilience.py runs the rest.
@@ -23,11 +23,6 @@ RUNS = 12
 @pytest.fixture(scope="module")
 def capture(corpus_available: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return simulated_report(tmp_path_factory.mktemp("timeline"), RUNS, timeout=240)
-
-
-@pytest.fixture(scope="module")
-def results(capture: dict[str, Any]) -> dict[str, ShapeResult]:
-    return judge(capture)
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))

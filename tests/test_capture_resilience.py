@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.site.capture import SETTLED_AFTER, ShapeResult, judge, simulated_report
+from tests.site.capture import SETTLED_AFTER, ShapeResult, simulated_report
 from tests.site.resilience import DOWNLOAD_TIMEOUT, MORE_SHAPES
 
 RUNS = 8
@@ -30,11 +30,6 @@ def capture(corpus_available: None, tmp_path_factory: pytest.TempPathFactory) ->
     # Extraction in a worker process: inline, it holds the reactor long enough on a loaded machine
     # for pages that answer at once to pass the short timeout shape i needs.
     return simulated_report(tmp_path_factory.mktemp("resilience"), RUNS, *shapes, "--set", "EXTRACTION_WORKERS=1")
-
-
-@pytest.fixture(scope="module")
-def results(capture: dict[str, Any]) -> dict[str, ShapeResult]:
-    return judge(capture)
 
 
 @pytest.mark.parametrize("shape", sorted(MORE_SHAPES))

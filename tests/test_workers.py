@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.parsing.article import Article, ExtractionOptions, Rejected, extract_article
 from crawler.workers.pool import ExtractionPool, PoolConfig
-from tests.conftest import run_crawl
+from tests.conftest import ROOT, run_crawl
 from tests.site.corpus import NewsSite, news_pages, news_sources_yaml
 
 
@@ -132,3 +134,17 @@ def test_workers_over_the_memory_cap_are_recycled(pages: list[bytes]) -> None:
     results = run_pool(scenario)
     assert all(isinstance(result, Article) for result in results)
     assert stats.values.get("workers/recycled") == len(pages)
+
+
+def test_an_extraction_worker_loads_neither_scrapy_nor_twisted() -> None:
+    """What a worker imports (the pool module it runs in, what the forkserver preloads, the
+    settings' defaults): Scrapy and Twisted cost each worker 40 MiB and 1.6 s of start-up,
+    and an innocent import of crawler.settings or crawler.config once brought them in."""
+    code = (
+        "import sys\n"
+        "import crawler.workers.pool, crawler.workers.preload, crawler.stories.fingerprint_warmup\n"
+        "from crawler import settings\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted'))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -157,6 +157,13 @@ def _run_state(crawler: Any) -> Delivery | None:
     return state.delivery if state is not None else None
 
 
+def _guarded_storage(cls: Any, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None) -> Any:
+    """``from_crawler`` of our storages: Scrapy's own report of a failed feed is quietened
+    (they report it themselves, with its reason), and the storage knows the run state."""
+    _quiet_reported_failures()
+    return cls(uri, feed_options=feed_options, crawler=crawler)
+
+
 class GuardedFile(io.BufferedIOBase):
     """A writable file that reports its first OSError and then swallows the rest.
 
@@ -240,12 +247,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         if self._state is not None:
             self._state.register_output(str(self.target))
 
-    @classmethod
-    def from_crawler(
-        cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
-    ) -> AtomicFileFeedStorage:
-        _quiet_reported_failures()
-        return cls(uri, feed_options=feed_options, crawler=crawler)
+    from_crawler = classmethod(_guarded_storage)
 
     def open(self, spider: Spider) -> IO[bytes]:
         directory = self.target.parent
@@ -333,12 +335,7 @@ class GuardedStdoutFeedStorage(StdoutFeedStorage):
         if self._state is not None:
             self._state.register_output("stdout")
 
-    @classmethod
-    def from_crawler(
-        cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
-    ) -> GuardedStdoutFeedStorage:
-        _quiet_reported_failures()
-        return cls(uri, feed_options=feed_options, crawler=crawler)
+    from_crawler = classmethod(_guarded_storage)
 
     def open(self, spider: Spider) -> IO[bytes]:
         self._file = GuardedFile(super().open(spider), self._fail)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import scrapy
 from scrapy import signals
@@ -56,6 +56,7 @@ from crawler.workers.pool import ExtractionPool, PoolConfig
 
 LISTING = DiscoveryKind.LISTING
 
+_T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 tune_malloc()
 
@@ -879,22 +880,23 @@ class SourcesSpider(scrapy.Spider):
         return FrontierEntry(key, url, source, kind, via.get("url", ""), entry, marker)
 
 
+def _parsed(name: str, value: str, parsed: _T | str) -> _T:
+    """A spider argument its parser read, or ValueError with the parser's reason (the crawl
+    command checks them first; this is for a spider started otherwise)."""
+    if isinstance(parsed, str):
+        raise ValueError(f"-a {name}={value}: {parsed}")
+    return parsed
+
+
 def _since_arg(value: str | None) -> Since | None:
-    if not value:
-        return None
-    since = parse_since(value)
-    if isinstance(since, str):
-        raise ValueError(f"-a since={value}: {since}")
-    return since
+    return _parsed("since", value, parse_since(value)) if value else None
 
 
 def _until_arg(value: str | None) -> float | None:
     """-a until=DAY: the backfill reads that day and none after (the end of the day, as a Unix time)."""
     if not value:
         return None
-    day = parse_until(value)
-    if isinstance(day, str):
-        raise ValueError(f"-a until={value}: {day}")
+    day = _parsed("until", value, parse_until(value))
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
 
 

@@ -36,6 +36,8 @@ from crawler.state.store import StateError
 _ARTICLE_WITH_TEXT = sql.for_postgres(sql.ARTICLE_WITH_TEXT)
 _DELIVERY_DROP = sql.for_postgres(sql.DELIVERY_DROP)
 _RUN_START = sql.for_postgres(sql.RUN_START)
+_DELIVERY_WRITE = sql.for_postgres(sql.DELIVERY_WRITE)
+_STORY_LINK_UPSERT = sql.for_postgres(sql.STORY_LINK_UPSERT)
 _RUN_FINISH = sql.for_postgres(sql.RUN_FINISH)
 _RUN_HISTORY = sql.for_postgres(sql.RUN_HISTORY)
 _PRUNE = {name: sql.for_postgres(statement) for name, statement in sql.PRUNE.items()}
@@ -483,22 +485,15 @@ class PostgresStore:
             "INSERT INTO story_bands (key, ref) VALUES (%s, %s) ON CONFLICT DO NOTHING",
             [(key, p[0]) for p in prints for key in p[5]],
         )
-        cursor.executemany(
-            "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (%s, %s, %s)"
-            " ON CONFLICT (article_id) DO UPDATE SET last_seen=excluded.last_seen",
-            [(article_id, story_id, now) for article_id, story_id in batch.get("story_links", [])],
-        )
+        links = batch.get("story_links", [])
+        cursor.executemany(_STORY_LINK_UPSERT, [{"article_id": a, "story_id": s, "now": now} for a, s in links])
 
     # --- two-phase delivery ---------------------------------------------------------
 
     def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None:
         with self._statement() as db:
-            db.execute(
-                "INSERT INTO deliveries (run_id, payload, files, complete) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (run_id) DO UPDATE SET payload=excluded.payload, files=excluded.files,"
-                " complete=excluded.complete",
-                (run_id, payload, Jsonb(files), complete),
-            )
+            values = {"run_id": run_id, "payload": payload, "files": Jsonb(files), "complete": complete}
+            db.execute(_DELIVERY_WRITE, values)
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
         with self._statement() as db:

@@ -13,6 +13,7 @@ __all__ = [
     "ARTICLE_WITH_TEXT",
     "DELIVERIES",
     "DELIVERY_DROP",
+    "DELIVERY_WRITE",
     "DOCUMENT_COLUMNS",
     "DOCUMENT_UPSERT",
     "FRONTIER_ADD",
@@ -26,6 +27,7 @@ __all__ = [
     "RUN_HISTORY",
     "RUN_START",
     "SITE_RULES",
+    "STORY_LINK_UPSERT",
     "UNTRANSLATED_BY_SOURCE",
     "for_postgres",
 ]
@@ -66,6 +68,15 @@ SITE_RULES = "SELECT host, rules FROM site_rules"
 
 # Deliveries (crawler/state/delivery.py), oldest run first, and runs.
 DELIVERIES = "SELECT run_id, payload, files, complete FROM deliveries ORDER BY run_id"
+DELIVERY_WRITE = (
+    "INSERT INTO deliveries (run_id, payload, files, complete) VALUES (:run_id, :payload, :files, :complete)"
+    " ON CONFLICT (run_id) DO UPDATE SET payload=excluded.payload, files=excluded.files, complete=excluded.complete"
+)
+# An edition of a story met again (crawler/stories): its link to the story is kept fresh.
+STORY_LINK_UPSERT = (
+    "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (:article_id, :story_id, :now)"
+    " ON CONFLICT (article_id) DO UPDATE SET last_seen=excluded.last_seen"
+)
 DELIVERY_DROP = "DELETE FROM deliveries WHERE run_id=:run_id"
 RUN_START = (
     "INSERT INTO runs (run_id, started) VALUES (:run_id, :started)"

@@ -499,21 +499,16 @@ class StateDB:
                 (ref, article_id, story_id, minhash, numbers, struct.pack(f"<{len(keys)}q", *keys), now),
             )
             db.executemany("INSERT OR IGNORE INTO story_bands (key, ref) VALUES (?, ?)", [(key, ref) for key in keys])
-        db.executemany(
-            "INSERT INTO story_links (article_id, story_id, last_seen) VALUES (?, ?, ?)"
-            " ON CONFLICT(article_id) DO UPDATE SET last_seen=excluded.last_seen",
-            [(article_id, story_id, now) for article_id, story_id in batch.get("story_links", [])],
-        )
+        links = batch.get("story_links", [])
+        db.executemany(sql.STORY_LINK_UPSERT, [{"article_id": a, "story_id": s, "now": now} for a, s in links])
 
     # --- two-phase delivery ---------------------------------------------------------
 
     def write_delivery(self, run_id: str, payload: str, files: list[dict[str, Any]], complete: bool) -> None:
         """Phase 1: what the run delivers, and the files it has renamed into place so far."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO deliveries (run_id, payload, files, complete) VALUES (?, ?, ?, ?)",
-                (run_id, payload, json.dumps(files), int(complete)),
-            )
+            values = {"run_id": run_id, "payload": payload, "files": json.dumps(files), "complete": int(complete)}
+            db.execute(sql.DELIVERY_WRITE, values)
 
     def deliveries(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
         rows = self.db.execute(sql.DELIVERIES).fetchall()

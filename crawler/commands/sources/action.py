@@ -42,6 +42,11 @@ class About:
     help_lines: tuple[tuple[str, str], ...]  # (synopsis, what it does) lines of the help's table
     logs: bool = False  # a service (worker): its log is what it has to say, so it is not quietened
 
+    @classmethod
+    def line(cls, usage: str, text: str, logs: bool = False) -> About:
+        """An action whose help is one line, its synopsis its usage."""
+        return cls(usage.split()[0], usage, ((usage, text),), logs)
+
 
 @dataclass(frozen=True)
 class Context:

@@ -13,9 +13,7 @@ __all__ = ["Discover"]
 
 
 class Discover:
-    about = About(
-        "discover", "discover URL", (("discover URL", "find a site's feeds and sitemaps and print an entry to paste"),)
-    )
+    about = About.line("discover URL", "find a site's feeds and sitemaps and print an entry to paste")
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("url", metavar="URL", help="the site (https:// is tried first when no scheme is given)")

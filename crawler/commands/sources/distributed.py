@@ -56,7 +56,7 @@ class Enqueue:
 
 class Worker:
     # A service: its log is what it has to say.
-    about = About("worker", "worker [--burst]", (("worker [--burst]", "a worker that runs those shards"),), logs=True)
+    about = About.line("worker [--burst]", "a worker that runs those shards", logs=True)
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--burst", action="store_true", help="quit once the queue is empty")

@@ -35,11 +35,7 @@ def source_healths(settings: Any, config: SourcesConfig) -> tuple[list[SourceHea
 
 
 class Health:
-    about = About(
-        "health",
-        "health [--json]",
-        (("health [--json]", "each source's health from past runs; exit 1 when one is flagged"),),
-    )
+    about = About.line("health [--json]", "each source's health from past runs; exit 1 when one is flagged")
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--json", action="store_true", help="JSON instead of a table")
@@ -59,11 +55,7 @@ class Health:
 
 
 class Report:
-    about = About(
-        "report",
-        "report --output FILE.html",
-        (("report --output FILE.html", "the same as one self-contained HTML page"),),
-    )
+    about = About.line("report --output FILE.html", "the same as one self-contained HTML page")
 
     def add_arguments(self, parser: ActionParser) -> None:
         parser.add_argument("--output", metavar="FILE", help="where to write the page")

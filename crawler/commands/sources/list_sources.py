@@ -20,7 +20,7 @@ _FIGURES = 8  # NEW to STATUS
 
 
 class ListSources:
-    about = About("list", "list", (("list", "the configured sources, the last run's figures and their health"),))
+    about = About.line("list", "the configured sources, the last run's figures and their health")
 
     def add_arguments(self, parser: ActionParser) -> None:
         pass
