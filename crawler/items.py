@@ -67,3 +67,9 @@ class ArticleItem:
     # The id of the story's first article (crawler/stories); set by the StoryPipeline.
     story_id: str = ""
     editions: dict[str, str] = field(default_factory=dict)
+    # Set on a revision after the first, a removal and a return (crawler/evidence/changes.py):
+    # what changed, how it was found, and for a removal the HTTP evidence; null otherwise.
+    change: dict[str, Any] | None = None
+    # Where the response this record was read from is archived (WARC_DIR): file, offset,
+    # length, record id; null without a WARC archive (crawler/output/warc_archive.py).
+    warc: dict[str, Any] | None = None

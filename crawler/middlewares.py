@@ -106,11 +106,20 @@ class OffsiteMiddleware(ScrapyOffsiteMiddleware):
             super().process_request(request, *_spider_args(spider))
 
 
+# Validators of the URL asked for; Scrapy's redirect carries them to the next URL, whose 304
+# would then speak for a page it is not (a conditional check of an article redirected home).
+_CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
+
+
 class RedirectMiddleware(ScrapyRedirectMiddleware):
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         # Scrapy's RedirectMiddleware refuses only one thing: one redirect too many.
         with _retyped(TooManyRedirects):
-            return super().process_response(request, response, *_spider_args(spider))
+            result = super().process_response(request, response, *_spider_args(spider))
+        if isinstance(result, Request) and result is not request:
+            for name in _CONDITIONAL:
+                result.headers.pop(name, None)
+        return result
 
 
 class HttpCompressionMiddleware(ScrapyHttpCompression):

@@ -10,6 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler import settings as defaults
+from crawler.evidence.changes import ChangeKind, FoundBy, edit_change
 from crawler.items import ArticleItem, TranslationStatus, translation_record
 from crawler.state.runstate import Decision, RunState
 from crawler.stats import Count, SourceStats
@@ -20,6 +21,7 @@ from crawler.translation.policy import translation_decision, translation_languag
 from crawler.translation.service import Outcome, ServiceConfig, TranslationService
 
 __all__ = [
+    "ChangePipeline",
     "DeliveryPipeline",
     "DuplicatePipeline",
     "EmittedPipeline",
@@ -137,8 +139,8 @@ class TranslationPipeline:
             logger.info("Not translating articles in %s (first: %s): %s", item.language, item.canonical_url, why)
 
     async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
-        if not isinstance(item, ArticleItem):
-            return item
+        if not isinstance(item, ArticleItem) or _is_removal(item):
+            return item  # a removal keeps the English of the record it reports gone
         language, target = item.language, self.target
         decision, why = self._decision(item)
         if decision == TranslationStatus.NOT_NEEDED:
@@ -224,12 +226,35 @@ class StatePipeline(_Stage):
         return item
 
 
+class ChangePipeline(_Stage):
+    """After the state's decision: a revision after the first says what changed
+    (crawler/evidence/changes.py), against the record delivered before."""
+
+    async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+        if not isinstance(item, ArticleItem):
+            return item
+        state = RunState.of(self.crawler)
+        decision = state.links.decisions.get(item.id)
+        if decision not in (Decision.UPDATED, Decision.RESTORED):
+            return item
+        found_by = state.checks.found_by.get(item.id, FoundBy.ANNOUNCED)
+        previous = await state.checks.previous(item.id)
+        change = edit_change(previous, {"title": item.title, "text": item.text, "revision": item.revision},
+                             found_by, item.fetched_at)  # fmt: skip
+        if decision == Decision.RESTORED:
+            change["kind"] = str(ChangeKind.RESTORED)
+        elif found_by == FoundBy.REVISIT:
+            self.stats.inc(item.source, Count.REVISITS_EDITED)
+        item.change = change
+        return item
+
+
 class StoryPipeline(_Stage):
     """After the state's decision, before translation: the article's story id
     (crawler/stories). Without the Stories extension, each article is its own story."""
 
     def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
-        if not isinstance(item, ArticleItem):
+        if not isinstance(item, ArticleItem) or _is_removal(item):
             return item
         stories = Stories.of(self.crawler)
         if stories is None:
@@ -253,7 +278,8 @@ class DeliveryPipeline(_Stage):
             self.stats.inc(item.source, Count.UNCHANGED)
             raise DropItem(f"translation failed again, already delivered: {item.canonical_url}", log_level="DEBUG")
         stories = Stories.of(self.crawler)
-        state.delivery.stage(item, stories.delivered(item) if stories is not None else None)
+        story_print = stories.delivered(item) if stories is not None and not _is_removal(item) else None
+        state.delivery.stage(item, story_print, state.links.first_seen(item.id))
         # A new or updated article counts under its decision's name (Count.NEW, Count.UPDATED).
         counted = {Decision.RETRY: Count.RETRANSLATED, Decision.FULL: Count.UNCHANGED}.get(decision)
         self.stats.inc(item.source, counted or Count(decision))
@@ -268,3 +294,7 @@ class EmittedPipeline(_Stage):
             self.stats.emitted(item.source)
             self.stats.inc(item.source, f"language/{item.language or 'unknown'}")
         return item
+
+
+def _is_removal(item: ArticleItem) -> bool:
+    return bool(item.change) and item.change.get("kind") == ChangeKind.REMOVED  # type: ignore[union-attr]

@@ -61,6 +61,20 @@ DISCOVERY_REVISITS_PER_RUN = 5
 # again on later runs, after a pause that doubles each time, until it has failed on this many
 # runs *and* for this long (crawler/frontier/retry.py); then it is given up, with a log line.
 RETRY_GIVE_UP_AFTER = "8 runs, 48h"
+# Delivered articles are fetched again (a conditional GET) at these ages after they were first
+# seen, to catch edits and removals their site does not announce (crawler/evidence/schedule.py);
+# a source's ``revisit:`` key overrides it ("false" or "" turns revisits off).
+REVISIT_AFTER = "1h, 6h, 24h, 72h"
+# Checks of delivered articles per source and run, after its new articles; the longest overdue
+# first, the rest wait for the next run.
+REVISIT_MAX_PER_RUN = 200
+# A page found gone is reported removed only when a check at least this much later finds it
+# gone too (crawler/evidence/removal.py).
+REMOVAL_CONFIRM_AFTER = "1h"
+# A directory for the WARC archive of every response the crawl reads (unset: none), and the
+# size at which a WARC file is closed and the next begun (crawler/output/warc_archive.py).
+WARC_DIR = None
+WARC_MAX_SIZE = 1_000_000_000
 # Articles, URLs, feed validators and cached translations not seen for this many
 # days are forgotten at the end of a run (0 keeps everything).
 STATE_RETENTION_DAYS = 90.0
@@ -106,6 +120,9 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 EXTENSIONS = {
+    # The WARC archive (WARC_DIR; crawler/output/warc_archive.py): built before Scrapy's feed
+    # exporter (0), so that its file is whole before the outputs are published.
+    "crawler.output.warc_archive.WarcArchive": -10,
     # What the run remembers and delivers (crawler/state/runstate.py); found by the other
     # components with crawler.get_extension(RunState).
     "crawler.state.runstate.RunState": 0,
@@ -210,6 +227,7 @@ DIGEST_ORIGINAL = False
 ITEM_PIPELINES = {
     "crawler.pipelines.DuplicatePipeline": 100,
     "crawler.pipelines.StatePipeline": 200,
+    "crawler.pipelines.ChangePipeline": 220,
     "crawler.pipelines.StoryPipeline": 250,
     "crawler.pipelines.TranslationPipeline": 300,
     "crawler.pipelines.DeliveryPipeline": 800,

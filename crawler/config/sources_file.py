@@ -19,7 +19,7 @@ from lxml import etree
 
 from crawler.config.date_templates import is_template, template_problem
 from crawler.config.regex_safety import RegexProblem, check_follow_pattern
-from crawler.config.windows import Since, parse_since
+from crawler.config.windows import Since, parse_revisits, parse_since
 from crawler.parsing.kinds import DiscoveryKind
 from crawler.parsing.urls import host_of, is_public_http_url_syntax
 
@@ -86,6 +86,9 @@ class Source:
     follow: re.Pattern[str] | None = None
     # Where a backfill starts: archives are read back to here, older articles are not fetched.
     since: Since | None = None
+    # Ages (seconds after first seen) at which a delivered article is checked again for
+    # unannounced edits and removals; () for ``revisit: false``; None: REVISIT_AFTER.
+    revisit: tuple[float, ...] | None = None
     line: int = 0
 
     @property
@@ -330,6 +333,15 @@ def _since(check: _Validator, v: _Value, key: str) -> Since | None:
     return since
 
 
+def _revisit(check: _Validator, v: _Value, key: str) -> tuple[float, ...] | None:
+    value = [item.value for item in v.value] if isinstance(v.value, list) else v.value
+    ages = parse_revisits(value)
+    if isinstance(ages, str):
+        check.error(v.line, key, ages)
+        return None
+    return ages
+
+
 def _listings(check: _Validator, v: _Value, key: str) -> tuple[Listing, ...] | None:
     items = check.list_(v, key)
     if items is None:
@@ -405,6 +417,7 @@ _PARSERS: dict[str, Callable[[_Validator, _Value, str], Any]] = {
     "concurrency": _count,
     "follow": _follow,
     "since": _since,
+    "revisit": _revisit,
 }
 _SOURCE_KEYS = {"name", *_PARSERS}
 

@@ -9,10 +9,11 @@ instead of raising, so the sources file's validator can put it on the right line
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["Since", "parse_duration", "parse_since", "parse_until"]
+__all__ = ["Since", "parse_duration", "parse_revisits", "parse_since", "parse_until"]
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$", re.IGNORECASE)
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -88,3 +89,19 @@ def parse_until(value: str) -> date | str:
     if day is None:
         return f"{value!r} is not a date such as 2026-11-15"
     return day
+
+
+def parse_revisits(value: object) -> tuple[float, ...] | str:
+    """``[1h, 6h]``, ``"1h, 6h"`` or ``false`` → ages in seconds (``()`` for none), else why not."""
+    if value is False or value is None or (isinstance(value, str) and value.strip().lower() in ("false", "off", "")):
+        return ()
+    items: Iterable[object] = value.split(",") if isinstance(value, str) else value  # type: ignore[assignment]
+    if isinstance(value, (bool, int, float)) or not isinstance(items, Iterable):
+        return f"expected a list of durations such as [1h, 6h, 24h, 72h], or false; got {value!r}"
+    ages = []
+    for item in items:
+        parsed = parse_duration(str(item))
+        if isinstance(parsed, str):
+            return parsed
+        ages.append(parsed.total_seconds())
+    return tuple(sorted(set(ages)))

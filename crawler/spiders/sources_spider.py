@@ -37,6 +37,7 @@ from crawler.net.failures import failure_reason, failure_text, retry_after
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
 from crawler.output.names import run_names
+from crawler.output.warc_archive import WarcArchive
 from crawler.parsing.dates import unix_time, utc_timestamp
 from crawler.parsing.feeds import DiscoveryError, FeedEntry, ParsedDocument, newest_entry, parse_discovery_document
 from crawler.parsing.kinds import DiscoveryKind
@@ -47,6 +48,8 @@ from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of,
 from crawler.spiders.check_report import CheckReport
 from crawler.spiders.listing import listing_links, next_page_url
 from crawler.spiders.phases import Phase, SourcePhases
+from crawler.spiders.revisits import Revisits, validators_of
+from crawler.state.rows import DueCheck
 from crawler.state.runstate import RunState
 from crawler.state.store import StateError
 from crawler.stats import Count, SourceStats
@@ -188,6 +191,7 @@ class SourcesSpider(scrapy.Spider):
         )
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         spider.revisit = RevisitPolicy.from_settings(crawler.settings)
+        spider.revisits = Revisits(spider)
         return spider
 
     @property
@@ -236,6 +240,7 @@ class SourcesSpider(scrapy.Spider):
         self._resume()
         state = self.run_state
         state.frontier.load(source.name for source in self.sources)
+        state.checks.configure({source.name: source.revisit for source in self.sources})
         # The records of every source's own documents, in one query rather than one per source.
         state.documents.records(url for s in self.sources for url in s.discovery_urls if not is_template(url))
         for source in self.sources:
@@ -633,7 +638,7 @@ class SourcesSpider(scrapy.Spider):
         owed = self.frontier.unseen(self.run_state.frontier.backlog(source.name))
         requests = self._frontier_requests(source, owed, BACKLOG_PRIORITY)
         self._phases.queue(source.name, self._archive_plans(source))
-        return requests + self._next_archives(source)
+        return requests + self.revisits.requests(source) + self._next_archives(source)
 
     def _next_archives(self, source: Source) -> list[Request]:
         requests = []
@@ -774,17 +779,7 @@ class SourcesSpider(scrapy.Spider):
             self.reject(source, response.url, Rejected(Refusal.NOT_HTML, problem))
             state.links.note_rejected(key, "not_html")
             return []
-        content_type = response.headers.get("Content-Type")
-        options = ExtractionOptions(
-            url=response.url,
-            language_hint=src.language,
-            rules=src.extract.as_dict(),
-            entry=self.frontier.entry(key) or entry,
-            content_type=content_type.decode("latin-1") if content_type else None,
-            fingerprint=Stories.of(self.crawler) is not None,
-        )
-        # In a worker process: the reactor keeps downloading meanwhile.
-        result = await self.extractor.extract(response.body, options)
+        result = await self.extract_page(response, source, self.frontier.entry(key) or entry)
         if isinstance(result, Rejected):
             self.reject(source, response.url, result)
             state.links.note_rejected(
@@ -797,10 +792,44 @@ class SourcesSpider(scrapy.Spider):
             result = replace(result, canonical_url=clean(result.canonical_url), editions=editions)
         item = self.build_item(src, response.url, via, result)
         state.links.note_fetch(item.id, key)
-        if (stories := Stories.of(self.crawler)) is not None:
-            stories.offer(item, result.fingerprint)
+        state.checks.note_answer(item.id, response.url, validators_of(response), None)
+        if (archive := WarcArchive.of(self.crawler)) is not None:
+            item.warc = await archive.pointer(response)
+        self.offer_story(item, result)
         self.check.add(source, "article", response.url, True, f"HTTP {response.status}, article extracted")
         return [item]
+
+    async def extract_page(self, response: Response, source: str, entry: FeedEntry | None = None) -> Article | Rejected:
+        """The article in a page, extracted in a worker process (the reactor keeps downloading)."""
+        src = self._by_name[source]
+        problem = _not_html(response)
+        if problem:
+            return Rejected(Refusal.NOT_HTML, problem)
+        content_type = response.headers.get("Content-Type")
+        options = ExtractionOptions(
+            url=response.url,
+            language_hint=src.language,
+            rules=src.extract.as_dict(),
+            entry=entry,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            fingerprint=Stories.of(self.crawler) is not None,
+        )
+        return await self.extractor.extract(response.body, options)
+
+    def offer_story(self, item: ArticleItem, article: Article) -> None:
+        if (stories := Stories.of(self.crawler)) is not None:
+            stories.offer(item, article.fingerprint)
+
+    def slot_of(self, source: str) -> str:
+        return self._slots[source]
+
+    # --- checks of delivered articles (crawler/spiders/revisits.py) -----------------------
+
+    async def parse_revisit(self, response: Response, source: str, check: DueCheck) -> list[ArticleItem]:
+        return await self.revisits.parse(response, source, check)
+
+    def on_revisit_error(self, failure: Failure) -> None:
+        self.revisits.failed(failure)
 
     @staticmethod
     def build_item(source: Source, url: str, via: dict[str, str], article: Article) -> ArticleItem:

@@ -25,6 +25,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem
 from crawler.parsing.urls import article_id
+from crawler.state.checks import ArticleChecks
 from crawler.state.link_decisions import RETRANSLATE, title_hash
 from crawler.state.store import StateError, StateStore
 
@@ -66,8 +67,12 @@ class _Output:
 class Delivery:
     """``more`` gives the rest of the run's payload: documents, frontier, URLs, the shard."""
 
-    def __init__(self, crawler: Crawler, store: StateStore, run_id: str, now: int, more: Callable[[], dict[str, Any]]):
+    def __init__(
+        self, crawler: Crawler, store: StateStore, run_id: str, now: int, more: Callable[[], dict[str, Any]],
+        checks: ArticleChecks,
+    ):  # fmt: skip
         self.crawler, self.store, self.run_id, self.now, self._more = crawler, store, run_id, now, more
+        self.checks = checks
         self.batch = Batch()
         self.outputs: dict[str, _Output] = {}
         self.failed_outputs: dict[str, str] = {}
@@ -89,10 +94,12 @@ class Delivery:
         """A host's robots.txt rules (Clean-param), kept for the next runs."""
         self.batch.site_rules[host] = rules
 
-    def stage(self, item: ArticleItem, story_print: list[Any] | None = None) -> None:
+    def stage(self, item: ArticleItem, story_print: list[Any] | None = None, first_seen: float | None = None) -> None:
         """The item goes to the output: record it as delivered once the files are published,
-        with its story, its fingerprint (``store.encode_print``) and its editions' story."""
+        with its story, its fingerprint (``store.encode_print``), its editions' story and its
+        evidence (``first_seen``: when the article was, if before this run)."""
         failed = item.translation.get("status") in RETRANSLATE
+        self.checks.delivered(item, first_seen)
         if story_print is not None:
             self.batch.stories[item.id] = story_print
         for url in item.editions.values():

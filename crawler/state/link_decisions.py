@@ -51,6 +51,9 @@ class Decision(StrEnum):
     RETRY = "retry"
     FULL = "full"
     MOVED = "moved"
+    # A delivered article whose page is gone (confirmed), and one that came back after that.
+    REMOVED = "removed"
+    RESTORED = "restored"
 
 
 def title_hash(title: str | None) -> str:
@@ -208,7 +211,17 @@ class LinkDecisions:
             self.touch(item.id)
         return decision
 
+    def first_seen(self, article_id: str) -> float | None:
+        """When the article was first delivered, if before this run."""
+        row = self.lookups.article(article_id)
+        return float(row["first_seen"]) if row is not None and row.get("first_seen") is not None else None
+
     def _weigh(self, item: ArticleItem, previous: dict[str, Any] | None, moved: bool) -> Decision:
+        kind = (item.change or {}).get("kind")
+        if previous is not None and kind in (Decision.REMOVED, Decision.RESTORED):
+            # Reported whatever the text: a removal, and a return, are news of their own.
+            item.revision = previous["revision"] + 1
+            return Decision(kind)
         if previous is None:
             item.revision = 1
             return Decision.NEW

@@ -178,7 +178,18 @@ def _v2_to_v3(db: psycopg.Connection) -> None:
     db.execute("CREATE INDEX frontier_source ON frontier (source)")
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
+def _v3_to_v4(db: psycopg.Connection) -> None:
+    # Evidence (crawler/evidence), as in the SQLite schema 6.
+    db.execute(
+        "CREATE TABLE evidence (id text PRIMARY KEY, source text NOT NULL, url text NOT NULL, etag text,"
+        " last_modified text, next_check double precision, gone text, removed double precision,"
+        " record bytea NOT NULL, updated bigint NOT NULL)"
+    )
+    db.execute("CREATE INDEX evidence_due ON evidence (next_check) WHERE next_check IS NOT NULL")
+    db.execute("CREATE INDEX evidence_updated ON evidence (updated)")
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -392,6 +403,18 @@ class PostgresStore:
             ).fetchall()
         return [(record, list(keys)) for record, keys in rows]
 
+    def due_checks(self, now: float, limit: int) -> list[shared.DueCheck]:
+        with self._statement() as db:
+            rows = db.execute(sql.for_postgres(sql.EVIDENCE_DUE), {"now": now, "limit": limit}).fetchall()
+        return [shared.DueCheck.from_row(row) for row in rows]
+
+    def evidence_records(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+        with self._statement() as db:
+            rows = db.execute(
+                "SELECT id, record FROM evidence WHERE id = ANY(%s)", (list(dict.fromkeys(article_ids)),)
+            ).fetchall()
+        return {row[0]: record for row in rows if (record := shared.unpack_record(row[1])) is not None}
+
     def site_rules(self) -> dict[str, list[list[Any]]]:
         with self._statement() as db:
             return dict(db.execute(sql.SITE_RULES).fetchall())
@@ -436,6 +459,8 @@ class PostgresStore:
             self._apply_stories(cursor, batch, now)
             if batch["touched"]:
                 cursor.execute("UPDATE articles SET last_seen=%s WHERE id = ANY(%s)", (now, list(batch["touched"])))
+            cursor.executemany(sql.for_postgres(sql.EVIDENCE_UPSERT), shared.evidence_rows(batch, now))
+            cursor.executemany(sql.for_postgres(sql.EVIDENCE_CHECKED), shared.check_rows(batch, now))
             cursor.executemany(
                 "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (key) DO UPDATE SET article_id=excluded.article_id,"

@@ -7,21 +7,29 @@ SQLite and PostgreSQL stores cannot drift apart on them."""
 from __future__ import annotations
 
 import base64
+import json
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.sql import DOCUMENT_COLUMNS
+from crawler.state.sql import DOCUMENT_COLUMNS, EVIDENCE_COLUMNS
 
 __all__ = [
     "ARTICLE_FIELDS",
+    "DueCheck",
     "KnownUrl",
+    "check_rows",
     "decode_print",
     "document_record",
     "document_rows",
     "encode_print",
+    "evidence_rows",
     "known_url",
+    "pack_record",
     "story_ref",
+    "unpack_record",
 ]
 
 
@@ -95,3 +103,68 @@ def known_url(row: tuple[Any, ...], decode: Callable[[Any], Any]) -> tuple[str, 
     except ValueError:
         markers = {}
     return row[0], (row[1], markers if isinstance(markers, dict) else {}, int(row[3] or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class DueCheck:
+    """A delivered article whose check is due (crawler/evidence/schedule.py)."""
+
+    id: str
+    source: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    next_check: float
+    gone: dict[str, Any] | None  # the first check that found it gone, while that is unconfirmed
+    removed: float | None  # when its removal was confirmed
+    first_seen: float
+    revision: int
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> DueCheck:
+        gone = row[6]
+        if isinstance(gone, str):
+            try:
+                gone = json.loads(gone)
+            except ValueError:
+                gone = None
+        return cls(str(row[0]), str(row[1]), str(row[2]), row[3], row[4], float(row[5]),
+                   gone if isinstance(gone, dict) else None, None if row[7] is None else float(row[7]),
+                   float(row[8]), int(row[9]))  # fmt: skip
+
+
+def pack_record(record_json: str) -> bytes:
+    """A delivered record as the state keeps it: its JSON, compressed (a third of the size)."""
+    return zlib.compress(record_json.encode("utf-8"), 6)
+
+
+def unpack_record(blob: bytes | memoryview | None) -> dict[str, Any] | None:
+    if blob is None:
+        return None
+    try:
+        record = json.loads(zlib.decompress(bytes(blob)).decode("utf-8"))
+    except (zlib.error, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def evidence_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    """A run's delivered articles' evidence rows (``gone`` as JSON text, the record packed)."""
+    rows = []
+    for entry in batch.get("evidence", []):
+        row = {column: entry.get(column) for column in EVIDENCE_COLUMNS}
+        row["gone"] = json.dumps(entry["gone"]) if entry.get("gone") else None
+        row["record"] = pack_record(entry["record"])
+        row["updated"] = now
+        rows.append(row)
+    return rows
+
+
+def check_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    """A run's checks that delivered nothing, as EVIDENCE_CHECKED parameters."""
+    return [
+        {"id": c["id"], "etag": c.get("etag"), "last_modified": c.get("last_modified"),
+         "next_check": c.get("next_check"), "gone": json.dumps(c["gone"]) if c.get("gone") else None,
+         "removed": c.get("removed"), "now": now}
+        for c in batch.get("checks", [])
+    ]  # fmt: skip

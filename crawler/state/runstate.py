@@ -28,6 +28,7 @@ from scrapy.crawler import Crawler
 from crawler.frontier.book import FrontierBook
 from crawler.frontier.documents import DocumentBook
 from crawler.frontier.retry import RetryPolicy
+from crawler.state.checks import ArticleChecks
 from crawler.state.delivery import Delivery, os_error_text, recover_deliveries
 from crawler.state.link_decisions import Decision, LinkDecisions, title_hash
 from crawler.state.lookups import Lookups
@@ -63,7 +64,8 @@ class RunState:
         self.lookups = Lookups(self.db)
         self.documents = DocumentBook(self.db, self.started, self.full)
         self.frontier = FrontierBook(self.db, RetryPolicy.from_settings(settings), self.started)
-        self.delivery = Delivery(crawler, self.db, self.run_id, self.now, self._rest_of_payload)
+        self.checks = ArticleChecks(self.db, settings, self.started)
+        self.delivery = Delivery(crawler, self.db, self.run_id, self.now, self._rest_of_payload, self.checks)
         self.links = LinkDecisions(self.db, self.lookups, self.frontier, self.full, self.delivery.touch)
         if self.shard is None:
             recover_deliveries(self.db)
@@ -81,6 +83,7 @@ class RunState:
         payload: dict[str, Any] = {"urls": [(key, *row) for key, row in rows.items()]}
         payload["documents"] = self.documents.payload()
         payload.update(self.frontier.payload())
+        payload.update(self.checks.payload())
         if self.shard is not None:
             # Applied in the same transaction as the rest: a retry of this shard then knows
             # that its files were delivered, and does not replace them with an emptier run.

@@ -16,6 +16,10 @@ __all__ = [
     "DELIVERY_WRITE",
     "DOCUMENT_COLUMNS",
     "DOCUMENT_UPSERT",
+    "EVIDENCE_CHECKED",
+    "EVIDENCE_COLUMNS",
+    "EVIDENCE_DUE",
+    "EVIDENCE_UPSERT",
     "FRONTIER_ADD",
     "FRONTIER_COLUMNS",
     "FRONTIER_DELETE",
@@ -58,6 +62,30 @@ DOCUMENT_UPSERT = (
     + ",".join(f" {column}=excluded.{column}" for column in DOCUMENT_COLUMNS[1:])
 )
 
+# What the state keeps of each delivered article as evidence (crawler/evidence): the URL to check
+# again and its validators, when the next check is due, a removal suspected (the first check's
+# evidence, JSON) or confirmed (when), and the last delivered record (compressed JSON).
+EVIDENCE_COLUMNS = (
+    "id", "source", "url", "etag", "last_modified", "next_check", "gone", "removed", "record", "updated",
+)  # fmt: skip
+EVIDENCE_UPSERT = (
+    f"INSERT INTO evidence ({', '.join(EVIDENCE_COLUMNS)})"
+    f" VALUES ({', '.join(f':{column}' for column in EVIDENCE_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET"
+    + ",".join(f" {column}=excluded.{column}" for column in EVIDENCE_COLUMNS[1:])
+)
+# A check that delivered nothing: its validators (kept when the answer had none), what is due next.
+EVIDENCE_CHECKED = (
+    "UPDATE evidence SET etag=COALESCE(:etag, etag), last_modified=COALESCE(:last_modified, last_modified),"
+    " next_check=:next_check, gone=:gone, removed=:removed, updated=:now WHERE id=:id"
+)
+# The checks due now, the longest overdue first, at most :limit per source.
+EVIDENCE_DUE = (
+    "SELECT e.id, e.source, e.url, e.etag, e.last_modified, e.next_check, e.gone, e.removed, a.first_seen,"
+    " a.revision FROM (SELECT id, source, url, etag, last_modified, next_check, gone, removed,"
+    " ROW_NUMBER() OVER (PARTITION BY source ORDER BY next_check) AS n FROM evidence WHERE next_check <= :now) e"
+    " JOIN articles a ON a.id = e.id WHERE e.n <= :limit ORDER BY e.next_check"
+)
+
 # Articles delivered untranslated (failed or deferred) that a later run translates, per source.
 UNTRANSLATED_BY_SOURCE = "SELECT source, COUNT(*) FROM articles WHERE retry_record IS NOT NULL GROUP BY source"
 # The first delivered article of a source with exactly this text (an article that moved).
@@ -91,6 +119,12 @@ RUN_HISTORY = "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND 
 PRUNE = {
     "story_prints": "DELETE FROM story_prints WHERE written < :older_than",
     "story_links": "DELETE FROM story_links WHERE last_seen < :older_than",
+    # Before their articles, and kept while the article is: an article its feed lists every day
+    # keeps the text an announced edit is compared with.
+    "evidence": (
+        "DELETE FROM evidence WHERE updated < :older_than"
+        " AND id NOT IN (SELECT id FROM articles WHERE last_seen >= :older_than)"
+    ),
     "articles": "DELETE FROM articles WHERE last_seen < :older_than",
     "urls": "DELETE FROM urls WHERE last_seen < :older_than",
     "discovery": "DELETE FROM discovery WHERE last_fetched < :older_than",

@@ -193,7 +193,20 @@ def _v4_to_v5(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX frontier_source ON frontier (source)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
+def _v5_to_v6(db: sqlite3.Connection) -> None:
+    # Evidence (crawler/evidence): per delivered article, its revisit schedule, removal and last
+    # record (sql.EVIDENCE_COLUMNS). A rowid table: the records are kilobytes each.
+    db.execute(
+        "CREATE TABLE evidence (id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, etag TEXT,"
+        " last_modified TEXT, next_check REAL, gone TEXT, removed REAL, record BLOB NOT NULL, updated INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX evidence_due ON evidence (next_check) WHERE next_check IS NOT NULL")
+    db.execute("CREATE INDEX evidence_updated ON evidence (updated)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6,
+]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -391,6 +404,14 @@ class StateDB:
         rows = self._select_in(query, list(dict.fromkeys(article_ids)))
         return {row[0]: dict(zip(shared.ARTICLE_FIELDS, row[1:], strict=True)) for row in rows}
 
+    def due_checks(self, now: float, limit: int) -> list[shared.DueCheck]:
+        rows = self.db.execute(sql.EVIDENCE_DUE, {"now": now, "limit": limit}).fetchall()
+        return [shared.DueCheck.from_row(row) for row in rows]
+
+    def evidence_records(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+        rows = self._select_in("SELECT id, record FROM evidence WHERE id IN ({marks})", article_ids)
+        return {row[0]: record for row in rows if (record := shared.unpack_record(row[1])) is not None}
+
     def site_rules(self) -> dict[str, list[list[Any]]]:
         """{host: [[params], path], ...} as learned from the hosts' robots.txt."""
         rules: dict[str, list[list[Any]]] = {}
@@ -465,6 +486,8 @@ class StateDB:
             )
             self._apply_stories(db, batch, now)
             db.executemany("UPDATE articles SET last_seen=? WHERE id=?", [(now, i) for i in batch["touched"]])
+            db.executemany(sql.EVIDENCE_UPSERT, shared.evidence_rows(batch, now))
+            db.executemany(sql.EVIDENCE_CHECKED, shared.check_rows(batch, now))
             db.executemany(
                 "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET article_id=excluded.article_id,"
@@ -574,6 +597,7 @@ class StateDB:
             "story_prints",
             "story_bands",
             "frontier",
+            "evidence",
         )
         return {table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
 
