@@ -61,7 +61,6 @@ class Count(StrEnum):
     REVISITS_EDITED = "revisits/edited"
     REVISITS_GONE_SUSPECTED = "revisits/gone_suspected"
     REVISITS_INCONCLUSIVE = "revisits/inconclusive"
-    REVISITS_OVER_BUDGET = "revisits/over_budget"
     TRANSLATED = "translated"
     TRANSLATION_CHARS = "translation_chars"
     TRANSLATION_DEFERRED = "translation_deferred"

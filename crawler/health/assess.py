@@ -76,6 +76,8 @@ class SourceHealth:
     given_up: int  # pages given up within the window, each logged with its reason
     flags: tuple[Flag, ...]
     reasons: tuple[str, ...]  # one sentence per flag
+    removed: int = 0  # delivered articles reported removed within the window
+    edited_unannounced: int = 0  # edits within the window that only a revisit found
 
     def as_dict(self) -> dict[str, Any]:
         return {"flags": [str(flag) for flag in self.flags], "reasons": list(self.reasons)}
@@ -267,6 +269,8 @@ def assess(name: str, runs: Sequence[SourceRun], now: float, rules: HealthRules)
         last_error_at=last_error.finished if last_error else None,
         retry_pending=runs[-1].retry_pending,
         given_up=sum(run.given_up for run in window),
+        removed=sum(run.removed for run in window),
+        edited_unannounced=sum(run.edited_unannounced for run in window),
         flags=tuple(flag for flag, reason in found if reason),
         reasons=tuple(reason for _, reason in found if reason),
     )

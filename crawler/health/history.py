@@ -36,6 +36,9 @@ class SourceRun:
     discovery_errors: dict[str, int] = field(default_factory=dict)
     translation_failed_again: int = 0
     translation_failures: dict[str, int] = field(default_factory=dict)
+    # Evidence (crawler/evidence): removals reported, edits found by revisits.
+    removed: int = 0
+    edited_unannounced: int = 0
 
     @property
     def translation_tried(self) -> int:
@@ -73,6 +76,8 @@ class SourceRun:
             discovery_errors=discovery.get("failed") or {},
             translation_failed_again=int(figures.get("translation_failed_again", 0)),
             translation_failures=figures.get("translation_failures") or {},
+            removed=int(figures.get("removed", 0)),
+            edited_unannounced=int((figures.get("revisits") or {}).get("edited", 0)),
         )
 
 

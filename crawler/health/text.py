@@ -31,6 +31,8 @@ def _row(health: SourceHealth, enabled: bool) -> list[str]:
         _share(health.refused_recent, health.refused_usual),
         str(health.retry_pending),
         str(health.given_up),
+        str(health.edited_unannounced),
+        str(health.removed),
         ", ".join(health.flags) or "ok",
     ]
 
@@ -39,7 +41,7 @@ def format_health(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> st
     """One row per source, then one line per flag saying why."""
     on = set(enabled)
     header = ["SOURCE", "ENABLED", "RUNS", "NEW/DAY", "LAST NEW", "USUAL GAP", "QUIET", "FAILED RUNS", "REFUSED"]
-    header += ["RETRYING", "GIVEN UP", "HEALTH"]
+    header += ["RETRYING", "GIVEN UP", "EDITED", "REMOVED", "HEALTH"]
     rows = [header] + [_row(health, health.name in on) for health in healths]
     lines = format_table(rows)
     why = [f"  {health.name}: {reason}" for health in healths for reason in health.reasons]
@@ -68,6 +70,8 @@ def health_json(healths: Sequence[SourceHealth], enabled: Iterable[str]) -> dict
             "refusals": health.refusals,
             "last_error": health.last_error,
             "retry_pending": health.retry_pending,
+            "removed": health.removed,
+            "edited_unannounced": health.edited_unannounced,
             "given_up": health.given_up,
             **health.as_dict(),
         }

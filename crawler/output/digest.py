@@ -22,6 +22,7 @@ from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
 from crawler import settings as defaults
+from crawler.evidence.changes import change_line
 from crawler.parsing.urls import url_key
 from crawler.stats import PREVIOUS_RUN_STAT
 from crawler.translation.base import LANGUAGE_NAMES
@@ -162,6 +163,7 @@ def render_text(entry: dict[str, Any] | StoryGroup, original: bool = False) -> s
     parts = [
         title,
         provenance(record),
+        *((line,) if (line := change_line(record.get("change"))) else ()),
         "",
         *_paragraphs(text),
         "",
@@ -205,6 +207,7 @@ def render_markdown(entry: dict[str, Any] | StoryGroup, original: bool = False) 
         f"## {_md(title)}",
         "",
         f"*{_md(provenance(record), line_start=False)}*",
+        *(("", f"**{_md(line, line_start=False)}**") if (line := change_line(record.get("change"))) else ()),
         "",
         *(f"{_md(p)}\n" for p in _paragraphs(text)),
         f"Source: [{_md(str(record.get('source') or '?'), line_start=False)}]({_md_url(_url(record))})",

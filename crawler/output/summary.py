@@ -56,6 +56,18 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
         "translation_deferred_chars": get(Count.TRANSLATION_DEFERRED_CHARS),
         "translation_chars": get(Count.TRANSLATION_CHARS),
         "http_errors": get(Count.HTTP_ERRORS),
+        # Checks of delivered articles (crawler/evidence): asked, answered 304, edits the site did
+        # not announce, pages found gone for the first time, checks that could not tell; removals
+        # confirmed and reported, and pages back after their removal.
+        "revisits": {
+            "asked": get(Count.REVISITS),
+            "not_modified": get(Count.REVISITS_NOT_MODIFIED),
+            "edited": get(Count.REVISITS_EDITED),
+            "gone_suspected": get(Count.REVISITS_GONE_SUSPECTED),
+            "inconclusive": get(Count.REVISITS_INCONCLUSIVE),
+        },
+        "removed": get(Count.REMOVED),
+        "restored": get(Count.RESTORED),
         # The retry frontier once the run is over (crawler/frontier/book.py): pages that failed
         # and are asked again on later runs, pages given up this run (each logged with its
         # reason), and pages owed but not yet asked for (over max_articles, a backfill's rest).
@@ -154,6 +166,7 @@ def _status(summary: dict[str, Any], retried: int, fresh_errors: int) -> tuple[S
 TOTAL_FIELDS = (
     "discovered", "new", "updated", "retranslated", "unchanged", "emitted", "translated", "translation_failed",
     "translation_deferred", "translation_chars", "http_errors", "retry_pending", "given_up", "backlog", "untranslated",
+    "removed", "restored",
 )  # fmt: skip
 
 
@@ -198,6 +211,15 @@ def build_summary(
     }
 
 
+def _revisits(figures: dict[str, int]) -> str:
+    """``12 (9 unchanged, 1 edited, 1 gone?)``: the checks of delivered articles and what they found."""
+    asked = figures.get("asked", 0)
+    found = [(figures.get("not_modified", 0), "304"), (figures.get("edited", 0), "edited"),
+             (figures.get("gone_suspected", 0), "gone?"), (figures.get("inconclusive", 0), "no answer")]  # fmt: skip
+    parts = ", ".join(f"{count} {what}" for count, what in found if count)
+    return f"{asked} ({parts})" if parts else str(asked)
+
+
 def format_table(summary: dict[str, Any]) -> str:
     header = [
         "source",
@@ -214,6 +236,8 @@ def format_table(summary: dict[str, Any]) -> str:
         "HTTP errors",
         "retrying",
         "given up",
+        "revisits",
+        "removed",
         "status",
         "health",
         "errors",
@@ -239,6 +263,8 @@ def format_table(summary: dict[str, Any]) -> str:
                 s["http_errors"],
                 s.get("retry_pending", 0),
                 s.get("given_up", 0),
+                _revisits(s.get("revisits") or {}),
+                s.get("removed", 0),
                 s["status"],
                 ", ".join(s.get("health", {}).get("flags", [])) or "-",
                 ", ".join(f"{reason} {count}" for reason, count in s["errors"].items()) or "-",

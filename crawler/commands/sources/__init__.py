@@ -19,13 +19,24 @@ from crawler.commands.sources.discover import Discover
 from crawler.commands.sources.distributed import Enqueue, Worker
 from crawler.commands.sources.health import Health, Report
 from crawler.commands.sources.list_sources import ListSources
+from crawler.commands.sources.show import Show
 from crawler.exit_codes import EXIT_CONFIG_ERROR
 
 __all__ = ["ACTIONS", "Command"]
 
 ACTIONS: dict[str, Action] = {
     action.about.name: action
-    for action in (ListSources(), Check(), Discover(), Digest(), Health(), Report(), Enqueue(), Worker())
+    for action in (
+        ListSources(),
+        Check(),
+        Discover(),
+        Digest(),
+        Health(),
+        Report(),
+        Show(),
+        Enqueue(),
+        Worker(),
+    )
 }
 USAGE = " | ".join(action.about.usage for action in ACTIONS.values())
 
