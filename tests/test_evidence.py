@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.parsing.article import extract_article
 from crawler.parsing.records import Article, ExtractionOptions
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scrapy_command
 from tests.site.clock import require_libfaketime
 
 NUMBER = re.compile(r"/news/politics/(\d{4})-story")
@@ -153,3 +153,17 @@ def test_warc_files_are_whole_and_give_back_each_record(report: dict[str, Any]) 
             assert isinstance(article, Article) and article.text == record["text"], record["url"]
             checked += 1
     assert checked >= 12 + 4
+
+
+def test_show_gives_an_article_as_its_site_served_it(report: dict[str, Any]) -> None:
+    workdir = Path(report["workdir"])
+    edited = next(r for r in report["runs"][2]["records"] if r["change"])
+    settings = ("-s", f"STATE_DB={workdir / 'state.sqlite3'}", "-s", f"SOURCES_FILE={workdir / 'sources.yaml'}")
+    shown = scrapy_command("sources", "show", edited["id"], *settings)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "Edited without notice at" in shown.stdout and "paragraph 2 changed" in shown.stdout
+    assert "HTTP/1.1 200 OK" in shown.stdout and "the same as the record's text" in shown.stdout
+    page = scrapy_command("sources", "show", edited["url"], "--html", *settings)
+    assert page.returncode == 0 and "42 особи" in page.stdout and page.stdout.lstrip().startswith("<!doctype html>")
+    unknown = scrapy_command("sources", "show", "0" * 20, *settings)
+    assert unknown.returncode == 2 and "no delivered article" in unknown.stderr

@@ -149,6 +149,14 @@ def test_select_sources(tmp_path: Path) -> None:
             ":4: source 'a', key 'since': '30 days' is neither a date (2026-11-01) nor a duration (30d, 12h)",
         ),
         (
+            "sources:\n  - name: a\n    feeds: [https://a.org/rss]\n    revisit: [1h, soon]\n",
+            ":4: source 'a', key 'revisit': 'soon' is not a duration such as 30d, 12h, 90min or 2w",
+        ),
+        (
+            "sources:\n  - name: a\n    feeds: [https://a.org/rss]\n    revisit: 6\n",
+            ":4: source 'a', key 'revisit': expected a list of durations such as [1h, 6h, 24h, 72h], or false",
+        ),
+        (
             "sources:\n  - name: a\n    feeds: [https://a.org/rss]\n    since: 2999-01-01\n",
             ":4: source 'a', key 'since': 2999-01-01 is in the future",
         ),
@@ -191,6 +199,20 @@ def test_since_and_date_templates(tmp_path: Path) -> None:
     assert str(ria.since) == "2026-11-01" and ria.allowed_domains == ("ria.ru",)
     assert arch.since is not None and arch.since.ago is not None and arch.since.ago.days == 30
     assert arch.listings[0].url == "https://a.org/archive/{date:%Y/%m/%d}/" and arch.allowed_domains == ("a.org",)
+
+
+def test_revisit_schedules(tmp_path: Path) -> None:
+    config = load_sources(
+        write(
+            tmp_path,
+            "defaults:\n  revisit: [6h, 1h]\nsources:\n"
+            "  - name: a\n    feeds: [https://a.org/rss]\n"
+            "  - name: b\n    feeds: [https://b.org/rss]\n    revisit: false\n"
+            "  - name: c\n    feeds: [https://c.org/rss]\n    revisit: [30min, 3d]\n",
+        )
+    )
+    a, b, c = config.sources
+    assert (a.revisit, b.revisit, c.revisit) == ((3600.0, 21600.0), (), (1800.0, 259200.0))
 
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:

@@ -335,3 +335,31 @@ def test_stories_lookups_and_pruning(store: StateStore) -> None:
     pruned = store.prune(older_than=2_000)
     assert pruned["story_prints"] == 1 and pruned["story_bands"] == len(keys) and pruned["story_links"] == 1
     assert store.story_candidates(keys, 50) == []
+
+
+def test_evidence_rows_checks_due_and_pruning(store: StateStore) -> None:
+    record = {"id": ARTICLE["id"], "title": "Заголовок", "text": "Перший абзац.\nДругий.", "revision": 1}
+    evidence = {"id": ARTICLE["id"], "source": "s", "url": "https://x.org/a", "etag": '"e1"',
+                "last_modified": None, "next_check": 4_600.0, "gone": None, "removed": None,
+                "record": json.dumps(record, ensure_ascii=False)}  # fmt: skip
+    store.apply(_batch(1_000, articles=[ARTICLE], evidence=[evidence]))
+    assert store.due_checks(4_000, 10) == [], "not due before its time"
+    [due] = store.due_checks(5_000, 10)
+    assert (due.id, due.url, due.etag, due.first_seen, due.revision, due.gone) == (
+        ARTICLE["id"], "https://x.org/a", '"e1"', 1_000.0, 1, None,
+    )  # fmt: skip
+    assert store.evidence_records([ARTICLE["id"], "z" * 20]) == {ARTICLE["id"]: record}
+    gone = {"at": 5_000.0, "reason": "http_404", "status": 404}
+    # A check keeps the validators it got no new ones for, and records a suspicion.
+    store.apply(_batch(5_000, checks=[{"id": ARTICLE["id"], "etag": None, "next_check": 8_600.0, "gone": gone}]))
+    [due] = store.due_checks(9_000, 10)
+    assert due.etag == '"e1"' and due.gone == gone and due.removed is None
+    # Most overdue first, at most the limit per source.
+    others = [{**evidence, "id": f"{n}" * 20, "next_check": 100.0 * n, "source": "t"} for n in range(1, 4)]
+    store.apply(_batch(5_000, articles=[{**ARTICLE, "id": e["id"], "source": "t"} for e in others], evidence=others))
+    due = store.due_checks(9_000, 2)
+    assert [d.id for d in due if d.source == "t"] == ["1" * 20, "2" * 20] and any(d.source == "s" for d in due)
+    store.apply(_batch(6_000, checks=[{"id": ARTICLE["id"], "next_check": None}]))
+    assert all(d.id != ARTICLE["id"] for d in store.due_checks(9e9, 10)), "no check due once its ages are over"
+    pruned = store.prune(older_than=5_500)
+    assert pruned["evidence"] == 3 and store.evidence_records([ARTICLE["id"]]) != {}, "kept while its article is"

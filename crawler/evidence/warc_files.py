@@ -78,6 +78,8 @@ class WarcFiles:
         self._path: Path | None = None
         self._writer: WARCWriter | None = None
         self._good = 0  # the end of the last whole record
+        self._info_end = 0  # the end of the file's warcinfo record
+        self.broken: OSError | None = None
 
     @property
     def current(self) -> Path | None:
@@ -85,25 +87,30 @@ class WarcFiles:
         return self._path
 
     def _open(self) -> None:
+        self._good = self._info_end = 0
         self.serial += 1
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
         name = f"{self.prefix}-{stamp}-{self.serial:05d}-{_HOST}-{os.getpid()}.warc.gz"
         self._path = self.directory / name
-        self._file = open(str(self._path) + OPEN_SUFFIX, "xb")  # noqa: SIM115 - closed in _finish
+        # Unbuffered: a write that fails (a full disk) leaves no buffer behind to fail again at
+        # every later flush, and the file can be cut back to its last whole record at once.
+        self._file = open(str(self._path) + OPEN_SUFFIX, "xb", buffering=0)  # noqa: SIM115 - closed in _finish
         self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
         info = {"software": "sources-crawler", "format": "WARC File Format 1.1",
                 "http-body": "as received: Content-Encoding kept, chunked transfer coding undone"}  # fmt: skip
         self._writer.write_record(self._writer.create_warcinfo_record(name, info))
-        self._good = self._file.tell()
+        self._good = self._info_end = self._file.tell()
 
     def write(self, exchange: Exchange) -> dict[str, Any]:
         """Write the exchange; where its response record is (``file``, ``offset``, ``length``, ``record_id``)."""
-        if self._file is None:
-            self._open()
-        assert self._file is not None and self._writer is not None and self._path is not None
+        if self.broken is not None:
+            raise self.broken  # one failure ends the archive for the run: no file after it
         try:
+            if self._file is None:
+                self._open()
             pointer = self._write(exchange)
-        except OSError:
+        except OSError as exc:
+            self.broken = exc
             self._fail()
             raise
         if self._good >= self.max_size:
@@ -146,14 +153,20 @@ class WarcFiles:
                 "body": "as_received"}  # fmt: skip
 
     def _fail(self) -> None:
-        """A write failed: keep the whole records written before it, renamed as a whole file."""
-        assert self._file is not None and self._path is not None
+        """A write failed: keep the whole records written before it, renamed as a whole file;
+        a file that cannot even be closed is removed rather than left as if being written."""
+        if self._file is None or self._path is None:
+            return
         path = Path(str(self._path) + OPEN_SUFFIX)
         try:
+            if self._good <= self._info_end:
+                raise OSError("no whole exchange in it")
             self._file.truncate(self._good)
+            self._finish(sync=False)
         except OSError as exc:
-            logger.warning("WARC: cannot cut %s back to its last whole record (%s)", path, exc)
-        self._finish(sync=False)
+            logger.warning("WARC: cannot keep the whole records of %s (%s); removing it", path, exc)
+            self._file = self._writer = self._path = None
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._file is not None:
