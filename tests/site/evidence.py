@@ -166,10 +166,10 @@ def sources_yaml(site: Site) -> str:
 
 
 @defer.inlineCallbacks
-def run(site: Site, newsroom: Newsroom, workdir: Path) -> Any:
+def run(site: Site, newsroom: Newsroom, workdir: Path, settings: dict[str, str]) -> Any:
     report: dict[str, Any] = {"runs": [], "expected": {str(k): v for k, v in EXPECTED.items()}}
     sources = workdir / "sources.yaml"
-    extra = {"WARC_DIR": str(workdir / "warc"), "WARC_MAX_SIZE": 200_000}
+    extra = {"WARC_DIR": str(workdir / "warc"), "WARC_MAX_SIZE": 200_000, **settings}
     try:
         for index, hour in enumerate(RUN_HOURS):
             now = START + timedelta(hours=hour)
@@ -198,6 +198,7 @@ def run(site: Site, newsroom: Newsroom, workdir: Path) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for every crawl")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     if "FAKETIME_TIMESTAMP_FILE" not in os.environ:
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("scrapy").setLevel(logging.WARNING)
     with Site() as site:
         newsroom = Newsroom(site)
-        reactor.callWhenRunning(run, site, newsroom, args.workdir)
+        extra = dict(item.split("=", 1) for item in args.set)
+        reactor.callWhenRunning(run, site, newsroom, args.workdir, extra)
         reactor.run()
     return 0 if (args.workdir / "report.json").exists() else 1
 
