@@ -24,6 +24,7 @@ from crawler import settings as project_settings
 from crawler.config.setting_types import setting_problems
 from crawler.config.sources_file import SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
+from crawler.evidence.schedule import RevisitSchedule
 from crawler.exit_codes import (
     EXIT_CONFIG_ERROR,
     EXIT_DEGRADED,
@@ -138,6 +139,7 @@ class Command(ScrapyCrawlCommand):
             raise UsageError(problem)
         try:
             parse_give_up_after(self.settings.get("RETRY_GIVE_UP_AFTER") or DEFAULT_GIVE_UP_AFTER)
+            RevisitSchedule.from_settings(self.settings)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         full = opts.spargs.get("full")

@@ -98,7 +98,9 @@ class Delivery:
         """The item goes to the output: record it as delivered once the files are published,
         with its story, its fingerprint (``store.encode_print``), its editions' story and its
         evidence (``first_seen``: when the article was, if before this run)."""
-        failed = item.translation.get("status") in RETRANSLATE
+        # A removal keeps the English it had: it is never translated again from the state.
+        removal = (item.change or {}).get("kind") == "removed"
+        failed = item.translation.get("status") in RETRANSLATE and not removal
         self.checks.delivered(item, first_seen)
         if story_print is not None:
             self.batch.stories[item.id] = story_print

@@ -68,10 +68,18 @@ DOCUMENT_UPSERT = (
 EVIDENCE_COLUMNS = (
     "id", "source", "url", "etag", "last_modified", "next_check", "gone", "removed", "record", "updated",
 )  # fmt: skip
+# A record delivered without fetching its page (a translation retried from the state) keeps
+# the validators of the last answer.
+_KEPT_UNLESS_GIVEN = ("etag", "last_modified")
 EVIDENCE_UPSERT = (
     f"INSERT INTO evidence ({', '.join(EVIDENCE_COLUMNS)})"
     f" VALUES ({', '.join(f':{column}' for column in EVIDENCE_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET"
-    + ",".join(f" {column}=excluded.{column}" for column in EVIDENCE_COLUMNS[1:])
+    + ",".join(
+        f" {column}=COALESCE(excluded.{column}, evidence.{column})"
+        if column in _KEPT_UNLESS_GIVEN
+        else f" {column}=excluded.{column}"
+        for column in EVIDENCE_COLUMNS[1:]
+    )
 )
 # A check that delivered nothing: its validators (kept when the answer had none), what is due next.
 EVIDENCE_CHECKED = (
