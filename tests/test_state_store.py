@@ -24,7 +24,7 @@ from crawler.state.delivery import recover_deliveries
 from crawler.state.lock import RunLockedError
 from crawler.state.lookups import Lookups
 from crawler.state.postgres_store import SCHEMA_VERSION, PostgresStore
-from crawler.state.rows import encode_print
+from crawler.state.rows import encode_print, encode_record
 from crawler.state.sqlite_store import StateDB
 from crawler.state.store import StateError, StateStore
 from crawler.stories.assign import PendingStories, Reason, assign_story
@@ -341,7 +341,7 @@ def test_evidence_rows_checks_due_and_pruning(store: StateStore) -> None:
     record = {"id": ARTICLE["id"], "title": "Заголовок", "text": "Перший абзац.\nДругий.", "revision": 1}
     evidence = {"id": ARTICLE["id"], "source": "s", "url": "https://x.org/a", "etag": '"e1"',
                 "last_modified": None, "next_check": 4_600.0, "gone": None, "removed": None,
-                "record": json.dumps(record, ensure_ascii=False)}  # fmt: skip
+                "record": encode_record(json.dumps(record, ensure_ascii=False))}  # fmt: skip
     store.apply(_batch(1_000, articles=[ARTICLE], evidence=[evidence]))
     assert store.due_checks(4_000, 10) == [], "not due before its time"
     [due] = store.due_checks(5_000, 10)

@@ -82,12 +82,13 @@ def _section_of(final: str, original: str, roots: tuple[str, ...]) -> bool:
 
 def gone_reason(
     status: int, requested: str, final: str, redirected: bool, roots: tuple[str, ...] = (),
-    article_found: bool = True, same_text: bool = True, title: str | None = None, headline: str | None = None,
+    article_found: bool = True, same_text: bool = True, *signs: str | None,
 ) -> GoneReason | None:  # fmt: skip
     """What the answer to a check says, or None when it does not say the page is gone.
 
     ``article_found``: extraction found an article; ``same_text``: it shares text with the one
-    delivered; ``title``/``headline``: the page's <title> and first <h1>."""
+    delivered; ``signs``: where a "not found" page says so (its <title>, its first <h1>, the
+    start of a short text extracted from it)."""
     if status == 404:
         return GoneReason.HTTP_404
     if status == 410:
@@ -98,7 +99,7 @@ def gone_reason(
         return GoneReason.REDIRECT_HOME
     if article_found and same_text:
         return None
-    if looks_not_found(title, headline) or (redirected and _NOT_FOUND_PATH.search(urlsplit(final).path)):
+    if looks_not_found(*signs) or (redirected and _NOT_FOUND_PATH.search(urlsplit(final).path)):
         return GoneReason.SOFT_404
     return None
 

@@ -69,6 +69,8 @@ _TAGS = re.compile(r"<[^>]+>")
 _WORD = re.compile(r"\w{3,}")
 # Share of words two texts must have in common to be the same article (an edit keeps most).
 SAME_TEXT = 0.3
+# Characters under which a page's text, not the delivered article's, is read for "not found".
+SHORT = 1500
 
 
 def same_text(before: str | None, after: str | None) -> bool:
@@ -149,7 +151,10 @@ class Revisits:
         src = spider.source(source)
         roots = tuple(url for _, url in src.roots) if src is not None else ()
         found = article is not None
-        reason = gone_reason(response.status, check.url, response.url, redirected, roots, found, same, title, headline)
+        # A short "article" that is not the one delivered may be the not-found page's own text.
+        short = (article.title, article.text[:500]) if article is not None and len(article.text) < SHORT else ()
+        signs = (title, headline, *short)
+        reason = gone_reason(response.status, check.url, response.url, redirected, roots, found, same, *signs)
         if reason is None and article is None:
             # No article and no sign of a missing page (a block page, an empty shell): no verdict.
             spider.source_stats.inc(source, Count.REVISITS_INCONCLUSIVE)

@@ -25,6 +25,7 @@ __all__ = [
     "document_record",
     "document_rows",
     "encode_print",
+    "encode_record",
     "evidence_rows",
     "known_url",
     "pack_record",
@@ -138,6 +139,11 @@ def pack_record(record_json: str) -> bytes:
     return zlib.compress(record_json.encode("utf-8"), 6)
 
 
+def encode_record(record_json: str) -> str:
+    """A record packed for a delivery payload (JSON): base64 of ``pack_record``."""
+    return base64.b64encode(pack_record(record_json)).decode("ascii")
+
+
 def unpack_record(blob: bytes | memoryview | None) -> dict[str, Any] | None:
     if blob is None:
         return None
@@ -154,7 +160,7 @@ def evidence_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
     for entry in batch.get("evidence", []):
         row = {column: entry.get(column) for column in EVIDENCE_COLUMNS}
         row["gone"] = json.dumps(entry["gone"]) if entry.get("gone") else None
-        row["record"] = pack_record(entry["record"])
+        row["record"] = base64.b64decode(entry["record"])
         row["updated"] = now
         rows.append(row)
     return rows
