@@ -81,6 +81,11 @@ class RunFrontier:
     def skipped(self, key: str) -> bool:
         return key in self._skipped
 
+    def dealt_with(self, key: str) -> bool:
+        """Asked for (or refused) this run; a link skipped as known was not: a feed that lists
+        a delivered article every run must not stand in for its checks (crawler/evidence)."""
+        return key in self._seen and key not in self._skipped
+
     def reopen(self, key: str) -> bool:
         """A link skipped as known, that another document now says changed, may be asked for
         after all; True when it had been counted as an unchanged article."""

@@ -64,7 +64,7 @@ class WarcArchive:
     def from_crawler(cls, crawler: Crawler) -> Self:
         where = crawler.settings.get("WARC_DIR", defaults.WARC_DIR)
         if not where:
-            raise NotConfigured("WARC_DIR is not set")
+            raise NotConfigured  # no reason given: Scrapy would log a WARNING on every run
         directory = Path(where)
         max_size = crawler.settings.getint("WARC_MAX_SIZE", defaults.WARC_MAX_SIZE)
         archive = cls(crawler, directory, max_size)

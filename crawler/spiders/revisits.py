@@ -115,7 +115,7 @@ class Revisits:
         """The source's checks due now (none of a page this run fetched already)."""
         spider, requests = self.spider, []
         for row in self.checks.due(source.name):
-            if spider.frontier.seen(url_key(row.url)):
+            if spider.frontier.dealt_with(url_key(row.url)):
                 continue
             headers = {}
             if row.etag:

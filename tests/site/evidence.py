@@ -39,6 +39,7 @@ from scrapy.crawler import CrawlerRunner  # noqa: E402
 from scrapy.utils.log import configure_logging  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 
+from crawler.settings import REVISIT_AFTER  # noqa: E402
 from tests.site.clock import faketime_env, libfaketime, set_clock  # noqa: E402
 from tests.site.server import Site, unavailable  # noqa: E402
 from tests.site.simulate import crawl_settings  # noqa: E402
@@ -99,19 +100,27 @@ def _page(title: str, paragraphs: list[str], language: str) -> str:
 class Newsroom:
     def __init__(self, site: Site):
         self.site = site
-        texts = [t for t in corpus_texts() if len(t[1]) >= 4][:12]
-        self.articles = {n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts, 1)}
+        texts = [t for t in corpus_texts() if len(t[1]) >= 4][: 12 + len(RUN_HOURS)]
+        self.articles = {n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts[:12], 1)}
+        # A new article before every later run (numbers 101, 102, …): the feed changes each run,
+        # as a news feed does, and lists the twelve above all along.
+        self.later = {100 + n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts[12:], 1)}
+        self.published = dict(self.articles)
+
+    def publish_new(self, run: int) -> None:
+        if run > 0 and 100 + run in self.later:
+            self.published[100 + run] = self.later[100 + run]
 
     def path(self, number: int) -> str:
         return f"/news/politics/{number:04d}-story.html"
 
     def title(self, number: int, edited: bool = False) -> str:
-        base = self.articles[number][1][0].split(". ")[0][:90]
+        base = self.published[number][1][0].split(". ")[0][:90]
         return ("Оновлено: " + base) if edited else base
 
     def serve(self, hour: float) -> None:
         site = self.site
-        front = "".join(f'<li><a href="{self.path(n)}">{escape(self.title(n))}</a></li>' for n in self.articles)
+        front = "".join(f'<li><a href="{self.path(n)}">{escape(self.title(n))}</a></li>' for n in self.published)
         site.add("/", f"<!doctype html><html><head><title>{BRAND}</title></head><body><h1>{BRAND}</h1>"
                       f"<ul>{front}</ul><footer>© 2026</footer></body></html>")  # fmt: skip
         site.add(
@@ -121,17 +130,17 @@ class Newsroom:
         items = "".join(
             f"<item><title>{escape(self.title(n))}</title><link>{site.url(self.path(n))}</link>"
             f"<pubDate>{(START - timedelta(minutes=30 + n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
-            for n in self.articles
+            for n in self.published
         )
         site.add("/rss.xml", f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{BRAND}</title>'
                              f"<link>{site.base}/</link>{items}</channel></rss>", content_type="application/rss+xml")  # fmt: skip
-        for number in self.articles:
+        for number in self.published:
             self._serve_article(number, hour)
 
     def _serve_article(self, number: int, hour: float) -> None:
         site, path = self.site, self.path(number)
-        language, paragraphs = self.articles[number]
-        fate = FATES[number]
+        language, paragraphs = self.published[number]
+        fate = FATES.get(number, Fate("none", 0))
         active = hour >= fate.at and (fate.until is None or hour < fate.until)
         site.handlers.pop(path, None)
         title, text = self.title(number), list(paragraphs)
@@ -169,11 +178,13 @@ def sources_yaml(site: Site) -> str:
 def run(site: Site, newsroom: Newsroom, workdir: Path, settings: dict[str, str]) -> Any:
     report: dict[str, Any] = {"runs": [], "expected": {str(k): v for k, v in EXPECTED.items()}}
     sources = workdir / "sources.yaml"
-    extra = {"WARC_DIR": str(workdir / "warc"), "WARC_MAX_SIZE": 200_000, **settings}
+    # The project's own revisit ages (the simulated weeks' settings turn them off).
+    extra = {"WARC_DIR": str(workdir / "warc"), "WARC_MAX_SIZE": 200_000, "REVISIT_AFTER": REVISIT_AFTER, **settings}
     try:
         for index, hour in enumerate(RUN_HOURS):
             now = START + timedelta(hours=hour)
             set_clock(Path(os.environ["FAKETIME_TIMESTAMP_FILE"]), now, wait=True)
+            newsroom.publish_new(index)
             newsroom.serve(hour)
             sources.write_text(sources_yaml(site), encoding="utf-8")
             site.reset_hits()
@@ -189,7 +200,7 @@ def run(site: Site, newsroom: Newsroom, workdir: Path, settings: dict[str, str])
             stats = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)}
             hits = [[hit.method, hit.path, hit.headers.get("If-None-Match")] for hit in site.hits]
             report["runs"].append({"hour": hour, "records": records, "hits": hits, "stats": stats})
-        report["paths"] = {str(n): newsroom.path(n) for n in newsroom.articles}
+        report["paths"] = {str(n): newsroom.path(n) for n in newsroom.published}
         (workdir / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     finally:
         reactor.stop()

@@ -77,6 +77,11 @@ def _show_archived(pointer: dict[str, Any], record: dict[str, Any], raw: bool) -
         body = _decoded(stored.content_stream().read(), stored.http_headers.get_header("Content-Encoding"))
     except OSError as exc:
         return refuse(f"cannot read {pointer['file']}: {exc.strerror or exc}", EXIT_SOURCE_FAILED)
+    if stored.rec_type == "revisit":
+        # A 304: the site said the page is as it was; the record carries that text.
+        print(f"\n{stored.http_headers.protocol} {stored.http_headers.statusline} (WARC revisit record: "
+              f"the page was as fetched before)\n\n{record.get('title')}\n\n{record.get('text')}")  # fmt: skip
+        return EXIT_OK
     if raw:
         sys.stdout.buffer.write(body)
         return EXIT_OK
