@@ -16,6 +16,7 @@ way by the next run (``recover``), if its writer is gone.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import socket
@@ -39,6 +40,7 @@ __all__ = ["Exchange", "WarcFiles", "read_record", "recover"]
 logger = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
+GZIP_LEVEL = 6
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 _HOST = socket.gethostname().replace("-", "_").replace(".", "_")[:40] or "host"
 # Hop-by-hop or already undone before the body reached us.
@@ -79,6 +81,7 @@ class WarcFiles:
         self._writer: WARCWriter | None = None
         self._good = 0  # the end of the last whole record
         self._info_end = 0  # the end of the file's warcinfo record
+        self._plain = BytesIO()  # one record before it is compressed
         self.broken: OSError | None = None
 
     @property
@@ -95,10 +98,10 @@ class WarcFiles:
         # Unbuffered: a write that fails (a full disk) leaves no buffer behind to fail again at
         # every later flush, and the file can be cut back to its last whole record at once.
         self._file = open(str(self._path) + OPEN_SUFFIX, "xb", buffering=0)  # noqa: SIM115 - closed in _finish
-        self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
+        self._writer = WARCWriter(self._plain, gzip=False, warc_version="1.1")
         info = {"software": "sources-crawler", "format": "WARC File Format 1.1",
                 "http-body": "as received: Content-Encoding kept, chunked transfer coding undone"}  # fmt: skip
-        self._writer.write_record(self._writer.create_warcinfo_record(name, info))
+        self._emit(self._writer.create_warcinfo_record(name, info))
         self._good = self._info_end = self._file.tell()
 
     def write(self, exchange: Exchange) -> dict[str, Any]:
@@ -135,8 +138,7 @@ class WarcFiles:
                                                length=len(exchange.body), http_headers=http,
                                                warc_headers_dict=warc_headers)  # fmt: skip
         offset = self._file.tell()
-        writer.write_record(record)
-        length = self._file.tell() - offset
+        length = self._emit(record)
         parts = urlsplit(exchange.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request_headers = [("Host", parts.netloc), *exchange.request_headers]
@@ -146,11 +148,22 @@ class WarcFiles:
                                           is_http_request=True),
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
         )  # fmt: skip
-        writer.write_record(request)
-        self._file.flush()
+        self._emit(request)
         self._good = self._file.tell()
         return {"file": str(self._path), "offset": offset, "length": length, "record_id": response_id,
                 "body": "as_received"}  # fmt: skip
+
+    def _emit(self, record: Any) -> int:
+        """Write one record as its own gzip member; its compressed length. warcio builds the
+        record (headers, digests); the gzip is ours, at level 6: warcio's own is level 9, two to
+        three times the CPU for files a few per cent smaller."""
+        assert self._file is not None and self._writer is not None
+        self._plain.seek(0)
+        self._plain.truncate()
+        self._writer.write_record(record)
+        member = gzip.compress(self._plain.getvalue(), compresslevel=GZIP_LEVEL, mtime=0)
+        self._file.write(member)
+        return len(member)
 
     def _fail(self) -> None:
         """A write failed: keep the whole records written before it, renamed as a whole file;
