@@ -39,12 +39,15 @@ def test_an_outage_and_a_recovery_tell_one_story_everywhere(tmp_path: Path, news
         google = ["-s", "TRANSLATION_PROVIDER=google", "-s", f"TRANSLATION_URL={fake.url('/m')}"]
         google += ["-s", "TRANSLATION_BACKOFF=0.01"]
         fake.mode = ("status", 503)
-        runs = [run_crawl(tmp_path, newsroom.sources_yaml(), *google, output=f"run{n}.jsonl") for n in range(3)]
+        # The feeds source alone (its RSS and Atom feeds list all twelve): with the sitemap source
+        # beside it, which of the two delivers an article depends on which document answers first.
+        sources = newsroom.sources_yaml().split("  - name: sitemap")[0]
+        runs = [run_crawl(tmp_path, sources, *google, output=f"run{n}.jsonl") for n in range(3)]
         down = scrapy_command("sources", "health", "--json", *state)
         report = tmp_path / "down.html"
         scrapy_command("sources", "report", "--output", str(report), *state)
         fake.mode = ("ok",)
-        runs.append(run_crawl(tmp_path, newsroom.sources_yaml(), *google, output="run3.jsonl"))
+        runs.append(run_crawl(tmp_path, sources, *google, output="run3.jsonl"))
         sent_to_fake = fake.chars
     assert [run.returncode for run in runs] == [EXIT_DEGRADED] * 3 + [EXIT_OK], [r.stderr[-2000:] for r in runs]
     summaries = [summary_of(run) for run in runs]
