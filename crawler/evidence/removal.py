@@ -18,9 +18,7 @@ article in between was never removed, and nothing is reported.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["GoneReason", "Verdict", "gone_reason", "looks_not_found", "weigh_check"]
@@ -102,21 +100,6 @@ def gone_reason(
     if looks_not_found(*signs) or (redirected and _NOT_FOUND_PATH.search(urlsplit(final).path)):
         return GoneReason.SOFT_404
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One check's evidence, as the state keeps it and a removal record shows it."""
-
-    at: float
-    reason: GoneReason
-    status: int
-    url: str
-    final_url: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "reason": str(self.reason), "status": self.status, "url": self.url,
-                "final_url": self.final_url}  # fmt: skip
 
 
 def weigh_check(

@@ -35,6 +35,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from crawler.files import fsync_dir, pid_alive
+
 __all__ = ["Exchange", "WarcFiles", "read_record", "recover"]
 
 logger = logging.getLogger(__name__)
@@ -198,16 +200,8 @@ class WarcFiles:
             file.close()
         os.replace(path, final)
         if sync:
-            _sync_directory(final.parent)
+            fsync_dir(final.parent)
         self.closed.append(final)
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _whole_end(path: Path) -> int:
@@ -234,15 +228,7 @@ def _writer_alive(name: str) -> bool:
     if parts[1] != _HOST:
         return True
     pid = int(parts[2])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and pid_alive(pid)
 
 
 def recover(directory: Path) -> list[Path]:

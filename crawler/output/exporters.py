@@ -27,6 +27,7 @@ from scrapy.exporters import JsonLinesItemExporter
 from scrapy.extensions.feedexport import FileFeedStorage, StdoutFeedStorage
 from w3lib.url import file_uri_to_path
 
+from crawler.files import fsync_dir, pid_alive
 from crawler.output import signals
 from crawler.parsing.chars import CONTROL_CHARS
 from crawler.state.delivery import Delivery
@@ -47,29 +48,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _PART_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.part$")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def part_path(target: Path) -> Path:
@@ -294,7 +272,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
             self._state.before_publish(self.target, self.temp)
         self._signal(signals.output_publishing)
         os.replace(self.temp, self.target)
-        _fsync_dir(self.target.parent)
+        fsync_dir(self.target.parent)
         self._signal(signals.output_published)
 
     def _signal(self, signal: object) -> None:
@@ -316,7 +294,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         """Temporary files of killed runs hold nothing that was delivered; drop them."""
         for path in directory.glob(".*.part"):
             match = _PART_RE.match(path.name)
-            if match and not _pid_alive(int(match.group("pid"))):
+            if match and not pid_alive(int(match.group("pid"))):
                 try:
                     path.unlink()
                     logger.info("Removed %s left by an interrupted run", path)
