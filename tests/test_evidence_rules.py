@@ -64,6 +64,16 @@ def test_edit_change_and_its_digest_line() -> None:
         (200, "/404.html", True, False, False, "Вести", GoneReason.SOFT_404),
         (200, "/a/news/1.html", False, False, False, "Вести", None),  # no article, no sign: no verdict
         (200, "/a/news/1.html", False, True, True, "404 солдата вернулись домой", None),  # the article itself
+        (
+            200,
+            "/a/news/1.html",
+            False,
+            True,
+            False,
+            "Статья удалена по требованию правообладателя",
+            GoneReason.SOFT_404,
+        ),
+        (200, "/a/news/1.html", False, True, False, "Зеленський видалено пост", None),  # news, not a not-found page
         (503, "/a/news/1.html", False, False, False, None, None),
         (403, "/a/news/1.html", False, False, False, "404", None),
         (429, "/a/news/1.html", False, False, False, None, None),

@@ -47,11 +47,16 @@ DESCRIPTIONS = {
 }
 
 # Titles and headlines of "not found" pages, in the languages the outlets write in.
+# Titles and headlines of "not found" pages, in the languages the outlets write in. "Removed"
+# counts only with what was removed (a page, an article): news headlines say "видалено" too.
 _NOT_FOUND = re.compile(
-    r"\b404\b|not\s+found|page\s+(?:does\s+not|doesn.t)\s+exist|no\s+longer\s+available|has\s+been\s+removed"
-    r"|не\s+найден|не\s+существует|не\s+знайден|не\s+існує|удален[аоы]?\b|видален[аоі]?\b|нет\s+такой\s+страниц"
-    r"|немає\s+такої\s+сторінк|страница\s+не\s+доступна|сторінка\s+недоступна|nie\s+znaleziono|не\s+е\s+намерена"
-    r"|не\s+пронађен|не\s+знойдзен|адсутнічае|ошибка\s+404|помилка\s+404",
+    r"\b404\b|not\s+found|page\s+(?:does\s+not|doesn.t)\s+exist|no\s+longer\s+available"
+    r"|(?:page|article|story|content)\s+(?:has\s+been|was)\s+(?:removed|deleted)"
+    r"|не\s+найден|не\s+существует|не\s+знайден|не\s+існує|нет\s+такой\s+страниц|немає\s+такої\s+сторінк"
+    r"|(?:страниц[аы]|материал|стать[яи]|новост[ьи]|публикаци[яи]|запись)\s+(?:был[аи]?\s+)?удален"
+    r"|(?:сторінк[аиу]|матеріал|статт[яі]|новин[аиу]|публікаці[яі]|запис)\s+(?:бул[аои]?\s+)?видален"
+    r"|страница\s+не\s+доступна|сторінка\s+недоступна|nie\s+znaleziono|не\s+е\s+намерена"
+    r"|не\s+пронађен|не\s+знойдзен|ошибка\s+404|помилка\s+404",
     re.IGNORECASE,
 )
 _NOT_FOUND_PATH = re.compile(r"(?:^|/)(?:404|not-?found|error|page-not-found)(?:[./]|$)", re.IGNORECASE)
