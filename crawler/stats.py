@@ -61,6 +61,9 @@ class Count(StrEnum):
     REVISITS_EDITED = "revisits/edited"
     REVISITS_GONE_SUSPECTED = "revisits/gone_suspected"
     REVISITS_INCONCLUSIVE = "revisits/inconclusive"
+    # A URL that cannot exist, asked when a check got a page that is not the article and says
+    # nothing: a site serving the same page there serves soft 404s.
+    REVISITS_PROBES = "revisits/probes"
     TRANSLATED = "translated"
     TRANSLATION_CHARS = "translation_chars"
     TRANSLATION_DEFERRED = "translation_deferred"

@@ -58,6 +58,9 @@ def test_edit_change_and_its_digest_line() -> None:
         (200, "/", True, True, False, None, GoneReason.REDIRECT_HOME),
         (200, "/ru/", True, False, False, None, GoneReason.REDIRECT_HOME),
         (200, "/a/news/", True, True, False, None, GoneReason.REDIRECT_HOME),  # its section
+        (200, "/politics/", True, True, False, None, GoneReason.REDIRECT_HOME),  # a rubric elsewhere
+        (200, "/news/1-slug.html", True, True, True, None, None),  # shallower, but the same article
+        (451, "/a/news/1.html", False, False, False, None, GoneReason.HTTP_451),
         (200, "/a/news/1-new-slug.html", True, True, True, None, None),  # moved, same text
         (200, "/a/news/1.html", False, False, False, "Страница не найдена — Вести", GoneReason.SOFT_404),
         (200, "/a/news/1.html", False, False, False, "Сторінку не знайдено", GoneReason.SOFT_404),

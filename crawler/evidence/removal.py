@@ -2,7 +2,7 @@
 
 Gone means one of what sites do when they take an article down:
 
-* it answers 404 or 410;
+* it answers 404, 410 or 451 (unavailable for legal reasons: taken down by order);
 * it redirects to the outlet's front page or to a section page (a path that is a prefix of the
   article's, or one of the source's own feed, sitemap or listing pages);
 * it answers 200 with a "not found" page: no article in it, or one that has nothing in common
@@ -27,6 +27,8 @@ __all__ = ["GoneReason", "Verdict", "gone_reason", "looks_not_found", "weigh_che
 class GoneReason(StrEnum):
     HTTP_404 = "http_404"
     HTTP_410 = "http_410"
+    # Taken down by a court or a regulator (Roskomnadzor's orders are answered so).
+    HTTP_451 = "http_451"
     REDIRECT_HOME = "redirect_home"
     SOFT_404 = "soft_404"
 
@@ -42,6 +44,7 @@ class Verdict(StrEnum):
 DESCRIPTIONS = {
     GoneReason.HTTP_404: "the page answers 404 Not Found",
     GoneReason.HTTP_410: "the page answers 410 Gone",
+    GoneReason.HTTP_451: "the page answers 451 Unavailable For Legal Reasons",
     GoneReason.REDIRECT_HOME: "the page redirects to the front or a section page",
     GoneReason.SOFT_404: "the page answers 200 with a 'not found' page",
 }
@@ -71,14 +74,16 @@ def _path(url: str) -> list[str]:
 
 
 def _section_of(final: str, original: str, roots: tuple[str, ...]) -> bool:
-    """Whether ``final`` is the site's front page, a section above ``original``, or a root."""
+    """Whether ``final`` is the site's front page, a page shallower than ``original`` (a section
+    or rubric), or one of the source's roots; the caller has seen that it is not the article."""
     final_parts, original_parts = _path(final), _path(original)
     if urlsplit(final).query and urlsplit(final)._replace(query="").geturl() == original.split("?")[0]:
         return False
     if len(final_parts) <= 1 and (not final_parts or len(final_parts[0]) <= 5):
         return True  # "/", "/ru/", "/uk"
-    if len(final_parts) < len(original_parts) and original_parts[: len(final_parts)] == final_parts:
-        return True
+    if len(final_parts) < len(original_parts):
+        return True  # a section above it, or elsewhere (a rubric, a tag page): never an article's own
+
     bare = final.split("#")[0].rstrip("/")
     return any(bare == root.split("#")[0].rstrip("/") for root in roots)
 
@@ -96,13 +101,17 @@ def gone_reason(
         return GoneReason.HTTP_404
     if status == 410:
         return GoneReason.HTTP_410
+    if status == 451:
+        return GoneReason.HTTP_451
     if status != 200:
         return None
-    if redirected and _section_of(final, requested, roots) and not same_text:
-        return GoneReason.REDIRECT_HOME
     if article_found and same_text:
         return None
-    if looks_not_found(*signs) or (redirected and _NOT_FOUND_PATH.search(urlsplit(final).path)):
+    if redirected and _NOT_FOUND_PATH.search(urlsplit(final).path):
+        return GoneReason.SOFT_404  # sent to the site's error page
+    if redirected and _section_of(final, requested, roots):
+        return GoneReason.REDIRECT_HOME
+    if looks_not_found(*signs):
         return GoneReason.SOFT_404
     return None
 

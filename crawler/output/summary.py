@@ -65,6 +65,7 @@ def _source_summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
             "edited": get(Count.REVISITS_EDITED),
             "gone_suspected": get(Count.REVISITS_GONE_SUSPECTED),
             "inconclusive": get(Count.REVISITS_INCONCLUSIVE),
+            "probes": get(Count.REVISITS_PROBES),
         },
         "removed": get(Count.REMOVED),
         "restored": get(Count.RESTORED),

@@ -15,9 +15,12 @@ from __future__ import annotations
 import html
 import logging
 import re
+import secrets
 import time
 from dataclasses import fields
+from pathlib import PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
@@ -53,8 +56,10 @@ class Spider(Protocol):
     async def extract_page(self, response: Response, source: str) -> Article | Rejected: ...
     def build_item(self, source: Source, url: str, via: dict[str, str], article: Article) -> ArticleItem: ...
     def offer_story(self, item: ArticleItem, article: Article) -> None: ...
-    async def parse_revisit(self, response: Response, source: str, check: DueCheck) -> list[ArticleItem]: ...
+    async def parse_revisit(self, response: Response, source: str, check: DueCheck) -> list[Any]: ...
     def on_revisit_error(self, failure: Failure) -> None: ...
+    async def parse_probe(self, response: Response, **kwargs: Any) -> list[ArticleItem]: ...
+    async def on_probe_error(self, failure: Failure) -> list[ArticleItem]: ...
 
 
 __all__ = ["REVISIT_PRIORITY", "Revisits", "same_text", "validators_of"]
@@ -71,6 +76,10 @@ _WORD = re.compile(r"\w{3,}")
 SAME_TEXT = 0.3
 # Characters under which a page's text, not the delivered article's, is read for "not found".
 SHORT = 1500
+# Share of visible words two pages share when they are the same page (a soft 404 served at
+# two URLs); two articles of one site share their menus and footer, far less.
+SAME_PAGE = 0.7
+_SCRIPTS = re.compile(rb"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def same_text(before: str | None, after: str | None) -> bool:
@@ -90,6 +99,16 @@ def _heads(body: bytes, encoding: str) -> tuple[str | None, str | None]:
         text = match.group(1).decode(encoding, "replace") if match else None
         found.append(" ".join(html.unescape(_TAGS.sub(" ", text)).split()) if text else None)
     return found[0], found[1]
+
+
+def _visible_words(body: bytes, encoding: str) -> set[str]:
+    """The words a reader sees on a page (scripts and tags left out), for telling pages apart."""
+    text = _SCRIPTS.sub(b" ", body[:1_048_576]).decode(encoding, "replace")
+    return set(_WORD.findall(html.unescape(_TAGS.sub(" ", text)).lower()))
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def validators_of(response: Response) -> Validators:
@@ -127,19 +146,18 @@ class Revisits:
                 row.url, callback=spider.parse_revisit, errback=spider.on_revisit_error, priority=REVISIT_PRIORITY,
                 headers=headers, cb_kwargs={"source": source.name, "check": row}, dont_filter=True,
                 meta={"source": source.name, "download_slot": spider.slot_of(source.name), "revisit": True,
-                      "handle_httpstatus_list": [304, 404, 410]},
+                      "handle_httpstatus_list": [304, 404, 410, 451]},
             ))  # fmt: skip
         return requests
 
-    async def parse(self, response: Response, source: str, check: DueCheck) -> list[ArticleItem]:
+    async def parse(self, response: Response, source: str, check: DueCheck) -> list[Any]:
         spider, checks = self.spider, self.checks
-        validators = validators_of(response)
         redirected = bool(response.meta.get("redirect_urls"))
         if response.status == 304:
             spider.source_stats.inc(source, Count.REVISITS_NOT_MODIFIED)
             if check.removed is not None:
                 return await self._restored_unchanged(response, check)
-            checks.checked(check, checks.next_after_present(check), validators)
+            checks.checked(check, checks.next_after_present(check), validators_of(response))
             return []
         result = await spider.extract_page(response, source) if response.status == 200 else None
         article = result if isinstance(result, Article) else None
@@ -155,29 +173,75 @@ class Revisits:
         short = (article.title, article.text[:500]) if article is not None and len(article.text) < SHORT else ()
         signs = (title, headline, *short)
         reason = gone_reason(response.status, check.url, response.url, redirected, roots, found, same, *signs)
+        answer = await self._answer(response)
+        if reason is None and response.status == 200 and not same:
+            # Not the article, and nothing says "not found": what does a page that cannot exist
+            # look like on this site? A site that answers every unknown URL with the same page
+            # (its front page, a search) serves that here too.
+            return [self._probe(response, check, answer, article)]
+        return await self._weigh(check, answer, reason, article, previous)
+
+    async def _weigh(
+        self, check: DueCheck, answer: dict[str, Any], reason: GoneReason | None, article: Article | None,
+        previous: dict[str, Any] | None,
+    ) -> list[ArticleItem]:  # fmt: skip
         if reason is None and article is None:
             # No article and no sign of a missing page (a block page, an empty shell): no verdict.
-            spider.source_stats.inc(source, Count.REVISITS_INCONCLUSIVE)
-            checks.inconclusive(check)
+            self.spider.source_stats.inc(check.source, Count.REVISITS_INCONCLUSIVE)
+            self.checks.inconclusive(check)
             return []
         suspected = float(check.gone["at"]) if check.gone and check.gone.get("at") is not None else None
-        verdict = weigh_check(reason, suspected, check.removed is not None, time.time(), checks.schedule.confirm_after)
+        removed = check.removed is not None
+        verdict = weigh_check(reason, suspected, removed, time.time(), self.checks.schedule.confirm_after)
+        src = self.spider.source(check.source)
         if verdict == Verdict.PRESENT:
             assert article is not None and src is not None
-            return await self._present(response, src, check, article, validators)
-        return await self._gone(response, check, verdict, reason, previous)
+            return await self._present(answer, src, check, article)
+        return await self._gone(answer, check, verdict, reason, previous)
+
+    async def _answer(self, response: Response) -> dict[str, Any]:
+        """What a removal record and a revision keep of an answer once it is gone."""
+        return {"status": response.status, "final_url": response.url, "validators": validators_of(response),
+                "warc": await self._pointer(response)}  # fmt: skip
+
+    def _probe(self, response: Response, check: DueCheck, answer: dict[str, Any], article: Article | None) -> Request:
+        spider = self.spider
+        spider.source_stats.inc(check.source, Count.REVISITS_PROBES)
+        suffix = PurePosixPath(urlsplit(check.url).path).suffix
+        url = urljoin(check.url, f"{secrets.token_hex(12)}{suffix if len(suffix) <= 6 else ''}")
+        words = sorted(_visible_words(response.body, getattr(response, "encoding", None) or "utf-8"))
+        return Request(
+            url, callback=spider.parse_probe, errback=spider.on_probe_error, priority=REVISIT_PRIORITY,
+            dont_filter=True, cb_kwargs={"check": check, "answer": {**answer, "words": words}, "article": article},
+            meta={"source": check.source, "download_slot": spider.slot_of(check.source), "handle_httpstatus_all": True},
+        )  # fmt: skip
+
+    async def probed(
+        self, response: Response, check: DueCheck, answer: dict[str, Any], article: Article | None
+    ) -> list[ArticleItem]:
+        """The page that cannot exist answered: the same page as the check got means a soft 404."""
+        words = _visible_words(response.body, getattr(response, "encoding", None) or "utf-8")
+        same_page = response.status == 200 and _overlap(set(answer["words"]), words) >= SAME_PAGE
+        reason = GoneReason.SOFT_404 if same_page else None
+        return await self._weigh(check, answer, reason, article, await self.checks.previous(check.id))
+
+    async def probe_failed(self, failure: Failure) -> list[ArticleItem]:
+        """No answer to the probe: the check's answer stands as it is."""
+        kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        check = kwargs["check"]
+        return await self._weigh(check, kwargs["answer"], None, kwargs["article"], await self.checks.previous(check.id))
 
     async def _present(
-        self, response: Response, src: Source, check: DueCheck, article: Article, validators: Validators
+        self, answer: dict[str, Any], src: Source, check: DueCheck, article: Article
     ) -> list[ArticleItem]:
         """It answered with its article: a revision if the text changed (the pipelines decide)."""
-        checks = self.checks
+        checks, validators = self.checks, tuple(answer["validators"])
         checks.checked(check, checks.next_after_present(check), validators)  # replaced if delivered
         previous = await checks.previous(check.id)
         via = (previous or {}).get("discovered_via") or {"kind": "feed", "url": check.url}
-        item = self.spider.build_item(src, response.url, via, article)
+        item = self.spider.build_item(src, answer["final_url"], via, article)
         item.id = check.id  # the page checked, whatever its canonical link says now
-        item.warc = await self._pointer(response)
+        item.warc = answer["warc"]
         checks.note_answer(item.id, check.url, validators, FoundBy.REVISIT)
         if check.removed is not None:
             item.change = {"kind": str(ChangeKind.RESTORED)}
@@ -201,13 +265,13 @@ class Revisits:
         return [item]
 
     async def _gone(
-        self, response: Response, check: DueCheck, verdict: Verdict, reason: GoneReason | None,
+        self, answer: dict[str, Any], check: DueCheck, verdict: Verdict, reason: GoneReason | None,
         previous: dict[str, Any] | None,
     ) -> list[ArticleItem]:  # fmt: skip
         checks, stats, now = self.checks, self.spider.source_stats, time.time()
         assert reason is not None
-        evidence = {"at": now, "reason": str(reason), "status": response.status, "url": check.url,
-                    "final_url": response.url, "warc": await self._pointer(response)}  # fmt: skip
+        evidence = {"at": now, "reason": str(reason), "status": answer["status"], "url": check.url,
+                    "final_url": answer["final_url"], "warc": answer["warc"]}  # fmt: skip
         if verdict == Verdict.SUSPECTED:
             stats.inc(check.source, Count.REVISITS_GONE_SUSPECTED)
             logger.info("%s: %s looks gone (%s); checked again to confirm", check.source, check.url, reason)

@@ -825,11 +825,19 @@ class SourcesSpider(scrapy.Spider):
 
     # --- checks of delivered articles (crawler/spiders/revisits.py) -----------------------
 
-    async def parse_revisit(self, response: Response, source: str, check: DueCheck) -> list[ArticleItem]:
+    async def parse_revisit(self, response: Response, source: str, check: DueCheck) -> list[Any]:
         return await self.revisits.parse(response, source, check)
 
     def on_revisit_error(self, failure: Failure) -> None:
         self.revisits.failed(failure)
+
+    async def parse_probe(
+        self, response: Response, check: DueCheck, answer: dict[str, Any], article: Article | None
+    ) -> list[ArticleItem]:
+        return await self.revisits.probed(response, check, answer, article)
+
+    async def on_probe_error(self, failure: Failure) -> list[ArticleItem]:
+        return await self.revisits.probe_failed(failure)
 
     @staticmethod
     def build_item(source: Source, url: str, via: dict[str, str], article: Article) -> ArticleItem:

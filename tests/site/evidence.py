@@ -12,7 +12,9 @@ never says that anything changed. Then, by the hour (``FATES``):
   404 (200, "page not found") at 5 hours;
 * not removals: 404 for two hours only, 503 for four hours, a redirect to the article's new
   address; and one page that is removed and comes back two days later;
-* one article never touched.
+* one article never touched;
+* one article whose URL, from 5 hours, gives the front page (200), as the site answers any
+  unknown URL: a soft 404 that says nothing of the kind.
 
 The report (``report.json``) holds every record of every run, the hits, and the WARC directory;
 tests/test_evidence.py judges it.
@@ -41,7 +43,7 @@ from twisted.internet import defer, reactor  # noqa: E402
 
 from crawler.settings import REVISIT_AFTER  # noqa: E402
 from tests.site.clock import faketime_env, libfaketime, set_clock  # noqa: E402
-from tests.site.server import Site, unavailable  # noqa: E402
+from tests.site.server import Route, Site, unavailable  # noqa: E402
 from tests.site.simulate import crawl_settings  # noqa: E402
 from tests.site.timeline import corpus_texts  # noqa: E402
 
@@ -72,6 +74,10 @@ FATES: dict[int, Fate] = {
     10: Fate("404", 3, until=40),
     11: Fate("none", 0),
     12: Fate("moved", 2),
+    # The site answers any unknown URL with its front page (200): the article's URL does too.
+    13: Fate("front_page", 5),
+    # Rewritten from top to bottom at the same address: an edit, however different.
+    14: Fate("rewrite", 20),
 }
 # What the judge expects: (kind, the hour of the run that must report it); nothing else.
 EXPECTED = {
@@ -83,6 +89,8 @@ EXPECTED = {
     6: [("removed", 8)],
     7: [("removed", 8)],
     10: [("removed", 8), ("restored", 74)],
+    13: [("removed", 8)],
+    14: [("edited", 26)],
 }
 
 
@@ -100,11 +108,16 @@ def _page(title: str, paragraphs: list[str], language: str) -> str:
 class Newsroom:
     def __init__(self, site: Site):
         self.site = site
-        texts = [t for t in corpus_texts() if len(t[1]) >= 4][: 12 + len(RUN_HOURS)]
-        self.articles = {n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts[:12], 1)}
+        texts = [t for t in corpus_texts() if len(t[1]) >= 4][: len(FATES) + len(RUN_HOURS) + 1]
+        self.rewrite = texts.pop()[1][:6]  # a text no other article has
+        self.articles = {
+            n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts[: len(FATES)], 1)
+        }
         # A new article before every later run (numbers 101, 102, …): the feed changes each run,
         # as a news feed does, and lists the twelve above all along.
-        self.later = {100 + n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts[12:], 1)}
+        self.later = {
+            100 + n: (language, paragraphs[:6]) for n, (language, paragraphs) in enumerate(texts[len(FATES) :], 1)
+        }
         self.published = dict(self.articles)
 
     def publish_new(self, run: int) -> None:
@@ -121,8 +134,10 @@ class Newsroom:
     def serve(self, hour: float) -> None:
         site = self.site
         front = "".join(f'<li><a href="{self.path(n)}">{escape(self.title(n))}</a></li>' for n in self.published)
-        site.add("/", f"<!doctype html><html><head><title>{BRAND}</title></head><body><h1>{BRAND}</h1>"
+        front_page = (f"<!doctype html><html><head><title>{BRAND}</title></head><body><h1>{BRAND}</h1>"
                       f"<ul>{front}</ul><footer>© 2026</footer></body></html>")  # fmt: skip
+        site.add("/", front_page)
+        site.fallback = Route(front_page.encode())
         site.add(
             "/news/politics/",
             f"<html><head><title>Політика | {BRAND}</title></head><body><ul>{front}</ul></body></html>",
@@ -148,6 +163,8 @@ class Newsroom:
             text[1] = text[1] + " Цифру уточнено: 42 особи."
         elif active and fate.kind == "edit_title":
             title = self.title(number, edited=True)
+        elif active and fate.kind == "rewrite":
+            title, text = "Нова версія: " + self.rewrite[0].split(". ")[0][:80], list(self.rewrite)
         elif active and fate.kind == "add_paragraph":
             text.append("Додано пізніше: редакція отримала коментар міністерства, який наводимо повністю.")
         if active and fate.kind in ("404", "410"):
@@ -166,6 +183,8 @@ class Newsroom:
                            " не існує. Перейдіть на головну.</p></body></html>")  # fmt: skip
         elif active and fate.kind == "503":
             site.handle(path, unavailable)
+        elif active and fate.kind == "front_page":
+            site.routes.pop(path, None)  # the site's answer to any unknown URL
         else:
             site.add(path, _page(title, text, language))
 

@@ -61,6 +61,9 @@ class Site:
         self.routes: dict[str, Route] = {}
         self.handlers: dict[str, Handler] = {}
         self.hits: list[Hit] = []
+        # Served for any path no route or handler knows (a site that answers 200 to everything);
+        # None: 404.
+        self.fallback: Route | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -176,6 +179,7 @@ class Site:
             or self.routes.get(path)
             or self.routes.get(path.split("?", 1)[0])
         )
+        route = route or self.fallback
         if route is None:
             body = b"<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
             return _send(request, 404, {"Content-Type": "text/html"}, body, head)
