@@ -1,0 +1,166 @@
+"""The article pages of a WARC file, one record at a time, without saving the file.
+
+A record is kept when it is an HTTP 200 ``response`` for a URL some selected source takes
+(``wanted``, asked of the URL alone, before the payload is read), of an HTML type and no
+larger than ``max_size``; everything else is skipped and counted by why (``Skipped``). A file
+that is cut short, or whose gzip framing is not what it claims, ends where it breaks: what came
+before it is kept, and the break is counted and logged once, never raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import IO, Any
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+__all__ = ["ArchivedPage", "Skipped", "open_warc", "read_pages"]
+
+logger = logging.getLogger(__name__)
+
+_HTML = ("text/html", "application/xhtml+xml")
+
+
+class Skipped(StrEnum):
+    NOT_RESPONSE = "not_response"  # request, metadata, revisit, warcinfo records
+    OTHER_SITE = "other_site"  # no selected source takes the URL
+    NOT_OK = "not_ok"  # an HTTP status other than 200
+    NOT_HTML = "not_html"
+    OVERSIZED = "oversized"
+    TRUNCATED = "truncated"  # the file ends inside a record
+    CORRUPT = "corrupt"  # not WARC, or not gzip-framed as it claims
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    """An HTML page as the archive holds it; ``offset`` and ``record_id`` say where."""
+
+    url: str
+    captured: float | None  # WARC-Date, as a Unix time
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    file: str
+    offset: int
+    record_id: str
+
+
+def _captured(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _is_html(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() in _HTML
+
+
+def read_pages(
+    stream: IO[bytes], name: str, wanted: Callable[[str], bool], max_size: int, counts: Counter[str]
+) -> Iterator[ArchivedPage]:
+    """The pages of the WARC ``stream`` (named ``name`` in logs and pointers) ``wanted`` takes."""
+    iterator = ArchiveIterator(stream)
+    last = None
+    try:
+        for record in iterator:
+            if last is None and not _looks_archived(record):
+                _broken(name, counts, Skipped.CORRUPT, "not a WARC or ARC file")
+                return
+            last = record
+            page = _page(record, iterator, name, wanted, max_size, counts)
+            if page is not None:
+                yield page
+    except (ArchiveLoadFailed, zlib.error, EOFError, ValueError) as exc:
+        _broken(name, counts, Skipped.CORRUPT, _described(exc))
+        return
+    if last is not None and _cut_short(last):
+        _broken(name, counts, Skipped.TRUNCATED, "the file ends inside a record")
+
+
+def _looks_archived(record: Any) -> bool:
+    """Whether the first record is one (a file of anything else parses as a made-up ARC record)."""
+    if record.format == "warc":
+        return True
+    return (record.rec_headers.get_header("uri") or "").startswith(("http://", "https://", "filedesc://"))
+
+
+def _cut_short(record: Any) -> bool:
+    """Whether the stream ended before the record's declared length (read what is left first)."""
+    try:
+        while record.raw_stream.read(65536):
+            pass
+    except (zlib.error, EOFError, OSError):
+        return True
+    return getattr(record.raw_stream, "limit", 0) > 0
+
+
+def _described(exc: BaseException) -> str:
+    """The error in one printable line (warcio quotes the bytes it could not read)."""
+    first = (str(exc).splitlines() or [""])[0]
+    printable = "".join(ch if ch.isprintable() and ord(ch) < 0x250 else "?" for ch in first[:120])
+    return f"{type(exc).__name__}: {printable}" if printable else type(exc).__name__
+
+
+def _broken(name: str, counts: Counter[str], kind: Skipped, why: str) -> None:
+    counts[kind] += 1
+    logger.warning("WARC %s: %s; read up to there, the pages before it are kept", name, why)
+
+
+def _page(
+    record: Any, iterator: ArchiveIterator, name: str, wanted: Callable[[str], bool], max_size: int,
+    counts: Counter[str],
+) -> ArchivedPage | None:  # fmt: skip
+    if record.rec_type != "response" or record.http_headers is None:
+        counts[Skipped.NOT_RESPONSE] += 1
+        return None
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    if not wanted(url):
+        counts[Skipped.OTHER_SITE] += 1
+        return None
+    if record.http_headers.get_statuscode() != "200":
+        if not _cut_short(record):  # a record cut short is counted once the file ends
+            counts[Skipped.NOT_OK] += 1
+        return None
+    if not _is_html(record.http_headers.get_header("Content-Type")):
+        counts[Skipped.NOT_HTML] += 1
+        return None
+    if int(record.rec_headers.get_header("Content-Length") or 0) > max_size * 2:
+        counts[Skipped.OVERSIZED] += 1  # not even read: the iterator skips its bytes
+        return None
+    body = record.content_stream().read(max_size + 1)
+    if len(body) > max_size:
+        counts[Skipped.OVERSIZED] += 1
+        return None
+    if getattr(record.raw_stream, "limit", 0) > 0 and _cut_short(record):
+        return None  # its payload is cut: counted once the file ends
+    return ArchivedPage(
+        url=url, captured=_captured(record.rec_headers.get_header("WARC-Date")),
+        headers=tuple(record.http_headers.headers), body=body, file=name,
+        offset=iterator.get_record_offset(), record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def open_warc(location: str, timeout: float = 60.0) -> Iterator[IO[bytes]]:
+    """A WARC file on disk or over HTTP(S), as a stream read front to back: a CC-NEWS file of a
+    gigabyte is never saved, nor held in memory."""
+    if not location.startswith(("http://", "https://")):
+        with open(location, "rb") as stream:
+            yield stream
+        return
+    import requests  # only a remote archive needs it
+
+    with requests.get(location, stream=True, timeout=timeout) as response:
+        response.raise_for_status()
+        response.raw.decode_content = False  # the file's own gzip members are warcio's to read
+        yield response.raw

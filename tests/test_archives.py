@@ -1,0 +1,125 @@
+"""Reading web archives for a backfill (crawler/archives): WARC files built with warcio from
+real corpus pages, with the faults real archives have."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawler.archives.selection import SourceIndex
+from crawler.archives.warc_pages import Skipped, read_pages
+from crawler.config.sources_file import Source
+from tests.site.bulk import corpus_pool
+
+SOURCES = (
+    Source(name="pravda", feeds=("https://www.pravda.com.ua/rss/",), allowed_domains=("pravda.com.ua",)),
+    Source(name="ria", feeds=("https://ria.ru/export/rss2/index.xml",), allowed_domains=("ria.ru",)),
+)
+
+
+@pytest.fixture(scope="module")
+def pages(corpus_available: None) -> list[bytes]:
+    return corpus_pool(12)
+
+
+def _record(writer: WARCWriter, url: str, body: bytes, content_type: str = "text/html; charset=utf-8",
+            status: str = "200 OK", day: int = 1) -> None:  # fmt: skip
+    http = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
+    date = datetime(2026, 11, day, 12, 0, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                                  warc_headers_dict={"WARC-Date": date}))  # fmt: skip
+
+
+def _pages_only(pages: list[bytes], gzip: bool = True, first: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=gzip, warc_version="1.1")
+    for n, page in enumerate(pages, first):
+        _record(writer, f"https://www.pravda.com.ua/news/2026/11/01/{n}/", page)
+    return buffer.getvalue()
+
+
+def _archive(pages: list[bytes], gzip: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=gzip, warc_version="1.1")
+    for n, page in enumerate(pages[:6]):
+        _record(writer, f"https://www.pravda.com.ua/news/2026/11/0{n % 3 + 1}/{n}/", page, day=n % 3 + 1)
+        _record(writer, f"https://other.example/news/{n}.html", page)
+    _record(writer, "https://ria.ru/20261102/story-1.html?utm_source=tg", pages[6], day=2)
+    _record(writer, "https://ria.ru/20261102/story-1.html", pages[6], day=3)  # captured twice
+    _record(writer, "https://ria.ru/photo.jpg", b"\xff\xd8\xff" + b"0" * 100, content_type="image/jpeg")
+    _record(writer, "https://ria.ru/gone.html", b"<html>gone</html>", status="404 Not Found")
+    _record(writer, "https://ria.ru/huge.html", b"<html>" + b"x" * 1_200_000 + b"</html>")
+    writer.write_record(writer.create_revisit_record("https://ria.ru/20261102/story-1.html", "sha1:AAAA",
+                                                     "https://ria.ru/20261102/story-1.html", "2026-11-02T12:00:00Z"))  # fmt: skip
+    return buffer.getvalue()
+
+
+def _read(data: bytes, max_size: int = 1_000_000) -> tuple[list, Counter]:
+    counts: Counter = Counter()
+    index = SourceIndex(SOURCES)
+    return list(read_pages(io.BytesIO(data), "test.warc.gz", index.takes, max_size, counts)), counts
+
+
+def test_only_the_sources_html_pages_are_kept_and_everything_else_counted(pages: list[bytes]) -> None:
+    found, counts = _read(_archive(pages))
+    urls = [page.url for page in found]
+    assert len(urls) == 8 and all("pravda.com.ua" in url or "ria.ru/2026" in url for url in urls)
+    assert counts == {Skipped.OTHER_SITE: 6, Skipped.NOT_HTML: 1, Skipped.NOT_OK: 1, Skipped.OVERSIZED: 1,
+                      Skipped.NOT_RESPONSE: 1}  # fmt: skip
+    assert {page.captured for page in found} == {datetime(2026, 11, d, 12, tzinfo=UTC).timestamp() for d in (1, 2, 3)}
+    assert found[0].body == pages[0] and found[0].record_id.startswith("<urn:uuid:")
+
+
+def test_a_source_takes_its_hosts_and_follow_pattern_and_cleans_tracking() -> None:
+    import re
+
+    follow = Source(name="war", feeds=("https://war.obozrevatel.com/rss",), allowed_domains=("obozrevatel.com",),
+                    follow=re.compile(r"/ukr/"))  # fmt: skip
+    index = SourceIndex((*SOURCES, follow))
+    assert index.source_of("https://ria.ru/20261102/a.html?utm_source=x#top") == (
+        SOURCES[1],
+        "https://ria.ru/20261102/a.html",
+    )
+    assert index.source_of("https://news.pravda.com.ua/x")[0].name == "pravda"  # type: ignore[index]
+    assert index.source_of("https://notpravda.com.ua/x") is None
+    assert index.source_of("https://war.obozrevatel.com/ukr/news/1.htm")[0].name == "war"  # type: ignore[index]
+    assert index.source_of("https://war.obozrevatel.com/rus/news/1.htm") is None
+    assert index.source_of("ftp://ria.ru/a") is None
+
+
+@pytest.mark.parametrize("gzip", [True, False])
+@pytest.mark.parametrize("cut", [50, 0.5])
+def test_a_truncated_file_keeps_what_came_before_and_says_so(pages: list[bytes], cut: float, gzip: bool) -> None:
+    data = _pages_only(pages[:6], gzip)
+    whole, _ = _read(data)
+    found, counts = _read(data[: -int(cut)] if cut >= 1 else data[: int(len(data) * cut)])
+    assert 0 < len(found) <= len(whole) and [p.url for p in found] == [p.url for p in whole[: len(found)]]
+    assert counts[Skipped.TRUNCATED] + counts[Skipped.CORRUPT] == 1
+
+
+def test_a_record_not_gzip_framed_as_claimed_and_a_file_that_is_no_warc(pages: list[bytes]) -> None:
+    mixed = _pages_only(pages[:3]) + _pages_only(pages[3:6], gzip=False, first=3) + _pages_only(pages[6:], first=6)
+    found, counts = _read(mixed)
+    assert found and counts[Skipped.CORRUPT] == 1, "read up to the break, counted once"
+    found, counts = _read(b"<html>this is not an archive</html>" * 50)
+    assert found == [] and counts == {Skipped.CORRUPT: 1}
+
+
+def test_a_warc_file_is_read_over_http_as_a_stream(pages: list[bytes], tmp_path) -> None:
+    from crawler.archives.warc_pages import open_warc
+    from tests.site.server import Site
+
+    data = _archive(pages)
+    (tmp_path / "a.warc.gz").write_bytes(data)
+    with Site() as site:
+        url = site.add("/crawl-data/a.warc.gz", data, content_type="application/octet-stream", conditional=False)
+        for location in (url, str(tmp_path / "a.warc.gz")):
+            counts: Counter = Counter()
+            with open_warc(location) as stream:
+                found = list(read_pages(stream, location, SourceIndex(SOURCES).takes, 1_000_000, counts))
+            assert len(found) == 8 and found[0].body == pages[0], location
