@@ -39,11 +39,10 @@ class ArticleChecks:
         self.budget = int(settings.getint("REVISIT_MAX_PER_RUN", defaults.REVISIT_MAX_PER_RUN))
         self._ages: dict[str, tuple[float, ...] | None] = {}
         self._due: dict[str, list[DueCheck]] | None = None
-        # Per article id: validators of this run's answer, the first-seen time, how a change
+        # Per article id: validators of this run's answer, how a change
         # was found, and what the run records (evidence rows of deliveries; check rows).
         self.validators: dict[str, Validators] = {}
         self.found_by: dict[str, FoundBy] = {}
-        self.first_seen: dict[str, float] = {}
         self.urls: dict[str, str] = {}
         self.removals: dict[str, tuple[dict[str, Any] | None, float | None]] = {}
         self._records: dict[str, dict[str, Any] | None] = {}
