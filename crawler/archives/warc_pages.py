@@ -15,12 +15,13 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+
+from crawler.parsing.dates import unix_time
 
 __all__ = ["ArchivedPage", "Skipped", "open_warc", "read_pages"]
 
@@ -50,15 +51,6 @@ class ArchivedPage:
     file: str
     offset: int
     record_id: str
-
-
-def _captured(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _is_html(content_type: str | None) -> bool:
@@ -144,7 +136,7 @@ def _page(
     if getattr(record.raw_stream, "limit", 0) > 0 and _cut_short(record):
         return None  # its payload is cut: counted once the file ends
     return ArchivedPage(
-        url=url, captured=_captured(record.rec_headers.get_header("WARC-Date")),
+        url=url, captured=unix_time(record.rec_headers.get_header("WARC-Date")),
         headers=tuple(record.http_headers.headers), body=body, file=name,
         offset=iterator.get_record_offset(), record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
     )  # fmt: skip

@@ -15,7 +15,17 @@ from typing import Any, Protocol
 
 from crawler.frontier.revisit import DocumentRecord
 
-__all__ = ["DocumentBook", "DocumentStore", "listing_digest"]
+__all__ = ["DocumentBook", "DocumentStore", "listing_digest", "validator_headers"]
+
+
+def validator_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The headers of a conditional GET with the validators of the last answer."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 class DocumentStore(Protocol):
@@ -58,12 +68,7 @@ class DocumentBook:
         record = self.record(url)
         if self.full or record is None or not record.read:
             return {}
-        headers = {}
-        if record.etag:
-            headers["If-None-Match"] = record.etag
-        if record.last_modified:
-            headers["If-Modified-Since"] = record.last_modified
-        return headers
+        return validator_headers(record.etag, record.last_modified)
 
     def read(
         self, url: str, etag: str | None, last_modified: str | None, digest: str,

@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 from crawler.config.sources_file import Source
 from crawler.evidence.changes import ChangeKind, FoundBy
 from crawler.evidence.removal import DESCRIPTIONS, GoneReason, Verdict, gone_reason, weigh_check
+from crawler.frontier.documents import validator_headers
 from crawler.frontier.run_frontier import RunFrontier
 from crawler.items import ArticleItem
 from crawler.net.failures import failure_reason
@@ -136,11 +137,7 @@ class Revisits:
         for row in self.checks.due(source.name):
             if spider.frontier.dealt_with(url_key(row.url)):
                 continue
-            headers = {}
-            if row.etag:
-                headers["If-None-Match"] = row.etag
-            if row.last_modified:
-                headers["If-Modified-Since"] = row.last_modified
+            headers = validator_headers(row.etag, row.last_modified)
             spider.source_stats.inc(source.name, Count.REVISITS)
             requests.append(Request(
                 row.url, callback=spider.parse_revisit, errback=spider.on_revisit_error, priority=REVISIT_PRIORITY,

@@ -459,11 +459,11 @@ class SourcesSpider(scrapy.Spider):
         cb: dict[str, Any],
     ) -> None:  # fmt: skip
         """Record a document read in full: its validators, what it lists and whether that changed."""
-        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        etag, modified = validators_of(response)
         self.run_state.documents.read(
             response.request.url,
-            etag.decode("latin-1") if etag else None,
-            modified.decode("latin-1") if modified else None,
+            etag,
+            modified,
             listing_digest(listed),
             children,
             cb.get("listed"),
