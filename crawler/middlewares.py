@@ -16,18 +16,39 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as Scrap
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware as ScrapyRedirectMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, Request, Response
+from scrapy.http import Headers, HtmlResponse, Request, Response
+from scrapy.responsetypes import responsetypes
 from scrapy.robotstxt import RobotParser
 
 from crawler.net.failures import ForbiddenByRobots, OffsiteRedirect, TooLarge, TooManyRedirects
 
 __all__ = [
+    "ArchiveReplay",
     "HttpCompressionMiddleware",
     "MetaRefreshMiddleware",
     "OffsiteMiddleware",
     "RedirectMiddleware",
     "RobotsTxtMiddleware",
 ]
+
+# Headers of an archived answer that describe how it travelled, not what it is: the archive's
+# payload is already de-chunked and decoded; a cookie it set is no one's now.
+_TRAVEL_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length", "set-cookie", "connection"})
+
+
+class ArchiveReplay:
+    """A request carrying a page read from a web archive (``meta["archived"]``, a backfill's:
+    crawler/spiders/archive_backfill.py) is answered with that page, before the network guard,
+    robots.txt or the downloader see it: a backfill asks no live site anything."""
+
+    def process_request(self, request: Request, spider: Any = None) -> Response | None:
+        page = request.meta.get("archived")
+        if page is None:
+            return None
+        headers = Headers([(name, value) for name, value in page.headers if name.lower() not in _TRAVEL_HEADERS])
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=page.body[:4096])
+        return cls(url=request.url, status=200, headers=headers, body=page.body, request=request, flags=["archived"])
+
 
 # Scrapy looks for the tag in the first 4,096 characters; in any ASCII-compatible
 # encoding they fit in four times as many bytes.

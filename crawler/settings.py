@@ -75,6 +75,10 @@ REMOVAL_CONFIRM_AFTER = "1h"
 # size at which a WARC file is closed and the next begun (crawler/output/warc_archive.py).
 WARC_DIR = None
 WARC_MAX_SIZE = 1_000_000_000
+# scrapy sources backfill (crawler/archives): Common Crawl's data host, under which CC-NEWS lists
+# its WARC files month by month; and the processes reading WARC files at once (-1: one per core).
+CCNEWS_URL = "https://data.commoncrawl.org"
+ARCHIVE_READERS = -1
 # Articles, URLs, feed validators and cached translations not seen for this many
 # days are forgotten at the end of a run (0 keeps everything).
 STATE_RETENTION_DAYS = 90.0
@@ -164,6 +168,8 @@ if _SCRAPY_VERSION >= (2, 19):
 else:
     DNS_RESOLVER = "crawler.net.guard.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
+    # A backfill's archived pages are answered from the archive, before anything below sees them.
+    "crawler.middlewares.ArchiveReplay": 40,
     "crawler.net.guard.NetworkGuardMiddleware": 50,
     # Learns the sites' Clean-param rules from the robots.txt files Scrapy reads (crawler/net/siterules.py).
     "crawler.net.siterules.SiteRules": 560,

@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.archives.selection import SourceIndex
-from crawler.archives.warc_pages import Skipped, read_pages
+from crawler.archives.warc_pages import RECORDS, Skipped, Wanted, read_pages
 from crawler.config.sources_file import Source
 from tests.site.bulk import corpus_pool
 
@@ -62,7 +62,12 @@ def _archive(pages: list[bytes], gzip: bool = True) -> bytes:
 def _read(data: bytes, max_size: int = 1_000_000) -> tuple[list, Counter]:
     counts: Counter = Counter()
     index = SourceIndex(SOURCES)
-    return list(read_pages(io.BytesIO(data), "test.warc.gz", index.takes, max_size, counts)), counts
+    found = list(read_pages(io.BytesIO(data), "test.warc.gz", Wanted(index.takes, max_size), counts))
+    records = counts.pop(RECORDS, 0)
+    assert records >= len(found) + sum(
+        n for kind, n in counts.items() if kind not in (Skipped.TRUNCATED, Skipped.CORRUPT)
+    )
+    return found, counts
 
 
 def test_only_the_sources_html_pages_are_kept_and_everything_else_counted(pages: list[bytes]) -> None:
@@ -121,5 +126,5 @@ def test_a_warc_file_is_read_over_http_as_a_stream(pages: list[bytes], tmp_path)
         for location in (url, str(tmp_path / "a.warc.gz")):
             counts: Counter = Counter()
             with open_warc(location) as stream:
-                found = list(read_pages(stream, location, SourceIndex(SOURCES).takes, 1_000_000, counts))
+                found = list(read_pages(stream, location, Wanted(SourceIndex(SOURCES).takes, 1_000_000), counts))
             assert len(found) == 8 and found[0].body == pages[0], location

@@ -13,7 +13,11 @@ from collections.abc import Iterable
 from crawler.config.sources_file import Source
 from crawler.parsing.urls import MAX_URL_LENGTH, clean_url, host_of
 
-__all__ = ["SourceIndex"]
+__all__ = ["OUTSIDE_WINDOW", "SourceIndex"]
+
+# Why an archived page of a source did not come out: its own date (else its capture's) is
+# outside the backfill's window. Not a refusal: the page is fine, just not wanted.
+OUTSIDE_WINDOW = "outside_window"
 
 
 class SourceIndex:

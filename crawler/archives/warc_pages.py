@@ -1,8 +1,10 @@
 """The article pages of a WARC file, one record at a time, without saving the file.
 
 A record is kept when it is an HTTP 200 ``response`` for a URL some selected source takes
-(``wanted``, asked of the URL alone, before the payload is read), of an HTML type and no
-larger than ``max_size``; everything else is skipped and counted by why (``Skipped``). A file
+(``wanted``, asked of the URL alone, before even its HTTP headers are parsed), captured no
+earlier than the window's start, of an HTML type and no larger than ``max_size``; everything
+else is skipped and counted by why (``Skipped``). Most records of a CC-NEWS file belong to
+other sites, so what they cost is warcio reading past them, nothing more. A file
 that is cut short, or whose gzip framing is not what it claims, ends where it breaks: what came
 before it is kept, and the break is counted and logged once, never raised.
 """
@@ -20,19 +22,23 @@ from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecordLoader
 
 from crawler.parsing.dates import unix_time
 
-__all__ = ["ArchivedPage", "Skipped", "open_warc", "read_pages"]
+__all__ = ["RECORDS", "ArchivedPage", "Skipped", "Wanted", "open_warc", "read_pages"]
 
 logger = logging.getLogger(__name__)
 
 _HTML = ("text/html", "application/xhtml+xml")
+# The count of every record read, beside the skipped ones' counts.
+RECORDS = "records"
 
 
 class Skipped(StrEnum):
     NOT_RESPONSE = "not_response"  # request, metadata, revisit, warcinfo records
     OTHER_SITE = "other_site"  # no selected source takes the URL
+    BEFORE_WINDOW = "before_window"  # captured before the backfill's start: it cannot be newer
     NOT_OK = "not_ok"  # an HTTP status other than 200
     NOT_HTML = "not_html"
     OVERSIZED = "oversized"
@@ -50,6 +56,7 @@ class ArchivedPage:
     body: bytes
     file: str
     offset: int
+    length: int  # of the record in the file, as stored (compressed or not)
     record_id: str
 
 
@@ -57,26 +64,38 @@ def _is_html(content_type: str | None) -> bool:
     return (content_type or "").split(";")[0].strip().lower() in _HTML
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Which records a reader keeps: URLs ``takes`` accepts, captured at ``since`` or later."""
+
+    takes: Callable[[str], bool]
+    max_size: int
+    since: float | None = None
+
+
 def read_pages(
-    stream: IO[bytes], name: str, wanted: Callable[[str], bool], max_size: int, counts: Counter[str]
+    stream: IO[bytes], name: str, wanted: Wanted, counts: Counter[str], problems: list[str] | None = None
 ) -> Iterator[ArchivedPage]:
-    """The pages of the WARC ``stream`` (named ``name`` in logs and pointers) ``wanted`` takes."""
-    iterator = ArchiveIterator(stream)
+    """The pages of the WARC ``stream`` (named ``name`` in logs and pointers) ``wanted`` takes.
+    Where the file breaks is logged, or added to ``problems`` for a caller that logs it."""
+    # HTTP headers are parsed only for the records kept (below), not for every record.
+    iterator = ArchiveIterator(stream, no_record_parse=True)
     last = None
     try:
         for record in iterator:
             if last is None and not _looks_archived(record):
-                _broken(name, counts, Skipped.CORRUPT, "not a WARC or ARC file")
+                _broken(name, counts, Skipped.CORRUPT, "not a WARC or ARC file", problems)
                 return
             last = record
-            page = _page(record, iterator, name, wanted, max_size, counts)
+            counts[RECORDS] += 1
+            page = _page(record, iterator, name, wanted, counts)
             if page is not None:
                 yield page
     except (ArchiveLoadFailed, zlib.error, EOFError, ValueError) as exc:
-        _broken(name, counts, Skipped.CORRUPT, _described(exc))
+        _broken(name, counts, Skipped.CORRUPT, _described(exc), problems)
         return
     if last is not None and _cut_short(last):
-        _broken(name, counts, Skipped.TRUNCATED, "the file ends inside a record")
+        _broken(name, counts, Skipped.TRUNCATED, "the file ends inside a record", problems)
 
 
 def _looks_archived(record: Any) -> bool:
@@ -103,22 +122,36 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {printable}" if printable else type(exc).__name__
 
 
-def _broken(name: str, counts: Counter[str], kind: Skipped, why: str) -> None:
+def _broken(name: str, counts: Counter[str], kind: Skipped, why: str, problems: list[str] | None) -> None:
     counts[kind] += 1
-    logger.warning("WARC %s: %s; read up to there, the pages before it are kept", name, why)
+    if problems is not None:
+        problems.append(why)
+    else:
+        logger.warning("WARC %s: %s; read up to there, the pages before it are kept", name, why)
+
+
+_LOADER = ArcWarcRecordLoader()
 
 
 def _page(
-    record: Any, iterator: ArchiveIterator, name: str, wanted: Callable[[str], bool], max_size: int,
-    counts: Counter[str],
-) -> ArchivedPage | None:  # fmt: skip
-    if record.rec_type != "response" or record.http_headers is None:
+    record: Any, iterator: ArchiveIterator, name: str, wanted: Wanted, counts: Counter[str]
+) -> ArchivedPage | None:
+    url = record.rec_headers.get_header("WARC-Target-URI") or record.rec_headers.get_header("uri") or ""
+    if record.rec_type != "response" or not url.startswith(("http://", "https://")):
         counts[Skipped.NOT_RESPONSE] += 1
         return None
-    url = record.rec_headers.get_header("WARC-Target-URI") or ""
-    if not wanted(url):
+    if not wanted.takes(url):
         counts[Skipped.OTHER_SITE] += 1
         return None
+    captured = unix_time(record.rec_headers.get_header("WARC-Date") or record.rec_headers.get_header("archive-date"))
+    if wanted.since is not None and captured is not None and captured < wanted.since:
+        counts[Skipped.BEFORE_WINDOW] += 1
+        return None
+    record.http_headers = _LOADER.load_http_headers(record.rec_type, url, record.raw_stream, record.length)
+    if record.http_headers is None:
+        counts[Skipped.NOT_RESPONSE] += 1
+        return None
+    max_size = wanted.max_size
     if record.http_headers.get_statuscode() != "200":
         if not _cut_short(record):  # a record cut short is counted once the file ends
             counts[Skipped.NOT_OK] += 1
@@ -126,7 +159,7 @@ def _page(
     if not _is_html(record.http_headers.get_header("Content-Type")):
         counts[Skipped.NOT_HTML] += 1
         return None
-    if int(record.rec_headers.get_header("Content-Length") or 0) > max_size * 2:
+    if (record.length or 0) > max_size * 2:
         counts[Skipped.OVERSIZED] += 1  # not even read: the iterator skips its bytes
         return None
     body = record.content_stream().read(max_size + 1)
@@ -136,9 +169,9 @@ def _page(
     if getattr(record.raw_stream, "limit", 0) > 0 and _cut_short(record):
         return None  # its payload is cut: counted once the file ends
     return ArchivedPage(
-        url=url, captured=unix_time(record.rec_headers.get_header("WARC-Date")),
-        headers=tuple(record.http_headers.headers), body=body, file=name,
-        offset=iterator.get_record_offset(), record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
+        url=url, captured=captured, headers=tuple(record.http_headers.headers), body=body, file=name,
+        offset=iterator.get_record_offset(), length=iterator.get_record_length(),
+        record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
     )  # fmt: skip
 
 

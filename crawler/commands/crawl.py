@@ -38,7 +38,9 @@ from crawler.exit_codes import (
 from crawler.frontier.retry import DEFAULT_GIVE_UP_AFTER, parse_give_up_after
 from crawler.health.assess import HealthRules
 from crawler.output.exporters import check_output_location
+from crawler.output.summary import archive_figures
 from crawler.quiet_log import install as install_quiet_log
+from crawler.spiders.archive_backfill import archive_locations
 from crawler.state.lock import RunLockedError
 from crawler.state.opener import preflight, run_lock
 from crawler.state.store import StateError
@@ -166,7 +168,7 @@ def project_defaults() -> dict[str, Any]:
 
 
 # The spider's arguments (-a NAME=VALUE); sources_spider.SourcesSpider.__init__ takes these.
-SPIDER_ARGUMENTS = ("sources", "full", "limit", "since", "until", "report", "run", "shard", "run_time")
+SPIDER_ARGUMENTS = ("sources", "full", "limit", "since", "until", "report", "run", "shard", "run_time", "archives")
 
 
 def _argument_problem(spargs: dict[str, str]) -> str | None:
@@ -176,6 +178,11 @@ def _argument_problem(spargs: dict[str, str]) -> str | None:
             match = difflib.get_close_matches(name, SPIDER_ARGUMENTS, n=1)
             hint = f" (did you mean -a {match[0]}=…?)" if match else ""
             return f"-a {name}=…: no such argument{hint}; the crawl takes -a {', -a '.join(SPIDER_ARGUMENTS[:5])}"
+    if spargs.get("archives"):
+        try:
+            archive_locations(spargs["archives"])
+        except ValueError as exc:
+            return str(exc)
     limit = spargs.get("limit")
     if limit is not None and not (limit.strip().isdigit() and int(limit) > 0):
         return f"-a limit={limit}: give a whole number of articles per source, at least 1"
@@ -208,6 +215,13 @@ def _exit_status(bootstrap_failed: bool, stats: dict[str, object]) -> int:
         return EXIT_SOURCE_FAILED
     if stats.get("finish_reason") == "shutdown":
         return EXIT_INTERRUPTED
-    if stats.get("summary/degraded_sources"):
+    if stats.get("summary/degraded_sources") or _archive_trouble(stats):
         return EXIT_DEGRADED
     return EXIT_OK
+
+
+def _archive_trouble(stats: dict[str, object]) -> bool:
+    """A backfill that could not read every file whole: missing, failed half-way (both read
+    again by the next backfill) or broken (truncated or corrupt: its later pages are lost)."""
+    figures = archive_figures(stats)
+    return figures is not None and any(figures["files"][kind] for kind in ("missing", "failed", "broken"))

@@ -51,6 +51,11 @@ class ShardFailedError(Exception):
 def shard_command(spec: ShardSpec, attempt: int = 1) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"sources={','.join(spec.sources)}"]
     command += ["-a", f"run={spec.run_id}", "-a", f"shard={spec.shard}", "-a", f"run_time={spec.run_time}"]
+    if spec.archives:
+        command += ["-a", f"archives={json.dumps(list(spec.archives))}"]
+        command += [
+            arg for name in ("since", "until") if (value := getattr(spec, name)) for arg in ("-a", f"{name}={value}")
+        ]
     feeds = shard_feeds(json.loads(spec.feeds), spec.shard, attempt)
     settings = [*spec.settings, ("STATE_URL", spec.state_url), ("FEEDS", json.dumps(feeds))]
     settings += [tuple(pair) for pair in json.loads(os.environ.get(WORKER_SETTINGS_ENV, "[]"))]

@@ -37,22 +37,50 @@ def combined_status(plan: RunPlan, results: dict[int, Any]) -> int:
     return next((status for status in SEVERITY if status in statuses), EXIT_OK)
 
 
+# A source's statuses, worst first: a backfill's shards read one source from several files.
+_STATUSES = ("failed", "refused", "untranslated", "ok", "idle")
+
+
+def _added(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two shards' figures of one thing added up: counts summed, a source's worse status kept."""
+    out = dict(a)
+    for key, value in b.items():
+        mine = out.get(key)
+        if key not in out or mine is None:
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(mine, dict):
+            out[key] = _added(mine, value)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and isinstance(mine, int | float):
+            out[key] = mine + value
+    if "status" in a and "status" in b:
+        worse = min((a, b), key=lambda f: _STATUSES.index(f["status"]) if f["status"] in _STATUSES else 0)
+        out["status"], out["reason"] = worse["status"], worse.get("reason")
+    return out
+
+
 def merge_summaries(plan: RunPlan, results: dict[int, Any], finished: float) -> dict[str, Any]:
     """One run summary (the shape of crawler/output/summary.py) from the shards' summaries."""
     sources: dict[str, Any] = {}
     outputs: list[str] = []
     failed_outputs: dict[str, str] = {}
+    archives: dict[str, Any] | None = None
     committed = True
     for shard in sorted(plan.assignment):
         result = results.get(shard)
         summary = (result.summary if result is not None else None) or {}
-        sources.update(summary.get("sources", {}))
+        if plan.backfill:
+            for name, figures in summary.get("sources", {}).items():
+                sources[name] = _added(sources.get(name) or {}, figures)
+            if summary.get("archives") is not None:
+                archives = _added(archives or {}, summary["archives"])
+        else:
+            sources.update(summary.get("sources", {}))
         outputs.extend(summary.get("outputs", result.files if result is not None else []))
         failed_outputs.update(summary.get("failed_outputs", {}))
         committed = committed and bool(result is not None and result.committed)
     failed = failed_shards(plan, results)
     never_ran = [name for shard in failed for name in plan.assignment[shard] if name not in sources]
-    return {
+    merged = {
         "run_id": plan.run_id,
         "started": utc_timestamp(plan.created),
         "finished": utc_timestamp(finished),
@@ -69,6 +97,9 @@ def merge_summaries(plan: RunPlan, results: dict[int, Any], finished: float) -> 
         "sources": dict(sorted(sources.items())),
         "shards": {"count": plan.shards, "failed": failed},
     }
+    if plan.backfill:
+        merged["archives"] = archives or {}
+    return merged
 
 
 def build_manifest(plan: RunPlan, results: dict[int, Any], summary: dict[str, Any], status: int) -> dict[str, Any]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["RunPlan", "ShardSpec"]
+__all__ = ["BackfillSpec", "RunPlan", "ShardSpec"]
+
+
+@dataclass(frozen=True)
+class BackfillSpec:
+    """A backfill over several machines (scrapy sources backfill --enqueue): one shard per file."""
+
+    files: tuple[str, ...]
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,10 @@ class ShardSpec:
     # The run's FEEDS (JSON), before each shard and attempt gets its own file names.
     feeds: str = "{}"
     heartbeat: float = 5.0
+    # A backfill's shard: the WARC files it reads (-a archives) and its window, as given.
+    archives: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,10 +48,12 @@ class RunPlan:
     state_url: str = ""
     manifest: str = ""
     retention_days: float = 90.0
+    # A backfill's shards read the same sources from different files: their figures add up.
+    backfill: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "kind": "distributed",
+            "kind": "backfill" if self.backfill else "distributed",
             "run_id": self.run_id,
             "run_time": self.run_time,
             "shards": self.shards,

@@ -22,7 +22,7 @@ from crawler import settings as defaults
 from crawler.config.sources_file import Source
 from crawler.distributed.jobs import RETRIES
 from crawler.distributed.manifest import MANIFEST_SUFFIX
-from crawler.distributed.plan import RunPlan, ShardSpec
+from crawler.distributed.plan import BackfillSpec, RunPlan, ShardSpec
 from crawler.distributed.shards import assign_shards
 from crawler.exit_codes import EXIT_LOCKED, EXIT_SOURCE_FAILED
 from crawler.output.names import run_names
@@ -96,8 +96,15 @@ class _Params(dict):
         return ""
 
 
-def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: list[tuple[str, str]]) -> Enqueued:
-    """Lease, recovery, shards, jobs: the run is on the queue when this returns.
+def enqueue_run(
+    settings: Any,
+    sources: list[Source],
+    shards: int,
+    overrides: list[tuple[str, str]],
+    backfill: BackfillSpec | None = None,
+) -> Enqueued:
+    """Lease, recovery, shards, jobs: the run is on the queue when this returns. A backfill has
+    a shard per WARC file, each over all its sources.
 
     Raises RunLockedError while another run is alive, StateError when the store cannot be used."""
     from rq import Retry
@@ -111,9 +118,10 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
     feeds = _feeds(settings)
     plan = RunPlan(
         run_id=run_id, run_time=run_time, created=time.time(), shards=shards,
-        assignment=assign_shards(sources, shards), state_url=url,
-        manifest=manifest_path(feeds, run_time, run_id),
+        assignment=assign_shards(sources, shards) if backfill is None else _every_file(sources, backfill),
+        state_url=url, manifest=manifest_path(feeds, run_time, run_id),
         retention_days=settings.getfloat("STATE_RETENTION_DAYS", defaults.STATE_RETENTION_DAYS),
+        backfill=backfill is not None,
     )  # fmt: skip
     store = open_shared_store(url, max_connections=2)
     try:
@@ -128,6 +136,7 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
             run_id=run_id, run_time=run_time, shard=shard, sources=names, state_url=url,
             settings=tuple(overrides), feeds=json.dumps(feeds),
             heartbeat=settings.getfloat("RUN_HEARTBEAT_SECONDS", defaults.RUN_HEARTBEAT_SECONDS),
+            **(_file_of(backfill, shard) if backfill is not None else {}),
         )  # fmt: skip
         job = queue.enqueue_call(
             "crawler.distributed.jobs.run_shard", args=(spec,), timeout=timeout, retry=Retry(max=RETRIES),
@@ -143,6 +152,15 @@ def enqueue_run(settings: Any, sources: list[Source], shards: int, overrides: li
         description=f"finish run {run_id}",
     )  # fmt: skip
     return Enqueued(plan, finish.id)
+
+
+def _every_file(sources: list[Source], backfill: BackfillSpec) -> dict[int, tuple[str, ...]]:
+    names = tuple(source.name for source in sources)
+    return {shard: names for shard in range(len(backfill.files))}
+
+
+def _file_of(backfill: BackfillSpec, shard: int) -> dict[str, Any]:
+    return {"archives": (backfill.files[shard],), "since": backfill.since, "until": backfill.until}
 
 
 def _take_lease(store: Any, plan: RunPlan, stale_after: float) -> None:

@@ -30,6 +30,8 @@ class FoundBy(StrEnum):
     ANNOUNCED = "announced"
     # A scheduled revisit found it (crawler/evidence/schedule.py); the site said nothing.
     REVISIT = "revisit"
+    # A backfill read another text of it in a web archive (crawler/spiders/archive_backfill.py).
+    ARCHIVE = "archive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,10 @@ def change_line(change: dict[str, Any] | None) -> str | None:
         return f"Removed at {at}: {evidence.get('description') or evidence.get('reason', 'gone')}"
     if kind == ChangeKind.RESTORED:
         return f"Back at {at} after it was removed"
-    how = "Edited without notice" if change.get("found_by") == FoundBy.REVISIT else "Edited (announced by the site)"
+    how = {
+        FoundBy.REVISIT: "Edited without notice",
+        FoundBy.ARCHIVE: "Another text in a web archive, captured",
+    }.get(change.get("found_by"), "Edited (announced by the site)")  # type: ignore[call-overload]
     parts = []
     if change.get("title"):
         parts.append(f"headline changed from “{_clip(change['title']['before'])}”")

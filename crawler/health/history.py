@@ -86,5 +86,6 @@ def runs_of(history: Iterable[tuple[float, dict[str, Any]]], name: str) -> list[
     return [
         SourceRun.from_summary(finished, summary["sources"][name])
         for finished, summary in history
-        if name in (summary.get("sources") or {})
+        # A backfill (its summary has "archives") read web archives, not the live site.
+        if name in (summary.get("sources") or {}) and summary.get("archives") is None
     ]

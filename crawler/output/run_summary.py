@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 
 from crawler import settings as defaults
 from crawler.health.assess import HealthRules, assess_all
-from crawler.output.summary import build_summary, format_table, write_summary
+from crawler.output.summary import archive_figures, build_summary, format_table, write_summary
 from crawler.state.delivery import os_error_text
 from crawler.state.runstate import RunState
 from crawler.state.store import StateError
@@ -40,8 +40,9 @@ class RunSummary:
     def _on_engine_stopped(self) -> None:
         state = RunState.of(self.crawler)
         try:
+            stats = self.crawler.stats.get_stats()
             summary = build_summary(
-                per_source(self.crawler.stats.get_stats()),
+                per_source(stats),
                 run_id=state.run_id,
                 started=state.started,
                 finished=time.time(),
@@ -50,6 +51,7 @@ class RunSummary:
                 finish_reason=self.crawler.stats.get_value("finish_reason"),
                 full=state.full,
                 failed_outputs=state.delivery.failed_outputs,
+                archives=archive_figures(stats),
             )
             self._add_untranslated(state, summary)
             self._add_health(state, summary)
@@ -85,6 +87,8 @@ class RunSummary:
 
     def _add_health(self, state: RunState, summary: dict[str, Any]) -> None:
         """Each source's health, this run included, into the summary; a WARNING per flagged one."""
+        if summary.get("archives") is not None:
+            return  # a backfill says nothing of how the live sites are doing
         rules = HealthRules.from_settings(self.crawler.settings)
         finished = time.time()
         try:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from crawler.archives.selection import OUTSIDE_WINDOW
 from crawler.output.exporters import write_text_atomically
 from crawler.output.names import summary_path
 from crawler.parsing.dates import utc_timestamp
@@ -129,7 +130,8 @@ def _status(summary: dict[str, Any], retried: int, fresh_errors: int) -> tuple[S
     again from the retry frontier that fail again are counted there (retry_pending)."""
     produced = summary["emitted"] + summary["unchanged"]
     reached = summary["discovery"]["ok"] + summary["discovery"]["not_modified"]
-    fresh = summary["requested"] - retried
+    # Archived pages outside a backfill's window were read to learn their date, not refused.
+    fresh = summary["requested"] - retried - summary["not_emitted"].get(OUTSIDE_WINDOW, 0)
     if not reached and summary["discovery"]["failed"]:
         return (
             SourceStatus.FAILED,
@@ -181,6 +183,33 @@ def run_totals(per_source: dict[str, dict[str, Any]]) -> dict[str, int]:
     return totals
 
 
+_ARCHIVE = "archive/"
+_FILE_FIGURES = ("listed", "read", "done_before", "missing", "failed", "broken")
+
+
+def archive_figures(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """A backfill's reading of web archives (crawler/spiders/archive_backfill.py), or None for a
+    crawl of live sites: its files (listed, read whole, read before for this window, missing,
+    failed half-way, broken), the records read, the pages of the sources among them, the
+    captures of a URL read already, and the records skipped by why."""
+    figures = {key[len(_ARCHIVE) :]: value for key, value in stats.items() if key.startswith(_ARCHIVE)}
+    if not figures:
+        return None
+
+    def get(key: str) -> int:
+        return int(figures.get(key, 0) or 0)
+
+    seconds = float(figures.get("read_seconds", 0) or 0)
+    return {
+        "files": {name: get(f"files/{name}") for name in _FILE_FIGURES},
+        "records": get("records"),
+        "pages": get("pages"),
+        "duplicate_captures": get("duplicate_captures"),
+        "skipped": {key.split("/", 1)[1]: int(v) for key, v in sorted(figures.items()) if key.startswith("skipped/")},
+        "read_seconds": round(seconds, 1),
+    }
+
+
 def build_summary(
     sources: dict[str, dict[str, Any]],
     *,
@@ -192,10 +221,11 @@ def build_summary(
     finish_reason: str | None,
     full: bool,
     failed_outputs: dict[str, str] | None = None,
+    archives: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     per_source = {name: _source_summary(name, stats) for name, stats in sorted(sources.items())}
     totals = run_totals(per_source)
-    return {
+    summary = {
         "run_id": run_id,
         "started": utc_timestamp(started),
         "finished": utc_timestamp(finished),
@@ -210,6 +240,10 @@ def build_summary(
         "degraded_sources": [name for name, summary in per_source.items() if summary["status"] in DEGRADED],
         "sources": per_source,
     }
+    if archives is not None:
+        # A backfill (scrapy sources backfill): its summary says what it read; health leaves it out.
+        summary["archives"] = archives
+    return summary
 
 
 def _revisits(figures: dict[str, int]) -> str:
@@ -273,7 +307,22 @@ def format_table(summary: dict[str, Any]) -> str:
         )
     lines = columns(rows, rule=True)
     reasons = [f"  {name}: {s['reason']}" for name, s in summary["sources"].items() if s.get("reason")]
-    return "\n".join(lines + (["", *reasons] if reasons else []))
+    archives = [_archive_line(summary["archives"])] if summary.get("archives") else []
+    return "\n".join(lines + (["", *reasons] if reasons else []) + archives)
+
+
+def _archive_line(figures: dict[str, Any]) -> str:
+    """``Backfill: 12 WARC files read (3 before), 2 missing; 61,000 records, 1,200 pages of the sources``."""
+    files = figures["files"]
+    trouble = [f"{files[key]} {key}" for key in ("missing", "failed", "broken") if files.get(key)]
+    skipped = ", ".join(f"{reason} {count:,}" for reason, count in figures["skipped"].items())
+    return (
+        f"Backfill: {files['read']} WARC files read"
+        + (f" ({files['done_before']} read before)" if files["done_before"] else "")
+        + (f", {', '.join(trouble)}" if trouble else "")
+        + f"; {figures['records']:,} records, {figures['pages']:,} pages of the sources"
+        + (f"; skipped: {skipped}" if skipped else "")
+    )
 
 
 def write_summary(output: Path, summary: dict[str, Any]) -> Path:

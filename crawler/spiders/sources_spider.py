@@ -27,6 +27,7 @@ from crawler.config.date_templates import is_template
 from crawler.config.setting_types import settings_config
 from crawler.config.sources_file import Listing, Source, SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until
+from crawler.evidence.changes import FoundBy
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.documents import listing_digest
 from crawler.frontier.revisit import Due, RevisitPolicy, Window
@@ -45,6 +46,7 @@ from crawler.parsing.markers import is_uniform
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.url_dates import url_period
 from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
+from crawler.spiders.archive_backfill import ArchiveBackfill, archive_locations
 from crawler.spiders.check_report import CheckReport
 from crawler.spiders.listing import listing_links, next_page_url
 from crawler.spiders.phases import Phase, SourcePhases
@@ -121,6 +123,7 @@ class SourcesSpider(scrapy.Spider):
         run_time: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        archives: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -131,6 +134,9 @@ class SourcesSpider(scrapy.Spider):
         # -a since=DATE|DURATION -a until=DATE: a backfill for this run (the crawl command checked them).
         self._since: Since | None = _since_arg(since)
         self._until: float | None = _until_arg(until)
+        # -a archives=[...]: a backfill from these WARC files (scrapy sources backfill), no live site.
+        self.archives: list[str] = archive_locations(archives) if archives else []
+        self.backfill: ArchiveBackfill | None = None
         self._windows: dict[str, Window] = {}
         self._phases = SourcePhases()
         # -a report=1: keep a step-by-step account (scrapy sources check prints it).
@@ -192,6 +198,9 @@ class SourcesSpider(scrapy.Spider):
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         spider.revisit = RevisitPolicy.from_settings(crawler.settings)
         spider.revisits = Revisits(spider)
+        if spider.archives:
+            since = spider._since.start(time.time()) if spider._since else None
+            spider.backfill = ArchiveBackfill(spider, spider.archives, (since, spider._until))
         return spider
 
     @property
@@ -239,8 +248,14 @@ class SourcesSpider(scrapy.Spider):
             logger.warning("No enabled sources in %s", self.settings.get("SOURCES_FILE"))
         self._resume()
         state = self.run_state
-        state.frontier.load(source.name for source in self.sources)
         state.checks.configure({source.name: source.revisit for source in self.sources})
+        if self.backfill is not None:
+            for source in self.sources:
+                self.source_stats.touch(source.name)
+            async for request in self.backfill.start():
+                yield request
+            return
+        state.frontier.load(source.name for source in self.sources)
         # The records of every source's own documents, in one query rather than one per source.
         state.documents.records(url for s in self.sources for url in s.discovery_urls if not is_template(url))
         for source in self.sources:
@@ -416,9 +431,9 @@ class SourcesSpider(scrapy.Spider):
 
     def _link_keys(self, urls: Iterable[str]) -> list[str]:
         """The keys the links will be known by (cleaned as ``_followable`` cleans them, uncounted)."""
-        return [url_key(self._cleaned(url)) for url in urls if len(url) <= MAX_URL_LENGTH]
+        return [url_key(self.cleaned(url)) for url in urls if len(url) <= MAX_URL_LENGTH]
 
-    def _cleaned(self, url: str) -> str:
+    def cleaned(self, url: str) -> str:
         """The link without tracking or Clean-param parameters."""
         url = clean_url(url)
         return self.site_rules.clean(url) if self.site_rules is not None else url
@@ -667,7 +682,7 @@ class SourcesSpider(scrapy.Spider):
         if len(url) > MAX_URL_LENGTH:
             self.source_stats.inc(source.name, Count.LINKS_TOO_LONG)
             return None
-        url = self._cleaned(url)
+        url = self.cleaned(url)
         if not source.allows(url):
             self.source_stats.inc(source.name, Count.LINKS_OFFSITE)
             self.check.offsite(source.name, host_of(url))
@@ -786,13 +801,8 @@ class SourcesSpider(scrapy.Spider):
                 key, result.reason, self._owed(source, response.request.url, key, via, entry, marker)
             )
             return []
-        if self.site_rules is not None:
-            clean = self.site_rules.clean
-            editions = tuple((code, clean(href)) for code, href in result.editions)
-            result = replace(result, canonical_url=clean(result.canonical_url), editions=editions)
-        item = self.build_item(src, response.url, via, result)
+        item = self.article_item(src, response, via, result, None)
         state.links.note_fetch(item.id, key)
-        state.checks.note_answer(item.id, response.url, validators_of(response), None)
         if (archive := WarcArchive.of(self.crawler)) is not None:
             item.warc = await archive.pointer(response)
         self.offer_story(item, result)
@@ -816,12 +826,36 @@ class SourcesSpider(scrapy.Spider):
         )
         return await self.extractor.extract(response.body, options)
 
+    def article_item(
+        self, src: Source, response: Response, via: dict[str, str], result: Article, found_by: FoundBy | None
+    ) -> ArticleItem:
+        """The record of an article read from ``response``, its links cleaned by the sites' rules;
+        its answer noted for the checks (an archive's copy gives them no validators)."""
+        if self.site_rules is not None:
+            clean = self.site_rules.clean
+            editions = tuple((code, clean(href)) for code, href in result.editions)
+            result = replace(result, canonical_url=clean(result.canonical_url), editions=editions)
+        item = self.build_item(src, response.url, via, result)
+        validators = (None, None) if found_by == FoundBy.ARCHIVE else validators_of(response)
+        self.run_state.checks.note_answer(item.id, response.url, validators, found_by)
+        return item
+
     def offer_story(self, item: ArticleItem, article: Article) -> None:
         if (stories := Stories.of(self.crawler)) is not None:
             stories.offer(item, article.fingerprint)
 
     def slot_of(self, source: str) -> str:
         return self._slots[source]
+
+    # --- a backfill from web archives (crawler/spiders/archive_backfill.py) ----------------
+
+    async def parse_archived(self, response: Response, source: str, key: str) -> list[ArticleItem]:
+        assert self.backfill is not None
+        return await self.backfill.parse(response, source, key)
+
+    def on_archived_error(self, failure: Failure) -> None:
+        assert self.backfill is not None
+        self.backfill.failed(failure)
 
     # --- checks of delivered articles (crawler/spiders/revisits.py) -----------------------
 

@@ -21,6 +21,7 @@ from crawler import settings as defaults
 from crawler.evidence.changes import FoundBy
 from crawler.evidence.schedule import RETRY_AFTER, RevisitSchedule
 from crawler.items import ArticleItem
+from crawler.parsing.dates import unix_time
 from crawler.state.rows import DueCheck, encode_record
 from crawler.state.store import StateError, StateStore
 
@@ -133,6 +134,10 @@ class ArticleChecks:
         """``item`` goes out: its evidence row replaces any check recorded for it this run."""
         self._checks.pop(item.id, None)
         first = first_seen if first_seen is not None else self.now
+        if first_seen is None and self.found_by.get(item.id) == FoundBy.ARCHIVE:
+            # First known from a web archive (a backfill): its ages count from its capture, so an
+            # old article is not checked and one captured yesterday is, at the ages it has left.
+            first = min(first, unix_time(item.fetched_at) or first)
         gone, removed = self.removals.get(item.id, (None, None))
         schedule = self.schedule_of(item.source)
         if removed is not None:

@@ -2,7 +2,7 @@
 
 One module per action, each with its own options (crawler/commands/sources/action.py says how
 they are parsed): ``list``, ``check``, ``discover``, ``digest``, ``health``, ``report``,
-``enqueue`` and ``worker``. Scrapy names the command after this package; the action modules
+``enqueue``, ``worker`` and ``backfill``. Scrapy names the command after this package; the action modules
 hold no Scrapy command of their own, so they add none."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from scrapy.commands import ScrapyCommand, ScrapyHelpFormatter
 from scrapy.exceptions import UsageError
 
 from crawler.commands.sources.action import Action, ActionParser, Context, UnusableSourcesFileError
+from crawler.commands.sources.backfill import Backfill
 from crawler.commands.sources.check import Check
 from crawler.commands.sources.digest import Digest
 from crawler.commands.sources.discover import Discover
@@ -36,6 +37,7 @@ ACTIONS: dict[str, Action] = {
         Show(),
         Enqueue(),
         Worker(),
+        Backfill(),
     )
 }
 USAGE = " | ".join(action.about.usage for action in ACTIONS.values())
