@@ -128,3 +128,55 @@ def test_a_warc_file_is_read_over_http_as_a_stream(pages: list[bytes], tmp_path)
             with open_warc(location) as stream:
                 found = list(read_pages(stream, location, Wanted(SourceIndex(SOURCES).takes, 1_000_000), counts))
             assert len(found) == 8 and found[0].body == pages[0], location
+
+
+def test_ccnews_files_are_chosen_by_their_capture_times() -> None:
+    from datetime import date
+
+    from crawler.archives.ccnews import file_start, listing_urls, parse_listing, select_files
+
+    assert listing_urls("https://data.example/", date(2026, 11, 1), date(2026, 11, 29)) == [
+        "https://data.example/crawl-data/CC-NEWS/2026/10/warc.paths.gz",  # the day before the window
+        "https://data.example/crawl-data/CC-NEWS/2026/11/warc.paths.gz",
+        "https://data.example/crawl-data/CC-NEWS/2026/12/warc.paths.gz",  # captures lag publication
+    ]
+    paths = [f"crawl-data/CC-NEWS/2026/11/CC-NEWS-202611{d:02d}000000-{d:05d}.warc.gz" for d in range(1, 31)]
+    paths.append("crawl-data/CC-NEWS/2026/11/unnamed.warc.gz")
+    since = datetime(2026, 11, 10, 6, tzinfo=UTC).timestamp()
+    until = datetime(2026, 11, 12, tzinfo=UTC).timestamp()
+    chosen = select_files(reversed(paths), since, until)
+    days = [int(path.split("-")[-1][:5]) for path in chosen[:-1]]
+    assert days == [10, 11, 12, 13, 14] and chosen[-1].endswith("unnamed.warc.gz")
+    assert file_start(paths[0]) == datetime(2026, 11, 1, tzinfo=UTC).timestamp() and file_start("x.warc") is None
+    assert parse_listing(gzip_bytes(b"a.warc.gz\n\nb.warc.gz\n")) == ["a.warc.gz", "b.warc.gz"]
+    with pytest.raises(ValueError):
+        parse_listing(b"\x1f\x8bnot really gzip")
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def test_a_file_is_known_by_its_common_crawl_path_and_read_again_only_for_a_wider_window() -> None:
+    from crawler.spiders.archive_backfill import _covers, archive_key
+
+    path = "crawl-data/CC-NEWS/2026/11/CC-NEWS-20261102000000-00001.warc.gz"
+    assert archive_key(f"https://data.commoncrawl.org/{path}") == archive_key(f"http://mirror.example:8080/{path}")
+    assert archive_key(f"/srv/cc/{path}") == f"commoncrawl:{path}"
+    assert archive_key("/srv/own/crawl.warc.gz") == "file:///srv/own/crawl.warc.gz"
+    done = [[100.0, 200.0]]
+    assert _covers(done, (120.0, 180.0)) and _covers(done, (100.0, 200.0))
+    assert not _covers(done, (50.0, 180.0)) and not _covers(done, (None, 180.0)) and not _covers(done, (120.0, None))
+    assert _covers([[None, None]], (None, None)) and not _covers([], (1.0, 2.0))
+
+
+def test_a_backfills_shards_add_up() -> None:
+    from crawler.distributed.manifest import _added
+
+    one = {"emitted": 2, "status": "ok", "reason": None, "not_emitted": {"outside_window": 1}, "languages": {"uk": 2}}
+    two = {"emitted": 3, "status": "refused", "reason": "all refused", "not_emitted": {"no_article": 2}}
+    merged = _added(one, two)
+    assert merged["emitted"] == 5 and merged["status"] == "refused" and merged["reason"] == "all refused"
+    assert merged["not_emitted"] == {"outside_window": 1, "no_article": 2} and merged["languages"] == {"uk": 2}

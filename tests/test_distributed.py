@@ -285,3 +285,47 @@ def test_enqueue_needs_postgres_and_reports_an_unreachable_queue(
         cluster.state_url = ""
         result = cluster.enqueue("--shards", "2")
         assert result.returncode == 66 and "STATE_URL" in result.stderr
+
+
+def test_a_backfill_is_shared_by_workers_one_job_per_warc_file(
+    tmp_path: Path, fleet_site: Site, redis: Redis, pg_url: str, corpus_available: None
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.site.archives import Capture, WarcBuilder
+    from tests.site.bulk import corpus_pool
+
+    pages = corpus_pool(12)
+    sources_yaml = (
+        "sources:\n"
+        "  - name: pravda\n    feeds: [https://www.pravda.com.ua/rss/]\n    allowed_domains: [pravda.com.ua]\n"
+        "  - name: ria\n    feeds: [https://ria.ru/export/rss2/index.xml]\n    allowed_domains: [ria.ru]\n"
+    )
+    urls = [f"https://www.pravda.com.ua/news/{n}/" if n % 2 else f"https://ria.ru/2026/{n}.html" for n in range(12)]
+    files = []
+    for part in range(3):
+        builder = WarcBuilder()
+        for n in range(part * 4, part * 4 + 4):
+            builder.add(Capture(urls[n], pages[n], datetime(2026, 11, 2 + part, tzinfo=UTC)))
+        builder.add(Capture(urls[(part * 4 + 5) % 12], pages[(part * 4 + 5) % 12], datetime(2026, 11, 9, tzinfo=UTC)))
+        files.append(str(builder.write(tmp_path / f"part{part}.warc.gz")))
+    cluster = Cluster(tmp_path, fleet_site, redis, pg_url, sources_yaml)
+    try:
+        cluster.start_worker()
+        cluster.start_worker()
+        run = cluster.sources("backfill", "--warc", *files, "--enqueue", "--wait")
+        assert run.returncode == EXIT_OK, run.stderr[-3000:] + cluster.logs()
+        [manifest] = cluster.manifests()
+        assert manifest["summary"]["archives"]["files"]["read"] == 3 and len(manifest["shards"]) == 3
+        records = cluster.records(manifest)
+        assert Counter(r["url"] for r in records) == Counter(urls), "each article once, across files and shards"
+        assert all(r["discovered_via"]["kind"] == "archive" for r in records)
+        assert sum(f["emitted"] for f in manifest["summary"]["sources"].values()) == 12
+
+        again = cluster.sources("backfill", "--warc", *files, "--enqueue", "--wait")
+        assert again.returncode == EXIT_OK, again.stderr[-3000:] + cluster.logs()
+        latest = cluster.manifests()[-1]
+        assert latest["run_id"] != manifest["run_id"] and cluster.records(latest) == []
+        assert latest["summary"]["archives"]["files"]["done_before"] == 3
+    finally:
+        cluster.stop()

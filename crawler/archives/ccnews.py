@@ -67,6 +67,7 @@ def file_start(path: str) -> float | None:
 def select_files(paths: Iterable[str], since: float, until: float) -> list[str]:
     """The files whose captures may hold pages of [since, until): by their names' start times,
     each file running until the next begins. A name without a time is always read."""
+    paths = list(paths)
     timed = sorted((start, path) for path in paths if (start := file_start(path)) is not None)
     untimed = [path for path in paths if file_start(path) is None]
     chosen = []
