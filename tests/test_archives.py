@@ -180,3 +180,19 @@ def test_a_backfills_shards_add_up() -> None:
     merged = _added(one, two)
     assert merged["emitted"] == 5 and merged["status"] == "refused" and merged["reason"] == "all refused"
     assert merged["not_emitted"] == {"outside_window": 1, "no_article": 2} and merged["languages"] == {"uk": 2}
+
+
+def test_the_declared_canonical_is_read_from_the_bytes_by_the_extractors_rules() -> None:
+    from crawler.parsing.urls import declared_canonical
+
+    assert declared_canonical(
+        b'<head><link rel="canonical" href="/n/1.html?utm_source=tg"></head>', "https://a.ua/amp/1"
+    ) == ("https://a.ua/n/1.html")
+    assert declared_canonical(b"<link href='https://a.ua/' rel='canonical'>", "https://a.ua/x") is None  # a front page
+    assert declared_canonical(b'<link rel="canonical amphtml" href="/x">', "https://a.ua/y") is None
+    assert declared_canonical(b"<LINK REL=canonical HREF=https://a.ua/z/q>", "https://a.ua/y") == "https://a.ua/z/q"
+    assert (
+        declared_canonical(b'<link rel="canonical" href="/a?x=1&amp;b=2">', "https://a.ua/y")
+        == "https://a.ua/a?x=1&b=2"
+    )
+    assert declared_canonical(b"<html><head><title>t</title></head>", "https://a.ua/y") is None

@@ -25,6 +25,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecordLoader
 
 from crawler.parsing.dates import unix_time
+from crawler.parsing.urls import declared_canonical
 
 __all__ = ["RECORDS", "ArchivedPage", "Skipped", "Wanted", "open_warc", "read_pages"]
 
@@ -58,6 +59,9 @@ class ArchivedPage:
     offset: int
     length: int  # of the record in the file, as stored (compressed or not)
     record_id: str
+    # The canonical URL the page declares (parsing.urls.declared_canonical), read here, off the
+    # crawl's process: a copy of an article the backfill has already is not extracted again.
+    canonical: str | None = None
 
 
 def _is_html(content_type: str | None) -> bool:
@@ -171,7 +175,7 @@ def _page(
     return ArchivedPage(
         url=url, captured=captured, headers=tuple(record.http_headers.headers), body=body, file=name,
         offset=iterator.get_record_offset(), length=iterator.get_record_length(),
-        record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
+        record_id=record.rec_headers.get_header("WARC-Record-ID") or "", canonical=declared_canonical(body, url),
     )  # fmt: skip
 
 

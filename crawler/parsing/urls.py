@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import extract_domain
 from w3lib.url import canonicalize_url, safe_url_string
@@ -156,3 +157,29 @@ def drop_clean_params(url: str, rules: tuple[CleanParam, ...]) -> str:
 def site_of(host: str) -> str:
     """The registrable domain of a host (war.obozrevatel.com -> obozrevatel.com), else the host."""
     return extract_domain(f"http://{host}/", fast=True) or host
+
+
+# <link ... rel="canonical" ... href="..."> in the bytes of a page's head: the declared canonical
+# link read without parsing the page (a backfill skips a copy of an article it has already).
+_LINK_TAG = re.compile(rb"<link\b[^>]*>", re.IGNORECASE)
+_REL_CANONICAL = re.compile(rb"""\brel\s*=\s*(?:"canonical"|'canonical'|canonical(?=[\s/>]))""", re.IGNORECASE)
+_HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+HEAD_BYTES = 65536
+
+
+def declared_canonical(body: bytes, url: str) -> str | None:
+    """The canonical URL a page declares in its first ``<link rel="canonical">``, by the rules of
+    the extractor's (crawler/parsing/article.py): absolute, public, not a front page, cleaned.
+    None when the page declares none that counts (the extractor then falls back further)."""
+    for tag in _LINK_TAG.finditer(body, 0, HEAD_BYTES):
+        if not _REL_CANONICAL.search(tag.group(0)):
+            continue
+        found = _HREF.search(tag.group(0))
+        if found is None:
+            return None
+        href = next(group for group in found.groups() if group is not None).decode("utf-8", "replace").strip()
+        absolute = urljoin(url, html.unescape(href))
+        if is_public_http_url_syntax(absolute) is None and urlsplit(absolute).path.strip("/"):
+            return clean_url(absolute)
+        return None
+    return None

@@ -139,6 +139,9 @@ class ArchiveBackfill:
         # URLs (keys) whose capture is on its way or gave an article: a later capture of one is a
         # duplicate. A capture that gave none (refused, dated outside the window) leaves room.
         self._taken: set[str] = set()
+        # Canonical URLs (keys) of the articles this backfill has extracted: a page declaring one
+        # of them is a copy (AMP, a mobile host, another path) and is not extracted again.
+        self._articles: set[str] = set()
 
     @property
     def stats(self) -> Any:
@@ -249,7 +252,7 @@ class ArchiveBackfill:
         key = url_key(url)
         spider.source_stats.inc(source.name, Count.DISCOVERED)
         self.stats.inc_value(f"{STAT}pages")
-        if key in self._taken:
+        if key in self._taken or (page.canonical is not None and url_key(page.canonical) in self._articles):
             # Captured again (in this file or another): the first capture read speaks for it.
             spider.source_stats.inc(source.name, Count.LINKS_DUPLICATE)
             self.stats.inc_value(f"{STAT}duplicate_captures")
@@ -300,6 +303,7 @@ class ArchiveBackfill:
             return []
         via = {"kind": ARCHIVE_KIND, "url": location_name(page.file)}
         item = spider.article_item(src, response, via, result, FoundBy.ARCHIVE)
+        self._articles.add(url_key(item.canonical_url))
         # A page the live crawl still owes (it failed there) is settled by its archived copy.
         spider.run_state.links.note_fetch(item.id, key)
         item.fetched_at = utc_timestamp(page.captured) if page.captured is not None else item.fetched_at
