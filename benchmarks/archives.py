@@ -1,14 +1,16 @@
 """A backfill from web archives against fundus and news-please, on the same WARC files.
 
-Usage: python benchmarks/archives.py [--records 5000] [--share 0.2] [--files 10]
+Usage: python benchmarks/archives.py [--records 5000] [--share 0.2] [--files 10] [--pages fundus|cyrillic]
                                      [--peers-python /tmp/peers/bin/python] [--skip fundus,newsplease]
 
 Builds ``--records`` WARC response records (gzip member per record, as CC-NEWS has them) in
 ``--files`` CC-NEWS-named files with a monthly listing, served by ``python -m http.server`` on
-loopback (a process of its own). About ``--share`` of them are pages of the configured sources:
-the corpus's fundus pages, at their own URLs (each copy at a distinct URL, its canonical link
-removed, so every one is an article of its own); the rest are the corpus's other pages, at
-their own sites. Then, one after the other, each reading all the files with two processes:
+loopback (a process of its own). About ``--share`` of them are pages of the configured sources
+(``--pages fundus``: the corpus's fundus pages, sites fundus has a parser for; ``cyrillic``: its
+Ukrainian and Russian pages, the outlets this crawler is for), at their own URLs (each copy at
+a distinct URL, its canonical link removed, so every one is an article of its own); the rest
+are the corpus's other pages, at their own sites. Then, one after the other, each reading
+all the files with two processes:
 
   (ours)        scrapy sources backfill --warc URL…, one source per publisher host, stories on,
                 translation off;
@@ -98,8 +100,9 @@ if __name__ == "__main__":
 """
 
 
-def _pages() -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-    """(url, page) of the corpus's fundus pages, and of its other article pages."""
+def _pages(kind: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """(url, page) of the sources' pages and of the other article pages: the corpus's fundus
+    pages (sites fundus has parsers for), or its Ukrainian and Russian ones (the product's)."""
     base = corpus_dir() / "articles"
     rows = [json.loads(line) for line in (base / "INDEX.jsonl").read_text(encoding="utf-8").splitlines()]
     ours, others = [], []
@@ -108,16 +111,19 @@ def _pages() -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
             continue
         data = (base / row["file"]).read_bytes()
         page = gzip.decompress(data) if row["file"].endswith(".gz") else data
-        (ours if row["collection"] == "fundus" else others).append((row["url"], page))
+        mine = row["collection"] == "fundus" if kind == "fundus" else row["lang_heuristic"] in ("uk", "ru")
+        (ours if mine else others).append((row["url"], page))
     return ours, others
 
 
-def build(workdir: Path, records: int, share: float, files: int) -> tuple[list[str], set[str], int]:
+def build(
+    workdir: Path, records: int, share: float, files: int, kind: str = "fundus"
+) -> tuple[list[str], set[str], int]:
     """The CC-NEWS-shaped tree under ``workdir``; (file paths under it, source hosts, records)."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    ours, others = _pages()
+    ours, others = _pages(kind)
     wanted = round(records * share)
     plan = [(True, n) for n in range(wanted)] + [(False, n) for n in range(records - wanted)]
     plan.sort(key=lambda entry: (entry[1] * 7919 + entry[0]) % records)  # interleaved, as an archive has them
@@ -193,11 +199,17 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--peers-python", default="/tmp/peers/bin/python")
     parser.add_argument("--skip", default="")
+    parser.add_argument(
+        "--pages",
+        choices=["fundus", "cyrillic"],
+        default="fundus",
+        help="the sources' pages: fundus's publishers, or the corpus's Ukrainian and Russian pages",
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as workdir:
         tmp = Path(workdir)
-        names, hosts, records = build(tmp / "data", args.records, args.share, args.files)
+        names, hosts, records = build(tmp / "data", args.records, args.share, args.files, args.pages)
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
                                    "--directory", str(tmp / "data")], stdout=subprocess.DEVNULL,

@@ -7,7 +7,9 @@ core. Each reader process takes a file, keeps the pages a selected source takes 
 window) and sends them back in small batches through its pipe; the pipe's buffer is all the
 slack there is, so a reader waits while the crawl is busy and a backfill's memory does not
 grow with the archive. Readers fork from the extraction forkserver (started first), which has
-the parsing modules loaded already. This module is imported by them: no Scrapy here.
+the parsing modules loaded already; without extraction workers (EXTRACTION_WORKERS=0) they
+start fresh instead, which costs them far less than loading that forkserver would. This module
+is imported by them: no Scrapy here.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 from crawler.archives.selection import SourceIndex
 from crawler.archives.warc_pages import ArchivedPage, Wanted, open_warc, read_pages
 from crawler.config.sources_file import Source
+from crawler.lifetime import die_with_parent
 
 __all__ = ["FileRead", "Pages", "ReaderConfig", "read_archives"]
 
@@ -52,6 +56,8 @@ class ReaderConfig:
     since: float | None = None
     timeout: float = 60.0
     readers: int = 2
+    # "forkserver" (the extraction workers' own, already started) or "spawn".
+    start_method: str = "forkserver"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +127,10 @@ def _read_file(location: str, config: ReaderConfig, wanted: Wanted, conn: Connec
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _reader_main(conn: Connection, config: ReaderConfig) -> None:
+def _reader_main(conn: Connection, config: ReaderConfig, parent: int | None) -> None:
     """In a reader: a location in, its Pages and then its FileRead out, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     wanted = Wanted(SourceIndex(config.sources).takes, config.max_size, config.since)
     while True:
         try:
@@ -141,7 +148,11 @@ def _reader_main(conn: Connection, config: ReaderConfig) -> None:
 class _Reader:
     def __init__(self, context: Any, config: ReaderConfig):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_reader_main, args=(child, config), daemon=True, name="warc-reader")
+        # Its parent: the forkserver (which ends with the crawl), or the crawl itself.
+        parent = os.getpid() if context.get_start_method() == "spawn" else None
+        self.process = context.Process(
+            target=_reader_main, args=(child, config, parent), daemon=True, name="warc-reader"
+        )
         self.process.start()
         child.close()
 
@@ -156,8 +167,9 @@ class _Reader:
 
 
 async def _serve(
-    readers: list[_Reader], slot: int, files: asyncio.Queue[str], out: asyncio.Queue[Any], spawn: Any
-) -> None:
+    readers: list[_Reader], slot: int, files: asyncio.Queue[str], out: asyncio.Queue[Any],
+    spawn: Callable[[], _Reader], start_method: str,
+) -> None:  # fmt: skip
     """One reader's files, one after another, its messages into ``out`` (which waits when full).
     A reader that dies (the kernel's OOM killer) fails its file, and a new one takes the next."""
     loop = asyncio.get_running_loop()
@@ -171,31 +183,43 @@ async def _serve(
             except (EOFError, OSError) as exc:
                 await out.put(FileRead(location, complete=False, problem=f"its reader process died ({exc!r})"))
                 reader.stop()
-                readers[slot] = await loop.run_in_executor(None, spawn)
+                readers[slot] = await _started(spawn, start_method)
                 break
             await out.put(message)
             if isinstance(message, FileRead):
                 break
 
 
+async def _started(spawn: Callable[[], _Reader], start_method: str) -> _Reader:
+    """A new reader. A fresh one is started by the loop's own thread: the kernel's parent-death
+    signal follows the thread that started a process, and an executor's thread may end before
+    the crawl does. One from the forkserver (whose child it is) is asked for in a thread: the
+    forkserver's first start takes seconds."""
+    if start_method == "spawn":
+        return spawn()
+    return await asyncio.get_running_loop().run_in_executor(None, spawn)
+
+
 async def read_archives(locations: Sequence[str], config: ReaderConfig) -> AsyncIterator[Pages | FileRead]:
     """The pages of every file, as the readers find them (files interleave), and a FileRead
-    for each file once it is read. Readers fork from the extraction forkserver."""
+    for each file once it is read."""
     if not locations:
         return
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context(config.start_method)
     loop = asyncio.get_running_loop()
     count = max(1, min(config.readers, len(locations)))
 
     def spawn() -> _Reader:
         return _Reader(context, config)
 
-    readers = list(await asyncio.gather(*(loop.run_in_executor(None, spawn) for _ in range(count))))
+    readers = [await _started(spawn, config.start_method) for _ in range(count)]
     files: asyncio.Queue[str] = asyncio.Queue()
     for location in locations:
         files.put_nowait(location)
     out: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUED_MESSAGES)
-    tasks = [asyncio.ensure_future(_serve(readers, slot, files, out, spawn)) for slot in range(count)]
+    tasks = [
+        asyncio.ensure_future(_serve(readers, slot, files, out, spawn, config.start_method)) for slot in range(count)
+    ]
     remaining = len(locations)
     try:
         while remaining:

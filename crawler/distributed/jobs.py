@@ -12,7 +12,6 @@ the lease.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from crawler.distributed.manifest import build_manifest, combined_status, merge_
 from crawler.distributed.plan import RunPlan, ShardSpec
 from crawler.distributed.shards import shard_feeds
 from crawler.exit_codes import EXIT_LOCKED, FINISHED
+from crawler.lifetime import die_with_parent
 from crawler.output.exporters import write_text_atomically
 from crawler.state.delivery import recover_deliveries
 from crawler.state.opener import open_shared_store
@@ -105,7 +105,7 @@ def _crawl(spec: ShardSpec, attempt: int, started: list[subprocess.Popen[bytes]]
     command = shard_command(spec, attempt)
     # `rq worker` may run outside the project directory: the crawl still finds its settings.
     env = {"SCRAPY_SETTINGS_MODULE": "crawler.settings", **os.environ}
-    process = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    process = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=die_with_parent)
     started.append(process)
     watchdog = threading.Thread(target=_watch_parent, args=(process,), name="orphan-watch", daemon=True)
     watchdog.start()
@@ -122,12 +122,6 @@ def _kill_now(started: list[subprocess.Popen[bytes]]) -> None:
     for process in started:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-
-
-def _die_with_parent() -> None:
-    """In the crawl, before exec: SIGKILL when the job's process dies (PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _watch_parent(process: subprocess.Popen[bytes]) -> None:

@@ -178,13 +178,14 @@ class ArchiveBackfill:
             since=self.window[0],
             timeout=settings.getfloat("DOWNLOAD_TIMEOUT", defaults.DOWNLOAD_TIMEOUT),
             readers=readers if readers > 0 else default_workers(),
+            start_method="forkserver" if self.spider.extractor.workers else "spawn",
         )
 
     async def start(self) -> AsyncIterator[Request]:
         todo = self._plan()
         if not todo:
             return
-        # Readers fork from the extraction forkserver: it starts first, with its modules loaded.
+        # Readers fork from the extraction forkserver, if there is one: it starts first.
         self.spider.extractor.start()
         async for message in read_archives(todo, self._reader_config()):
             if isinstance(message, FileRead):

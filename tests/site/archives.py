@@ -3,8 +3,11 @@ loopback data host that serves them with a CC-NEWS-shaped monthly listing."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
+import json
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,9 +15,15 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from crawler.parsing.article import ExtractionOptions, extract_article
+from tests.conftest import crawl_args, scrapy_command
+from tests.site.corpus import corpus_dir
 from tests.site.server import Site
 
-__all__ = ["Capture", "WarcBuilder", "ccnews_name", "serve_ccnews"]
+__all__ = [
+    "SOURCES_YAML", "Capture", "WarcBuilder", "backfill", "ccnews_name", "datable_pages", "day", "output_setting",
+    "records", "serve_ccnews", "source_url",
+]  # fmt: skip
 
 
 def _published_meta(page: bytes, published: datetime | None) -> bytes:
@@ -92,3 +101,64 @@ def serve_ccnews(site: Site, files: dict[str, bytes], listed: list[str] | None =
         site.add(f"/{listing}", gzip.compress("\n".join(paths).encode() + b"\n"),
                  content_type="application/octet-stream", conditional=False)  # fmt: skip
     return site.url("/").rstrip("/")
+
+
+# --- a backfill's test command and what it wrote (tests/test_backfill*.py) ----------------------
+
+SOURCES_YAML = """
+sources:
+  - name: pravda
+    feeds: [https://www.pravda.com.ua/rss/]
+    allowed_domains: [pravda.com.ua]
+  - name: ria
+    feeds: [https://ria.ru/export/rss2/index.xml]
+    allowed_domains: [ria.ru]
+"""
+
+
+def day(number: int, hour: int = 12) -> datetime:
+    """A moment of November 2026, the month the tests' archives hold."""
+    return datetime(2026, 11, number, hour, tzinfo=UTC)
+
+
+def source_url(n: int) -> str:
+    return f"https://www.pravda.com.ua/news/2026/11/{n}/" if n % 2 else f"https://ria.ru/2026110{n % 9}/{n}.html"
+
+
+@functools.lru_cache(maxsize=1)
+def datable_pages(wanted: int = 14) -> list[bytes]:
+    """Corpus article pages with no date of their own (the one the archive gives them holds),
+    Ukrainian and Russian ones first, each extracted once to tell."""
+    from tests.site.bulk import _CANONICAL, _COLLECTIONS
+
+    moment, base = day(2, 10), corpus_dir() / "articles"
+    rows = [json.loads(line) for line in (base / "INDEX.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = sorted((r for r in rows if r["collection"] in _COLLECTIONS),
+                  key=lambda r: (r["lang_heuristic"] not in ("uk", "ru"), r["file"]))  # fmt: skip
+    pages = []
+    for row in rows:
+        data = (base / row["file"]).read_bytes()
+        page = _CANONICAL.sub(b"", gzip.decompress(data) if row["file"].endswith(".gz") else data)
+        found = extract_article(_published_meta(page, moment), ExtractionOptions(url="https://ria.ru/news/1/"))
+        if getattr(found, "published", None) and found.published.startswith("2026-11-02T10"):  # type: ignore[union-attr]
+            pages.append(page)
+            if len(pages) == wanted:
+                return pages
+    raise LookupError(f"the corpus has {len(pages)} undated article pages; {wanted} needed")
+
+
+def backfill(workdir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``scrapy sources backfill ARGS`` with the test crawl's settings and state in ``workdir``."""
+    sources = workdir / "sources.yaml"
+    if not sources.exists():
+        sources.write_text(SOURCES_YAML, encoding="utf-8")
+    settings = crawl_args(workdir, None)[2:]  # the crawl's -s options, without "crawl sources"
+    return scrapy_command("sources", "backfill", *args, *settings, "-s", "ARCHIVE_READERS=2", timeout=timeout)
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def output_setting(workdir: Path, name: str) -> list[str]:
+    return ["-s", f'FEEDS={{"{workdir / name}": {{"format": "jsonlines"}}}}']
