@@ -72,6 +72,14 @@ def _archive(datable: list[bytes]) -> tuple[dict[str, bytes], dict[str, int]]:
     data = cut.build()
     files[ccnews_name(datetime(2026, 11, 4, tzinfo=UTC), 3)] = data[: len(data) - 300]  # truncated in page 12
     expected[source_url(11)] = 11
+    # A file that stops being gzip-framed half-way: warcio reads the plain record too, then the
+    # next member breaks the file; what was read is kept, the break counted.
+    framed, plain = WarcBuilder(), WarcBuilder(gzip=False)
+    framed.add(Capture(source_url(12), datable[12], day(4, 13), published=day(4, 9)))
+    plain.add(Capture(source_url(14), datable[13], day(4, 14), published=day(4, 9)))
+    files[ccnews_name(datetime(2026, 11, 4, 12, tzinfo=UTC), 5)] = framed.build() + plain.build() + framed.build()
+    expected[source_url(12)] = 12
+    expected[source_url(14)] = 13
     after = WarcBuilder()  # long after the window: not even asked for
     after.add(Capture(source_url(13), datable[13], day(20)))
     files[ccnews_name(datetime(2026, 11, 20, tzinfo=UTC), 4)] = after.build()
@@ -98,10 +106,11 @@ def test_a_ccnews_backfill_reads_the_window_once_and_goes_past_bad_files(datable
     assert ccnews_name(datetime(2026, 11, 20, tzinfo=UTC), 4) not in asked, "a file long after the window is not read"
     summary = json.loads((tmp_path / "first.jsonl.summary.json").read_text(encoding="utf-8"))
     archives = summary["archives"]
-    assert archives["files"] == {"listed": 5, "read": 4, "done_before": 0, "missing": 1, "failed": 0, "broken": 1}
+    assert archives["files"] == {"listed": 6, "read": 5, "done_before": 0, "missing": 1, "failed": 0, "broken": 2}
     assert archives["skipped"]["before_window"] == 1 and archives["skipped"]["other_site"] == 6
     assert archives["skipped"]["not_ok"] == 1 and archives["skipped"]["not_html"] == 1
     assert archives["skipped"]["oversized"] == 1 and archives["skipped"]["truncated"] == 1
+    assert archives["skipped"]["corrupt"] == 1
     assert archives["duplicate_captures"] == 2
     assert summary["sources"]["ria"]["not_emitted"].get("outside_window") or summary["sources"]["pravda"][
         "not_emitted"

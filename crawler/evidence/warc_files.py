@@ -16,6 +16,7 @@ way by the next run (``recover``), if its writer is gone.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import logging
 import os
@@ -164,7 +165,15 @@ class WarcFiles:
         self._plain.truncate()
         self._writer.write_record(record)
         member = gzip.compress(self._plain.getvalue(), compresslevel=GZIP_LEVEL, mtime=0)
-        self._file.write(member)
+        # An unbuffered write may write part of the member and say so rather than fail (a disk
+        # that fills up half-way through): the rest is written until the disk says why not, so
+        # a part-written member is never counted as a whole one.
+        view = memoryview(member)
+        while view:
+            written = self._file.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
         return len(member)
 
     def _fail(self) -> None:
