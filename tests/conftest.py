@@ -191,6 +191,17 @@ def corpus_available() -> None:
         pytest.skip(SKIP_REASON)
 
 
+@pytest.fixture(scope="session")
+def datable(corpus_available: None) -> list[bytes]:
+    """Corpus article pages without a date of their own, for archives that date them (tests/site/archives.py)."""
+    from tests.site.archives import datable_pages  # it imports this module
+
+    try:
+        return datable_pages()
+    except LookupError as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     with Site() as running:

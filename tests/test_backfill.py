@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from tests.conftest import ROOT, newsroom_crawl
@@ -18,7 +17,6 @@ from tests.site.archives import (
     WarcBuilder,
     backfill,
     ccnews_name,
-    datable_pages,
     day,
     output_setting,
     records,
@@ -29,14 +27,6 @@ from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 
 SCHEMA = json.loads((ROOT / "crawler" / "schema" / "article.schema.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def datable(corpus_available: None) -> list[bytes]:
-    try:
-        return datable_pages()
-    except LookupError as exc:
-        pytest.skip(str(exc))
 
 
 def _archive(datable: list[bytes]) -> tuple[dict[str, bytes], dict[str, int]]:

@@ -11,15 +11,12 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT, crawl_args
 from tests.site.archives import (
     SOURCES_YAML,
     Capture,
     WarcBuilder,
     backfill,
-    datable_pages,
     day,
     output_setting,
     records,
@@ -41,14 +38,6 @@ def _slow_warc(data: bytes, stall: float) -> object:
         request.wfile.write(data[half:])
 
     return handler
-
-
-@pytest.fixture(scope="module")
-def datable(corpus_available: None) -> list[bytes]:
-    try:
-        return datable_pages()
-    except LookupError as exc:
-        pytest.skip(str(exc))
 
 
 def _stalled_run(tmp_path: Path, first: Path, two: bytes, name: str, how: signal.Signals) -> tuple[int, str]:

@@ -23,12 +23,11 @@ from scrapy.exceptions import UsageError
 from crawler import settings as defaults
 from crawler.archives.ccnews import listing_urls, parse_listing, select_files, warc_url
 from crawler.commands.sources.action import About, ActionParser, Context, refuse
+from crawler.commands.sources.distributed import enqueue
 from crawler.config.sources_file import Source, SourcesError, select_sources
 from crawler.config.windows import parse_since, parse_until
-from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_STATE_UNUSABLE, EXIT_UNAVAILABLE
-from crawler.state.lock import RunLockedError
-from crawler.state.opener import state_url
-from crawler.state.store import StateError
+from crawler.distributed.plan import BackfillSpec
+from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_UNAVAILABLE
 
 __all__ = ["Backfill"]
 
@@ -178,22 +177,5 @@ def _become_crawl(context: Context, locations: list[str], spargs: dict[str, str 
 def _enqueue(
     context: Context, sources: list[Source], locations: list[str], spargs: dict[str, str | None], wait: bool
 ) -> int:
-    from crawler.distributed.plan import BackfillSpec
-    from crawler.distributed.queue import QueueUnavailableError, enqueue_run, wait_for_run
-
-    settings = context.settings
     backfill = BackfillSpec(tuple(locations), spargs.get("since"), spargs.get("until"))
-    try:
-        if state_url(settings) is None:
-            raise StateError("a backfill over several machines needs the state in PostgreSQL: set STATE_URL")
-        enqueued = enqueue_run(settings, sources, len(locations), list(context.set_options), backfill)
-    except RunLockedError as exc:
-        return refuse(str(exc), EXIT_LOCKED)
-    except StateError as exc:
-        return refuse(f"not enqueueing: {exc}", EXIT_STATE_UNUSABLE)
-    except QueueUnavailableError as exc:
-        return refuse(f"not enqueueing: {exc}", EXIT_UNAVAILABLE)
-    plan = enqueued.plan
-    print(f"run {plan.run_id}: {len(locations)} WARC files, one job each, for {len(sources)} sources")
-    print(f"manifest: {plan.manifest}")
-    return wait_for_run(settings, enqueued) if wait else EXIT_OK
+    return enqueue(context, sources, len(locations), wait, backfill)

@@ -11,12 +11,14 @@ from scrapy.exceptions import UsageError
 
 from crawler import settings as defaults
 from crawler.commands.sources.action import About, ActionParser, Context, refuse
+from crawler.config.sources_file import Source
+from crawler.distributed.plan import BackfillSpec
 from crawler.exit_codes import EXIT_LOCKED, EXIT_OK, EXIT_STATE_UNUSABLE, EXIT_UNAVAILABLE
 from crawler.state.lock import RunLockedError
 from crawler.state.opener import state_url
 from crawler.state.store import StateError
 
-__all__ = ["Enqueue", "Worker"]
+__all__ = ["Enqueue", "Worker", "enqueue"]
 
 
 class Enqueue:
@@ -31,27 +33,37 @@ class Enqueue:
         parser.add_argument("--wait", action="store_true", help="wait for the run and exit with its status")
 
     def run(self, context: Context, args: argparse.Namespace) -> int:
-        from crawler.distributed.queue import QueueUnavailableError, enqueue_run, wait_for_run
-
         config = context.config()
-        settings = context.settings
-        shards = args.shards if args.shards is not None else settings.getint("SHARDS", defaults.SHARDS)
+        shards = args.shards if args.shards is not None else context.settings.getint("SHARDS", defaults.SHARDS)
         if shards < 1:
             raise UsageError("enqueue [--shards K] [--wait]: K at least 1")
-        try:
-            if state_url(settings) is None:
-                raise StateError("enqueue needs the state in PostgreSQL, shared by the workers: set STATE_URL")
-            enqueued = enqueue_run(settings, list(config.enabled), shards, list(context.set_options))
-        except RunLockedError as exc:
-            return refuse(str(exc), EXIT_LOCKED)
-        except StateError as exc:
-            return refuse(f"not enqueueing: {exc}", EXIT_STATE_UNUSABLE)
-        except QueueUnavailableError as exc:
-            return refuse(f"not enqueueing: {exc}", EXIT_UNAVAILABLE)
-        plan = enqueued.plan
-        print(f"run {plan.run_id}: {len(config.enabled)} sources in {len(plan.assignment)} of {shards} shards")
-        print(f"manifest: {plan.manifest}")
-        return wait_for_run(settings, enqueued) if args.wait else EXIT_OK
+        return enqueue(context, list(config.enabled), shards, args.wait)
+
+
+def enqueue(
+    context: Context, sources: list[Source], shards: int, wait: bool, backfill: BackfillSpec | None = None
+) -> int:
+    """Enqueue a run (a backfill: one shard per WARC file) and say so; with ``wait``, its status."""
+    from crawler.distributed.queue import QueueUnavailableError, enqueue_run, wait_for_run
+
+    settings = context.settings
+    try:
+        if state_url(settings) is None:
+            raise StateError("enqueue needs the state in PostgreSQL, shared by the workers: set STATE_URL")
+        enqueued = enqueue_run(settings, sources, shards, list(context.set_options), backfill)
+    except RunLockedError as exc:
+        return refuse(str(exc), EXIT_LOCKED)
+    except StateError as exc:
+        return refuse(f"not enqueueing: {exc}", EXIT_STATE_UNUSABLE)
+    except QueueUnavailableError as exc:
+        return refuse(f"not enqueueing: {exc}", EXIT_UNAVAILABLE)
+    plan = enqueued.plan
+    if backfill is not None:
+        print(f"run {plan.run_id}: {len(backfill.files)} WARC files, one job each, for {len(sources)} sources")
+    else:
+        print(f"run {plan.run_id}: {len(sources)} sources in {len(plan.assignment)} of {shards} shards")
+    print(f"manifest: {plan.manifest}")
+    return wait_for_run(settings, enqueued) if wait else EXIT_OK
 
 
 class Worker:
