@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from tests.conftest import ROOT, newsroom_crawl
+from tests.conftest import ROOT, newsroom_crawl, run_crawl
 from tests.site.archives import (
     SOURCES_YAML,
     Capture,
@@ -23,6 +23,7 @@ from tests.site.archives import (
     serve_ccnews,
     source_url,
 )  # fmt: skip
+from tests.site.clock import fixed_clock_env, require_libfaketime
 from tests.site.newsroom import Newsroom
 from tests.site.server import Site
 
@@ -176,3 +177,27 @@ def test_the_backfill_command_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     with Site() as site:  # no listing of the window anywhere
         run = backfill(tmp_path, "--from", "ccnews", "--since", "2026-11-01", "-s", f"CCNEWS_URL={site.url('/')}")
     assert run.returncode == 69 and "no CC-NEWS listing" in run.stderr
+
+
+def test_an_archived_copy_settles_a_page_the_live_crawl_still_owes(tmp_path: Path) -> None:
+    with Site() as site:
+        room = Newsroom(site, 4)
+        story = room.stories[2]
+        archive = WarcBuilder()
+        archive.add(Capture(site.url(story.path), story.html().encode(), day(2)))
+        path = archive.write(tmp_path / "archive.warc.gz")
+        site.handlers.pop(story.path, None)
+        site.add(story.path, "<html>busy</html>", status=503)  # the site fails on it, run after run
+        (tmp_path / "sources.yaml").write_text(room.sources_yaml(), encoding="utf-8")
+        first = newsroom_crawl(tmp_path, room, output="first.jsonl")
+        assert len(first.records) == 3 and site.url(story.path) not in {r["url"] for r in first.records}
+        run = backfill(tmp_path, "--warc", str(path), *output_setting(tmp_path, "archive.jsonl"))
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert [r["url"] for r in records(tmp_path / "archive.jsonl")] == [site.url(story.path)]
+        # An hour later the owed page's pause is over: it would be asked again, were it still owed.
+        later = fixed_clock_env(datetime.now(UTC) + timedelta(hours=1), require_libfaketime())
+        site.reset_hits()
+        again = run_crawl(tmp_path, room.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none", output="again.jsonl",
+                          env=later)  # fmt: skip
+        assert again.returncode == 0 and again.records == [], again.stderr[-2000:]
+        assert not site.requests_for(story.path), "no longer owed: not asked for again"

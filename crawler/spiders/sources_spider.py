@@ -249,13 +249,14 @@ class SourcesSpider(scrapy.Spider):
         self._resume()
         state = self.run_state
         state.checks.configure({source.name: source.revisit for source in self.sources})
+        # A backfill too: an archived copy settles a page the live crawl still owes.
+        state.frontier.load(source.name for source in self.sources)
         if self.backfill is not None:
             for source in self.sources:
                 self.source_stats.touch(source.name)
             async for request in self.backfill.start():
                 yield request
             return
-        state.frontier.load(source.name for source in self.sources)
         # The records of every source's own documents, in one query rather than one per source.
         state.documents.records(url for s in self.sources for url in s.discovery_urls if not is_template(url))
         for source in self.sources:
