@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
@@ -40,22 +41,30 @@ def _slow_warc(data: bytes, stall: float) -> object:
     return handler
 
 
-def _stalled_run(tmp_path: Path, first: Path, two: bytes, name: str, how: signal.Signals) -> tuple[int, str]:
+def _stalled_run(
+    tmp_path: Path, first: Path, two: bytes, name: str, how: signal.Signals, ready: str
+) -> tuple[int, str]:
     """A backfill of ``first`` and ``two`` (served with a long stall half-way), sent ``how`` once
-    the first file is through and the second half read."""
+    its log says ``ready`` and the second file is begun."""
     with Site() as site:
         slow = site.handle("/two.warc.gz", _slow_warc(two, 60))  # type: ignore[arg-type]
         settings = crawl_args(tmp_path, None)[2:]
         command = [sys.executable, "-m", "scrapy", "sources", "backfill", "--warc", str(first), slow, *settings,
                    "-s", "ARCHIVE_READERS=1", *output_setting(tmp_path, name)]  # fmt: skip
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 60
-        while not site.requests_for("/two.warc.gz") and time.time() < deadline:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
+        reader.start()
+        deadline = time.time() + 90
+        while time.time() < deadline and not (
+            site.requests_for("/two.warc.gz") and any(ready in line for line in lines)
+        ):
             time.sleep(0.1)
-        time.sleep(2)  # the first file's pages through the pipeline, the second's first half read
+        time.sleep(0.5)
         process.send_signal(how)
-        _, stderr = process.communicate(timeout=60)
-    return process.returncode, stderr
+        process.wait(timeout=60)
+        reader.join(timeout=30)
+    return process.returncode, "".join(lines)
 
 
 def test_a_stopped_or_killed_backfill_continues_at_the_first_unfinished_file(
@@ -69,18 +78,21 @@ def test_a_stopped_or_killed_backfill_continues_at_the_first_unfinished_file(
     (tmp_path / "sources.yaml").write_text(SOURCES_YAML, encoding="utf-8")
     first = one.write(tmp_path / "one.warc.gz")
 
-    status, stderr = _stalled_run(tmp_path, first, two.build(), "stopped.jsonl", signal.SIGTERM)
+    done = "one.warc.gz: every page dealt with"  # the first file's pages all through the pipeline
+    status, stderr = _stalled_run(tmp_path, first, two.build(), "stopped.jsonl", signal.SIGTERM, done)
     stopped = records(tmp_path / "stopped.jsonl")
     assert status == 130, stderr[-2000:]
     assert {r["url"] for r in stopped} >= {source_url(n) for n in range(5)}, "what it read is delivered"
 
-    status, stderr = _stalled_run(tmp_path, first, two.build(), "killed.jsonl", signal.SIGKILL)
+    before = "1 of 2 WARC files were read before"
+    status, stderr = _stalled_run(tmp_path, first, two.build(), "killed.jsonl", signal.SIGKILL, before)
+    assert before in stderr, "the stopped run recorded its first file as read"
     assert status == -signal.SIGKILL and records(tmp_path / "killed.jsonl") == [], "a run killed -9 delivers nothing"
 
     with Site() as site:
         again = site.add("/two.warc.gz", two.build(), content_type="application/octet-stream", conditional=False)
         run = backfill(tmp_path, "--warc", str(first), again, *output_setting(tmp_path, "resumed.jsonl"))
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "1 of 2 WARC files were read before" in run.stderr
+    assert before in run.stderr, "the killed run recorded nothing"
     together = Counter(r["url"] for r in [*stopped, *records(tmp_path / "resumed.jsonl")])
     assert together == Counter(source_url(n) for n in range(12)), "every article once over the three runs"

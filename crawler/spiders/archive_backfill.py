@@ -237,6 +237,7 @@ class ArchiveBackfill:
             done[source] = [*(done.get(source) or []), list(self.window)][-8:]
         cursor["archive"] = done
         documents.set_cursor(key, cursor)
+        logger.info("WARC %s: every page dealt with; recorded as read with this run's delivery", location)
 
     # --- the pages --------------------------------------------------------------------------
 
