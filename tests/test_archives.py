@@ -78,6 +78,10 @@ def test_only_the_sources_html_pages_are_kept_and_everything_else_counted(pages:
                       Skipped.NOT_RESPONSE: 1}  # fmt: skip
     assert {page.captured for page in found} == {datetime(2026, 11, d, 12, tzinfo=UTC).timestamp() for d in (1, 2, 3)}
     assert found[0].body == pages[0] and found[0].record_id.startswith("<urn:uuid:")
+    # The reader says which source takes a page and the URL the crawl will know it by.
+    assert {(p.source, p.cleaned) for p in found if "ria.ru" in p.url} == {
+        ("ria", "https://ria.ru/20261102/story-1.html")
+    }
 
 
 def test_a_source_takes_its_hosts_and_follow_pattern_and_cleans_tracking() -> None:

@@ -41,5 +41,7 @@ class SourceIndex:
         cleaned = clean_url(url)
         return next(((source, cleaned) for source in candidates if source.follows(cleaned)), None)
 
-    def takes(self, url: str) -> bool:
-        return self.source_of(url) is not None
+    def takes(self, url: str) -> tuple[str, str] | None:
+        """The name of the source that takes ``url``, and the URL cleaned; None when none does."""
+        found = self.source_of(url)
+        return (found[0].name, found[1]) if found is not None else None

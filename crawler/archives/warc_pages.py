@@ -62,6 +62,9 @@ class ArchivedPage:
     # The canonical URL the page declares (parsing.urls.declared_canonical), read here, off the
     # crawl's process: a copy of an article the backfill has already is not extracted again.
     canonical: str | None = None
+    # The source that takes it, and its URL cleaned as a crawl cleans a link (selection.py).
+    source: str = ""
+    cleaned: str = ""
 
 
 def _is_html(content_type: str | None) -> bool:
@@ -70,9 +73,10 @@ def _is_html(content_type: str | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Wanted:
-    """Which records a reader keeps: URLs ``takes`` accepts, captured at ``since`` or later."""
+    """Which records a reader keeps: URLs a source ``takes`` (its name and the URL cleaned),
+    captured at ``since`` or later."""
 
-    takes: Callable[[str], bool]
+    takes: Callable[[str], tuple[str, str] | None]
     max_size: int
     since: float | None = None
 
@@ -144,7 +148,8 @@ def _page(
     if record.rec_type != "response" or not url.startswith(("http://", "https://")):
         counts[Skipped.NOT_RESPONSE] += 1
         return None
-    if not wanted.takes(url):
+    taken = wanted.takes(url)
+    if taken is None:
         counts[Skipped.OTHER_SITE] += 1
         return None
     captured = unix_time(record.rec_headers.get_header("WARC-Date") or record.rec_headers.get_header("archive-date"))
@@ -176,6 +181,7 @@ def _page(
         url=url, captured=captured, headers=tuple(record.http_headers.headers), body=body, file=name,
         offset=iterator.get_record_offset(), length=iterator.get_record_length(),
         record_id=record.rec_headers.get_header("WARC-Record-ID") or "", canonical=declared_canonical(body, url),
+        source=taken[0], cleaned=taken[1],
     )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as defaults
 from crawler.archives.readers import FileRead, ReaderConfig, read_archives
-from crawler.archives.selection import OUTSIDE_WINDOW, SourceIndex
+from crawler.archives.selection import OUTSIDE_WINDOW
 from crawler.archives.warc_pages import RECORDS, ArchivedPage
 from crawler.config.sources_file import Source
 from crawler.evidence.changes import FoundBy
@@ -130,7 +130,6 @@ class ArchiveBackfill:
         self.spider = spider
         self.locations = locations
         self.window = window
-        self.index = SourceIndex(spider.sources)
         self._in_flight = 0
         self._room = asyncio.Event()
         self._pending: Counter[str] = Counter()  # pages of a file still in flight
@@ -243,14 +242,13 @@ class ArchiveBackfill:
 
     def _request(self, page: ArchivedPage) -> Request | None:
         spider = self.spider
-        found = self.index.source_of(page.url)
-        if found is None:  # the reader's index took it; the same index here cannot refuse it
+        source = spider.source(page.source)
+        if source is None:  # the readers take only the spider's sources
             return None
-        source, url = found
         if source.name not in self._todo.get(page.file, ()):
             self.stats.inc_value(f"{STAT}skipped/read_before")
             return None
-        url = spider.cleaned(url)
+        url = spider.cleaned(page.cleaned)  # the sites' Clean-param rules, learnt by live runs
         key = url_key(url)
         spider.source_stats.inc(source.name, Count.DISCOVERED)
         self.stats.inc_value(f"{STAT}pages")
