@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["Since", "parse_duration", "parse_revisits", "parse_since", "parse_until"]
+__all__ = ["Since", "parse_duration", "parse_revisits", "parse_since", "parse_until", "until_end"]
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$", re.IGNORECASE)
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -89,6 +89,11 @@ def parse_until(value: str) -> date | str:
     if day is None:
         return f"{value!r} is not a date such as 2026-11-15"
     return day
+
+
+def until_end(day: date) -> float:
+    """The end of an ``until`` day (it is read in full), as a Unix time."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
 
 
 def parse_revisits(value: object) -> tuple[float, ...] | str:

@@ -26,7 +26,7 @@ from crawler import settings as defaults
 from crawler.config.date_templates import is_template
 from crawler.config.setting_types import settings_config
 from crawler.config.sources_file import Listing, Source, SourcesError, load_sources, select_sources
-from crawler.config.windows import Since, parse_since, parse_until
+from crawler.config.windows import Since, parse_since, parse_until, until_end
 from crawler.evidence.changes import FoundBy
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.documents import listing_digest
@@ -969,7 +969,7 @@ def _until_arg(value: str | None) -> float | None:
     if not value:
         return None
     day = _parsed("until", value, parse_until(value))
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
+    return until_end(day)
 
 
 def article_dates(entry: FeedEntry | None, url: str) -> tuple[float, float] | None:

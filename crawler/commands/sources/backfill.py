@@ -25,7 +25,7 @@ from crawler.archives.ccnews import listing_urls, parse_listing, select_files, w
 from crawler.commands.sources.action import About, ActionParser, Context, refuse
 from crawler.commands.sources.distributed import enqueue
 from crawler.config.sources_file import Source, SourcesError, select_sources
-from crawler.config.windows import parse_since, parse_until
+from crawler.config.windows import parse_since, parse_until, until_end
 from crawler.distributed.plan import BackfillSpec
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_UNAVAILABLE
 
@@ -94,7 +94,7 @@ def _window(since_arg: str | None, until_arg: str | None) -> tuple[float | None,
         day = parse_until(until_arg)
         if isinstance(day, str):
             raise UsageError(f"--until {until_arg}: {day}")
-        until = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
+        until = until_end(day)
         if since is not None and until <= since:
             raise UsageError(f"--until {until_arg} is before --since {since_arg}")
     return since, until
