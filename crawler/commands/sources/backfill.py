@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
+from typing import Any
 
 from scrapy.exceptions import UsageError
 
@@ -104,17 +105,15 @@ def _day(moment: float) -> date:
     return datetime.fromtimestamp(moment, UTC).date()
 
 
-def _ccnews_files(settings: object, since: float, until: float | None) -> list[str] | None:
+def _ccnews_files(settings: Any, since: float, until: float | None) -> list[str] | None:
     """The CC-NEWS files of the window, from its monthly listings; None when none could be read."""
-    import requests
-
-    base = settings.get("CCNEWS_URL") or defaults.CCNEWS_URL  # type: ignore[attr-defined]
-    timeout = settings.getfloat("DOWNLOAD_TIMEOUT", defaults.DOWNLOAD_TIMEOUT)  # type: ignore[attr-defined]
+    base = settings.get("CCNEWS_URL") or defaults.CCNEWS_URL
+    timeout = settings.getfloat("DOWNLOAD_TIMEOUT", defaults.DOWNLOAD_TIMEOUT)
     end = until if until is not None else time.time()
     paths: list[str] = []
     read = 0
     for url in listing_urls(base, _day(since), _day(end - 1)):
-        listed = _listing(requests, url, timeout)
+        listed = _listing(url, timeout)
         if listed is not None:
             read += 1
             paths += listed
@@ -125,13 +124,15 @@ def _ccnews_files(settings: object, since: float, until: float | None) -> list[s
     return [warc_url(base, path) for path in chosen]
 
 
-def _listing(requests: object, url: str, timeout: float) -> list[str] | None:
+def _listing(url: str, timeout: float) -> list[str] | None:
     """One month's paths; None (said on standard error) when the listing cannot be had."""
+    import requests  # only a CC-NEWS backfill needs it
+
     problem = ""
     for attempt in range(1, LISTING_ATTEMPTS + 1):
         try:
-            response = requests.get(url, timeout=timeout)  # type: ignore[attr-defined]
-        except requests.RequestException as exc:  # type: ignore[attr-defined]
+            response = requests.get(url, timeout=timeout)
+        except requests.RequestException as exc:
             problem = f"{type(exc).__name__}: {exc}"
         else:
             if response.status_code == 200:
@@ -143,7 +144,8 @@ def _listing(requests: object, url: str, timeout: float) -> list[str] | None:
             problem = f"HTTP {response.status_code}"
             if response.status_code < 500:
                 break
-        time.sleep(attempt)
+        if attempt < LISTING_ATTEMPTS:
+            time.sleep(attempt)
     print(f"sources-crawler: CC-NEWS listing {url} not read ({problem}); its month is left out", file=sys.stderr)
     return None
 
