@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config.sources_file import MAX_FILE_BYTES, SourcesError, load_sources, select_sources
+from crawler.config.sources_file import SourcesError, load_sources, select_sources
+from crawler.config.yaml_lines import MAX_FILE_BYTES
 from tests.conftest import scrapy_command
 from tests.site.server import Site
 

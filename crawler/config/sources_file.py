@@ -14,29 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from lxml import etree
 
-from crawler.config.date_templates import is_template, template_problem
 from crawler.config.regex_safety import RegexProblem, check_follow_pattern
 from crawler.config.windows import Since, parse_revisits, parse_since
+from crawler.config.yaml_lines import Problem, Validator, Value, close_match, read_yaml, show
 from crawler.parsing.kinds import DiscoveryKind
-from crawler.parsing.urls import host_of, is_public_http_url_syntax
+from crawler.parsing.urls import host_of
 
 __all__ = [
     "ExtractRules",
     "Listing",
+    "Problem",
     "Source",
     "SourcesConfig",
     "SourcesError",
     "load_sources",
     "select_sources",
 ]
-
-# A sources file is a few kilobytes; anything this large is a mistake or an attack.
-MAX_FILE_BYTES = 2 * 1024 * 1024
-# Bounds the work an alias bomb ("billion laughs" made of YAML anchors) can cause.
-MAX_NODES = 200_000
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
@@ -127,24 +122,6 @@ class SourcesConfig:
         return tuple(source for source in self.sources if source.enabled)
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    line: int | None
-    source: str | None
-    key: str | None
-    message: str
-
-    def format(self, path: Path | str) -> str:
-        where = f"{path}:{self.line}" if self.line else f"{path}"
-        parts = []
-        if self.source:
-            parts.append(f"source {self.source!r}")
-        if self.key:
-            parts.append(f"key {self.key!r}")
-        context = ", ".join(parts)
-        return f"{where}: {context + ': ' if context else ''}{self.message}"
-
-
 class SourcesError(Exception):
     """The sources file (or a source selection) is invalid; ``str()`` is the user message."""
 
@@ -154,160 +131,12 @@ class SourcesError(Exception):
         super().__init__("\n".join(problem.format(path) for problem in self.problems))
 
 
-# --- YAML with line numbers -------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Value:
-    """A YAML value with the line it starts on (1-based)."""
-
-    value: Any
-    line: int
-
-
-class _Reader:
-    """Turns a composed YAML node graph into ``_Value`` trees, bounding the work."""
-
-    def __init__(self) -> None:
-        self._loader = yaml.SafeLoader("")
-        self._nodes = 0
-
-    def read(self, node: yaml.Node) -> _Value:
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise _TooLargeError(node.start_mark.line + 1)
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            self._loader.flatten_mapping(node)
-            result: dict[str, tuple[_Value, _Value]] = {}
-            for key_node, value_node in node.value:
-                key = self.read(key_node)
-                result[str(key.value)] = (key, self.read(value_node))
-            return _Value(result, line)
-        if isinstance(node, yaml.SequenceNode):
-            return _Value([self.read(item) for item in node.value], line)
-        return _Value(self._loader.construct_object(node, deep=True), line)
-
-
-class _TooLargeError(Exception):
-    def __init__(self, line: int):
-        self.line = line
-
-
-def _parse_yaml(path: Path, text: str) -> _Value | Problem | None:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or str(exc)
-        lines = text.splitlines()
-        if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
-            problem = "a tab character is not allowed in YAML indentation; indent with spaces"
-        else:
-            problem = f"YAML syntax error: {problem}"
-        return Problem(line, None, None, problem)
-    except yaml.YAMLError as exc:
-        return Problem(None, None, None, f"YAML error: {exc}")
-    if node is None:
-        return None
-    try:
-        return _Reader().read(node)
-    except _TooLargeError as exc:
-        return Problem(
-            exc.line,
-            None,
-            None,
-            f"the file expands to more than {MAX_NODES} values (an alias/anchor bomb?)",
-        )
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return Problem(mark.line + 1 if mark else None, None, None, f"YAML error: {exc}")
-
-
 # --- validation ---------------------------------------------------------------
 
 _TOP_KEYS = {"defaults", "sources"}
 
 
-class _Validator:
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.source: str | None = None
-
-    def error(self, line: int | None, key: str | None, message: str) -> None:
-        self.problems.append(Problem(line, self.source, key, message))
-
-    # scalar checks return None after recording a problem
-
-    def bool_(self, v: _Value, key: str) -> bool | None:
-        if isinstance(v.value, bool):
-            return v.value
-        self.error(v.line, key, f"expected true or false, got {_show(v.value)}")
-        return None
-
-    def str_(self, v: _Value, key: str) -> str | None:
-        if isinstance(v.value, str) and v.value.strip():
-            return v.value.strip()
-        self.error(v.line, key, f"expected a non-empty string, got {_show(v.value)}")
-        return None
-
-    def url(self, v: _Value, key: str, templates: bool = False) -> str | None:
-        """An absolute http(s) URL; with ``templates``, one that may carry {date:FORMAT} fields."""
-        text = self.str_(v, key)
-        if text is None:
-            return None
-        if is_template(text) or "{" in text:
-            problem = template_problem(text) if templates else "a {date:…} template works in sitemaps and listings only"
-            if problem:
-                self.error(v.line, key, f"{text!r}: {problem}")
-                return None
-            return text
-        problem = is_public_http_url_syntax(text)
-        if problem:
-            self.error(v.line, key, f"{text!r} is not a valid URL: {problem}")
-            return None
-        return text
-
-    def list_(self, v: _Value, key: str) -> list[_Value] | None:
-        if isinstance(v.value, list):
-            return v.value
-        if isinstance(v.value, str):
-            # A single URL where a list is expected is a common slip; accept it.
-            return [v]
-        self.error(v.line, key, f"expected a list, got {_show(v.value)}")
-        return None
-
-    def mapping(self, v: _Value, key: str | None) -> dict[str, tuple[_Value, _Value]] | None:
-        if isinstance(v.value, dict):
-            return v.value
-        self.error(v.line, key, f"expected a mapping (key: value), got {_show(v.value)}")
-        return None
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the string {shown!r}"
-    return f"the {type(value).__name__} {value!r}"
-
-
-def _close_match(key: str, known: Iterable[str]) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(key, sorted(known), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _language(check: _Validator, v: _Value, key: str) -> str | None:
+def _language(check: Validator, v: Value, key: str) -> str | None:
     language = check.str_(v, key)
     if language is None:
         return None
@@ -317,7 +146,7 @@ def _language(check: _Validator, v: _Value, key: str) -> str | None:
     return None
 
 
-def _urls(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
+def _urls(check: Validator, v: Value, key: str) -> tuple[str, ...] | None:
     items = check.list_(v, key)
     if items is None:
         return None
@@ -325,7 +154,7 @@ def _urls(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(url for url in urls if url))
 
 
-def _since(check: _Validator, v: _Value, key: str) -> Since | None:
+def _since(check: Validator, v: Value, key: str) -> Since | None:
     since = parse_since(v.value)
     if isinstance(since, str):
         check.error(v.line, key, since)
@@ -333,7 +162,7 @@ def _since(check: _Validator, v: _Value, key: str) -> Since | None:
     return since
 
 
-def _revisit(check: _Validator, v: _Value, key: str) -> tuple[float, ...] | None:
+def _revisit(check: Validator, v: Value, key: str) -> tuple[float, ...] | None:
     value = [item.value for item in v.value] if isinstance(v.value, list) else v.value
     ages = parse_revisits(value)
     if isinstance(ages, str):
@@ -342,7 +171,7 @@ def _revisit(check: _Validator, v: _Value, key: str) -> tuple[float, ...] | None
     return ages
 
 
-def _listings(check: _Validator, v: _Value, key: str) -> tuple[Listing, ...] | None:
+def _listings(check: Validator, v: Value, key: str) -> tuple[Listing, ...] | None:
     items = check.list_(v, key)
     if items is None:
         return None
@@ -350,7 +179,7 @@ def _listings(check: _Validator, v: _Value, key: str) -> tuple[Listing, ...] | N
     return tuple(listing for listing in listings if listing is not None)
 
 
-def _domains(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
+def _domains(check: Validator, v: Value, key: str) -> tuple[str, ...] | None:
     items = check.list_(v, key)
     if items is None:
         return None
@@ -367,26 +196,26 @@ def _domains(check: _Validator, v: _Value, key: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(domains))
 
 
-def _extract(check: _Validator, v: _Value, key: str) -> dict[str, str] | None:
+def _extract(check: Validator, v: Value, key: str) -> dict[str, str] | None:
     rules = check.mapping(v, key)
     return None if rules is None else _build_extract(check, rules)
 
 
-def _delay(check: _Validator, v: _Value, key: str) -> float | None:
+def _delay(check: Validator, v: Value, key: str) -> float | None:
     if isinstance(v.value, (int, float)) and not isinstance(v.value, bool) and 0 <= v.value <= 3600:
         return float(v.value)
-    check.error(v.line, key, f"expected seconds between 0 and 3600, got {_show(v.value)}")
+    check.error(v.line, key, f"expected seconds between 0 and 3600, got {show(v.value)}")
     return None
 
 
-def _count(check: _Validator, v: _Value, key: str) -> int | None:
+def _count(check: Validator, v: Value, key: str) -> int | None:
     if isinstance(v.value, int) and not isinstance(v.value, bool) and v.value >= 1:
         return v.value
-    check.error(v.line, key, f"expected a whole number of at least 1, got {_show(v.value)}")
+    check.error(v.line, key, f"expected a whole number of at least 1, got {show(v.value)}")
     return None
 
 
-def _follow(check: _Validator, v: _Value, key: str) -> re.Pattern[str] | None:
+def _follow(check: Validator, v: Value, key: str) -> re.Pattern[str] | None:
     pattern = check.str_(v, key)
     if pattern is None:
         return None
@@ -397,13 +226,13 @@ def _follow(check: _Validator, v: _Value, key: str) -> re.Pattern[str] | None:
     return compiled
 
 
-def _flag(check: _Validator, v: _Value, key: str) -> bool | None:
+def _flag(check: Validator, v: Value, key: str) -> bool | None:
     return check.bool_(v, key)
 
 
 # Each source key and the function that validates and converts its value (None: a problem
 # was recorded, or there is nothing to keep).
-_PARSERS: dict[str, Callable[[_Validator, _Value, str], Any]] = {
+_PARSERS: dict[str, Callable[[Validator, Value, str], Any]] = {
     "language": _language,
     "enabled": _flag,
     "translate": _flag,
@@ -422,7 +251,7 @@ _PARSERS: dict[str, Callable[[_Validator, _Value, str], Any]] = {
 _SOURCE_KEYS = {"name", *_PARSERS}
 
 
-def _source_name(check: _Validator, raw: dict[str, tuple[_Value, _Value]], line: int) -> str | None:
+def _source_name(check: Validator, raw: dict[str, tuple[Value, Value]], line: int) -> str | None:
     name_entry = raw.get("name")
     if name_entry is None:
         check.error(line, "name", "every source needs a name")
@@ -435,13 +264,13 @@ def _source_name(check: _Validator, raw: dict[str, tuple[_Value, _Value]], line:
 
 
 def _build_source(
-    check: _Validator, raw: dict[str, tuple[_Value, _Value]], defaults: dict[str, tuple[_Value, _Value]], line: int
+    check: Validator, raw: dict[str, tuple[Value, Value]], defaults: dict[str, tuple[Value, Value]], line: int
 ) -> Source | None:
     name = _source_name(check, raw, line)
     check.source = name
     for key, (key_value, _) in raw.items():
         if key not in _SOURCE_KEYS:
-            check.error(key_value.line, key, f"unknown key{_close_match(key, _SOURCE_KEYS)}")
+            check.error(key_value.line, key, f"unknown key{close_match(key, _SOURCE_KEYS)}")
     before = len(check.problems)
     kwargs: dict[str, Any] = {}
     for key, (_, value) in {**defaults, **raw}.items():
@@ -468,13 +297,13 @@ def _registrable_host(url: str) -> str:
 _LISTING_KEYS = ("url", "follow", "next")
 
 
-def _build_listing(check: _Validator, item: _Value, key: str) -> Listing | None:
+def _build_listing(check: Validator, item: Value, key: str) -> Listing | None:
     raw = check.mapping(item, key)
     if raw is None:
         return None
     for name, (name_value, _) in raw.items():
         if name not in _LISTING_KEYS:
-            check.error(name_value.line, f"{key}.{name}", f"unknown key{_close_match(name, _LISTING_KEYS)}")
+            check.error(name_value.line, f"{key}.{name}", f"unknown key{close_match(name, _LISTING_KEYS)}")
     url_entry, follow_entry = raw.get("url"), raw.get("follow")
     if url_entry is None:
         check.error(item.line, f"{key}.url", "a listing needs the url of the page that links to articles")
@@ -494,7 +323,7 @@ def _build_listing(check: _Validator, item: _Value, key: str) -> Listing | None:
     return Listing(url=url, follow=compiled, next=next_xpath)
 
 
-def _xpath(check: _Validator, value: _Value, key: str) -> str | None:
+def _xpath(check: Validator, value: Value, key: str) -> str | None:
     expression = check.str_(value, key)
     if expression is None:
         return None
@@ -506,14 +335,14 @@ def _xpath(check: _Validator, value: _Value, key: str) -> str | None:
     return expression
 
 
-def _build_extract(check: _Validator, rules: dict[str, tuple[_Value, _Value]]) -> ExtractRules:
+def _build_extract(check: Validator, rules: dict[str, tuple[Value, Value]]) -> ExtractRules:
     values: dict[str, str] = {}
     for key, (key_value, value) in rules.items():
         if key not in EXTRACT_KEYS:
             check.error(
                 key_value.line,
                 f"extract.{key}",
-                f"unknown key{_close_match(key, EXTRACT_KEYS)}; use one of {', '.join(EXTRACT_KEYS)}",
+                f"unknown key{close_match(key, EXTRACT_KEYS)}; use one of {', '.join(EXTRACT_KEYS)}",
             )
             continue
         expression = _xpath(check, value, f"extract.{key}")
@@ -522,8 +351,8 @@ def _build_extract(check: _Validator, rules: dict[str, tuple[_Value, _Value]]) -
     return ExtractRules(**values)
 
 
-def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
-    check = _Validator()
+def _validate(root: Value) -> tuple[list[Source], list[Problem]]:
+    check = Validator()
     top = check.mapping(root, None)
     if top is None:
         return [], check.problems
@@ -533,9 +362,9 @@ def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
             check.error(
                 key_value.line,
                 key,
-                f"unknown top-level key{_close_match(key, _TOP_KEYS)}; expected 'defaults', 'sources' or x-... anchors",
+                f"unknown top-level key{close_match(key, _TOP_KEYS)}; expected 'defaults', 'sources' or x-... anchors",
             )
-    defaults: dict[str, tuple[_Value, _Value]] = {}
+    defaults: dict[str, tuple[Value, Value]] = {}
     if "defaults" in top:
         defaults_value = top["defaults"][1]
         if defaults_value.value is not None:
@@ -544,7 +373,7 @@ def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
             if key == "name":
                 check.error(key_value.line, "defaults.name", "a name cannot be a default; give each source its own")
             elif key not in _SOURCE_KEYS:
-                check.error(key_value.line, f"defaults.{key}", f"unknown key{_close_match(key, _SOURCE_KEYS)}")
+                check.error(key_value.line, f"defaults.{key}", f"unknown key{close_match(key, _SOURCE_KEYS)}")
         defaults = {k: v for k, v in defaults.items() if k in _SOURCE_KEYS and k != "name"}
     if "sources" not in top:
         check.error(root.line, "sources", "the file has no 'sources:' list")
@@ -552,7 +381,7 @@ def _validate(root: _Value) -> tuple[list[Source], list[Problem]]:
     sources_value = top["sources"][1]
     if not isinstance(sources_value.value, list) or not sources_value.value:
         check.error(
-            sources_value.line, "sources", f"expected a non-empty list of sources, got {_show(sources_value.value)}"
+            sources_value.line, "sources", f"expected a non-empty list of sources, got {show(sources_value.value)}"
         )
         return [], check.problems
 
@@ -596,25 +425,7 @@ def _cached_sources(path: Path, mtime_ns: int, size: int) -> SourcesConfig:
 
 
 def _read_sources(path: Path) -> SourcesConfig:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise SourcesError(
-            path, [Problem(None, None, None, "file not found (set SOURCES_FILE or create it)")]
-        ) from None
-    except OSError as exc:
-        raise SourcesError(path, [Problem(None, None, None, f"cannot read: {exc.strerror}")]) from None
-    if size > MAX_FILE_BYTES:
-        raise SourcesError(path, [Problem(None, None, None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourcesError(
-            path, [Problem(None, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
-    except OSError as exc:
-        raise SourcesError(path, [Problem(None, None, None, f"cannot read: {exc.strerror}")]) from None
-    parsed = _parse_yaml(path, text)
+    parsed = read_yaml(path, "file not found (set SOURCES_FILE or create it)")
     if isinstance(parsed, Problem):
         raise SourcesError(path, [parsed])
     if parsed is None:
@@ -637,7 +448,7 @@ def select_sources(config: SourcesConfig, names: str | Iterable[str] | None) -> 
             config.path,
             [
                 Problem(
-                    None, None, None, f"unknown source {n!r}{_close_match(n, names)}; configured: {', '.join(names)}"
+                    None, None, None, f"unknown source {n!r}{close_match(n, names)}; configured: {', '.join(names)}"
                 )
                 for n in unknown
             ],

@@ -1,0 +1,1 @@
+"""Watchlists: which articles an analyst follows, matched in every inflected form."""
