@@ -241,11 +241,10 @@ def _validate(root: Value, known_sources: frozenset[str] | None) -> tuple[list[W
             check.error(watchlist.line, "name", f"duplicate name; the first watchlist with it is on line {first}")
             continue
         seen[watchlist.name.lower()] = watchlist.line
-        for source in watchlist.sources if known_sources is not None else ():
-            if source not in known_sources:  # type: ignore[operator]
-                check.error(
-                    watchlist.line, "sources", f"no source is named {source!r}{close_match(source, known_sources)}"
-                )  # type: ignore[arg-type]
+        for source in watchlist.sources:
+            if known_sources is not None and source not in known_sources:
+                hint = close_match(source, known_sources)
+                check.error(watchlist.line, "sources", f"no source is named {source!r}{hint}")
         watchlists.append(watchlist)
     return watchlists, check.problems
 
