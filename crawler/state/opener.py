@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from crawler import settings as defaults
 from crawler.state.lock import RunLock
-from crawler.state.store import HeldLock, Lock, SharedStore, StateError, StateStore
+from crawler.state.store import AnalystReads, HeldLock, Lock, SharedStore, StateError, StateStore
 
 if TYPE_CHECKING:
     from crawler.state.postgres_store import PostgresStore
@@ -20,6 +20,7 @@ __all__ = [
     "crawl_session",
     "last_run_summary",
     "lease_seconds",
+    "open_reader",
     "open_shared_store",
     "open_store",
     "open_stores",
@@ -132,3 +133,15 @@ def _readable_url(settings: Any) -> str | None:
         return state_url(settings)
     except StateError:
         return None
+
+
+def open_reader(settings: Any) -> AnalystReads:
+    """The state for the analyst's commands: PostgreSQL under STATE_URL, else the SQLite file
+    opened read-only (a crawl may be writing it). Raises StateError when it cannot be read."""
+    if url := state_url(settings):
+        from crawler.state.postgres_store import PostgresStore
+
+        return PostgresStore(url, max_connections=1)
+    from crawler.state.sqlite_store import SqliteReader
+
+    return SqliteReader(Path(settings.get("STATE_DB")))

@@ -28,9 +28,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
 from crawler.state import rows as shared
-from crawler.state import sql
+from crawler.state import sql, watch_rows
 from crawler.state.run_lease import Lease
 from crawler.state.store import StateError
+from crawler.watch.search_query import QueryWord, SearchQuery
 
 # The shared statements (crawler/state/sql.py) in psycopg's parameter style, converted once.
 _ARTICLE_WITH_TEXT = sql.for_postgres(sql.ARTICLE_WITH_TEXT)
@@ -41,6 +42,14 @@ _STORY_LINK_UPSERT = sql.for_postgres(sql.STORY_LINK_UPSERT)
 _RUN_FINISH = sql.for_postgres(sql.RUN_FINISH)
 _RUN_HISTORY = sql.for_postgres(sql.RUN_HISTORY)
 _PRUNE = {name: sql.for_postgres(statement) for name, statement in sql.PRUNE.items()}
+_SEARCH_UPSERT = sql.for_postgres(sql.SEARCH_UPSERT)
+_WATCH_MATCH_UPSERT = sql.for_postgres(sql.WATCH_MATCH_UPSERT)
+_ALERT_ADD = sql.for_postgres(sql.ALERT_ADD)
+_ALERTS_DUE = sql.for_postgres(sql.ALERTS_DUE)
+_ALERT_SENT = sql.for_postgres(sql.ALERT_SENT)
+_ALERT_FAILED = sql.for_postgres(sql.ALERT_FAILED)
+_MATCHES_SINCE = sql.for_postgres(sql.MATCHES_SINCE)
+_FEEDS = {"sources": sql.for_postgres(sql.FEED_OF_SOURCE), "watchlists": sql.for_postgres(sql.FEED_OF_WATCHLIST)}
 # Pruning as data-modifying CTEs of one statement: they all see the state as it was, so the
 # story bands go with the prints they belong to. Claims and shard results only matter while
 # their run lasts; they are pruned too, and not counted.
@@ -189,7 +198,66 @@ def _v3_to_v4(db: psycopg.Connection) -> None:
     db.execute("CREATE INDEX evidence_updated ON evidence (updated)")
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4]
+# Texts as the search index reads them (as crawler/watch/words.py folds a query's words): the
+# originals word for word ('simple': lower case only; every form is asked for), the English by
+# its stems (a query's English words are stemmed the same way).
+_ORIGINAL = "coalesce(title, '') || ' ' || coalesce(summary, '') || ' ' || coalesce(text, '')"
+_ENGLISH = "coalesce(title_en, '') || ' ' || coalesce(summary_en, '') || ' ' || coalesce(text_en, '')"
+_SEARCH_VECTOR = (
+    f"to_tsvector('simple'::regconfig, translate({_ORIGINAL}, 'ёЁʼ', 'еЕ'''))"
+    f" || to_tsvector('english'::regconfig, translate({_ENGLISH}, 'ёЁʼ', 'еЕ'''))"
+)
+
+
+def _v4_to_v5(db: psycopg.Connection) -> None:
+    # The search index, watchlist matches and alerts, as in the SQLite schema 7.
+    db.execute(
+        "CREATE TABLE search_docs (article_id text PRIMARY KEY, source text NOT NULL, language text, url text NOT NULL,"
+        " story_id text, published text, dated bigint NOT NULL, delivered bigint NOT NULL, revision integer NOT NULL,"
+        " change text, title text, summary text, text text, title_en text, summary_en text, text_en text,"
+        f" tsv tsvector GENERATED ALWAYS AS ({_SEARCH_VECTOR}) STORED)"
+    )
+    db.execute("CREATE INDEX search_docs_tsv ON search_docs USING gin (tsv)")
+    db.execute("CREATE INDEX search_docs_dated ON search_docs (dated)")
+    db.execute("CREATE INDEX search_docs_source ON search_docs (source, delivered)")
+    db.execute(
+        "CREATE TABLE watch_matches (watchlist text NOT NULL, article_id text NOT NULL, story_id text NOT NULL,"
+        " source text NOT NULL, matched bigint NOT NULL, terms text NOT NULL, mentions integer NOT NULL,"
+        " seen_in text NOT NULL, PRIMARY KEY (watchlist, article_id))"
+    )
+    db.execute("CREATE INDEX watch_matches_matched ON watch_matches (matched)")
+    db.execute(
+        "CREATE TABLE alerts (watchlist text NOT NULL, story_id text NOT NULL, article_id text NOT NULL,"
+        " payload text NOT NULL, created bigint NOT NULL, attempts integer NOT NULL DEFAULT 0,"
+        " next_at bigint NOT NULL, sent bigint, given_up bigint, error text, PRIMARY KEY (watchlist, story_id))"
+    )
+    db.execute("CREATE INDEX alerts_due ON alerts (next_at) WHERE sent IS NULL AND given_up IS NULL")
+
+
+def _tsquery_word(word: QueryWord) -> str:
+    """A Cyrillic word in every form as tsquery text: the forms are folded letters and digits, an
+    apostrophe splitting one into a phrase as the parser splits the text."""
+    lexemes = []
+    for form in sorted(word.forms):
+        parts = [part for part in form.split("'") if part]
+        lexemes.append(" <-> ".join(f"'{part}'" for part in parts) if len(parts) > 1 else f"'{parts[0]}'")
+    return " | ".join(f"({lexeme})" for lexeme in lexemes)
+
+
+def _search_condition(query: SearchQuery) -> tuple[str, dict[str, Any]]:
+    """The query's words as one tsquery: Cyrillic ones in every form, the others stemmed."""
+    parts, params = [], {}
+    for index, word in enumerate(query.words):
+        if word.cyrillic:
+            parts.append(f"%(w{index})s::tsquery")
+            params[f"w{index}"] = _tsquery_word(word)
+        else:
+            parts.append(f"(plainto_tsquery('simple', %(w{index})s) || plainto_tsquery('english', %(w{index})s))")
+            params[f"w{index}"] = word.written
+    return "d.tsv @@ (" + " && ".join(parts) + ")", params
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -415,6 +483,56 @@ class PostgresStore:
             ).fetchall()
         return {row[0]: record for row in rows if (record := shared.unpack_record(row[1])) is not None}
 
+    # --- the analyst: search, feeds, alerts --------------------------------------------
+
+    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
+        condition, params = _search_condition(query)
+        where = [condition]
+        if query.since is not None:
+            where.append("d.dated >= %(since)s")
+            params["since"] = int(query.since)
+        if query.story:
+            where.append("d.story_id = %(story)s")
+            params["story"] = query.story
+        if query.sources:
+            where.append("d.source = ANY(%(sources)s)")
+            params["sources"] = list(query.sources)
+        if query.languages:
+            where.append("d.language = ANY(%(languages)s)")
+            params["languages"] = list(query.languages)
+        statement = (
+            f"SELECT {sql.SEARCH_FIELDS} FROM search_docs d WHERE {' AND '.join(where)}"
+            " ORDER BY d.dated DESC, d.article_id DESC LIMIT %(limit)s OFFSET %(offset)s"
+        )
+        with self._statement() as db:
+            rows = db.execute(statement, {**params, "limit": limit, "offset": offset}).fetchall()
+        return [dict(zip(sql.SEARCH_COLUMNS, row, strict=True)) for row in rows]
+
+    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
+        with self._statement() as db:
+            rows = db.execute(_FEEDS[kind], {"name": name, "limit": limit}).fetchall()
+        return [dict(zip(sql.SEARCH_COLUMNS, row, strict=True)) for row in rows]
+
+    def matches_since(self, since: float) -> list[dict[str, Any]]:
+        with self._statement() as db:
+            rows = db.execute(_MATCHES_SINCE, {"since": int(since)}).fetchall()
+        return [dict(zip(shared.MATCH_FIELDS, row, strict=True)) for row in rows]
+
+    def due_alerts(self, now: float, limit: int) -> list[shared.DueAlert]:
+        with self._statement() as db:
+            rows = db.execute(_ALERTS_DUE, {"now": int(now), "limit": limit}).fetchall()
+        return [shared.DueAlert.from_row(row) for row in rows]
+
+    def record_alerts(self, outcomes: list[dict[str, Any]]) -> None:
+        with self._tx() as db, db.cursor() as cursor:
+            cursor.executemany(_ALERT_SENT, [o for o in outcomes if o.get("sent")])
+            cursor.executemany(_ALERT_FAILED, [o for o in outcomes if not o.get("sent")])
+
+    def waiting_alerts(self) -> dict[str, tuple[int, int]]:
+        with self._statement() as db:
+            rows = db.execute(sql.ALERTS_WAITING).fetchall()
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
     def site_rules(self) -> dict[str, list[list[Any]]]:
         with self._statement() as db:
             return dict(db.execute(sql.SITE_RULES).fetchall())
@@ -461,6 +579,10 @@ class PostgresStore:
                 cursor.execute("UPDATE articles SET last_seen=%s WHERE id = ANY(%s)", (now, list(batch["touched"])))
             cursor.executemany(sql.for_postgres(sql.EVIDENCE_UPSERT), shared.evidence_rows(batch, now))
             cursor.executemany(sql.for_postgres(sql.EVIDENCE_CHECKED), shared.check_rows(batch, now))
+            records = watch_rows.delivered_records(batch)
+            cursor.executemany(_SEARCH_UPSERT, watch_rows.search_rows(records, now))
+            cursor.executemany(_WATCH_MATCH_UPSERT, watch_rows.match_rows(records, now))
+            cursor.executemany(_ALERT_ADD, watch_rows.alert_rows(batch, now))
             cursor.executemany(
                 "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (key) DO UPDATE SET article_id=excluded.article_id,"

@@ -18,6 +18,8 @@ from crawler.state.sql import DOCUMENT_COLUMNS, EVIDENCE_COLUMNS
 
 __all__ = [
     "ARTICLE_FIELDS",
+    "MATCH_FIELDS",
+    "DueAlert",
     "DueCheck",
     "KnownUrl",
     "check_rows",
@@ -174,3 +176,29 @@ def check_rows(batch: dict[str, Any], now: int) -> list[dict[str, Any]]:
          "removed": c.get("removed"), "now": now}
         for c in batch.get("checks", [])
     ]  # fmt: skip
+
+
+# The columns of sql.MATCHES_SINCE, by name: a match, its article, and its story's alert.
+MATCH_FIELDS = (
+    "watchlist", "matched", "source", "article_id", "story_id", "terms", "mentions", "seen_in", "title", "title_en",
+    "url", "change", "alerted_article", "sent", "attempts", "error", "given_up",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlert:
+    """An alert owed (sql.ALERTS_DUE): its watchlist and story, the JSON to post, its past attempts."""
+
+    watchlist: str
+    story_id: str
+    payload: dict[str, Any]
+    attempts: int
+    created: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> DueAlert:
+        try:
+            payload = json.loads(row[2])
+        except (TypeError, ValueError):
+            payload = {}
+        return cls(str(row[0]), str(row[1]), payload if isinstance(payload, dict) else {}, int(row[3]), int(row[4]))

@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "ALERTS_DUE",
+    "ALERTS_WAITING",
+    "ALERT_ADD",
+    "ALERT_FAILED",
+    "ALERT_SENT",
     "ARTICLE_WITH_TEXT",
     "DELIVERIES",
     "DELIVERY_DROP",
@@ -20,19 +25,27 @@ __all__ = [
     "EVIDENCE_COLUMNS",
     "EVIDENCE_DUE",
     "EVIDENCE_UPSERT",
+    "FEED_OF_SOURCE",
+    "FEED_OF_WATCHLIST",
     "FRONTIER_ADD",
     "FRONTIER_COLUMNS",
     "FRONTIER_DELETE",
     "FRONTIER_PRUNE",
     "FRONTIER_UPSERT",
     "LAST_SUMMARY",
+    "MATCHES_SINCE",
     "PRUNE",
     "RUN_FINISH",
     "RUN_HISTORY",
     "RUN_START",
+    "SEARCH_COLUMNS",
+    "SEARCH_FIELDS",
+    "SEARCH_UPSERT",
     "SITE_RULES",
     "STORY_LINK_UPSERT",
+    "TEXT_COLUMNS",
     "UNTRANSLATED_BY_SOURCE",
+    "WATCH_MATCH_UPSERT",
     "for_postgres",
 ]
 
@@ -122,6 +135,64 @@ RUN_FINISH = "UPDATE runs SET finished=:finished, summary=:summary WHERE run_id=
 LAST_SUMMARY = "SELECT summary FROM runs WHERE summary IS NOT NULL ORDER BY finished DESC LIMIT 1"
 RUN_HISTORY = "SELECT finished, summary FROM runs WHERE summary IS NOT NULL AND finished >= :since ORDER BY finished"
 
+# The search index (crawler/state/watch_rows.py): one row per delivered article, its last record's
+# texts; SQLite indexes them with FTS5, PostgreSQL with a tsvector column, each its own way.
+TEXT_COLUMNS = ("title", "summary", "text", "title_en", "summary_en", "text_en")
+SEARCH_COLUMNS = (
+    "article_id", "source", "language", "url", "story_id", "published", "dated", "delivered", "revision", "change",
+    *TEXT_COLUMNS,
+)  # fmt: skip
+SEARCH_UPSERT = (
+    f"INSERT INTO search_docs ({', '.join(SEARCH_COLUMNS)})"
+    f" VALUES ({', '.join(f':{column}' for column in SEARCH_COLUMNS)}) ON CONFLICT (article_id) DO UPDATE SET"
+    + ",".join(f" {column}=excluded.{column}" for column in SEARCH_COLUMNS[1:])
+)
+SEARCH_FIELDS = "d." + ", d.".join(SEARCH_COLUMNS)
+# The newest entries of a feed (crawler/output/atom_feeds.py): a source's, a watchlist's.
+FEED_OF_SOURCE = (
+    f"SELECT {SEARCH_FIELDS} FROM search_docs d WHERE d.source = :name ORDER BY d.delivered DESC, d.dated DESC"
+    " LIMIT :limit"
+)
+FEED_OF_WATCHLIST = (
+    f"SELECT {SEARCH_FIELDS} FROM search_docs d JOIN watch_matches m ON m.article_id = d.article_id"
+    " WHERE m.watchlist = :name ORDER BY d.delivered DESC, d.dated DESC LIMIT :limit"
+)
+
+# Watchlist matches and the alerts they owe (crawler/output/alert_sender.py): one alert per
+# watchlist and story, ever; sent, or retried at ``next_at`` until it is, or given up.
+WATCH_MATCH_UPSERT = (
+    "INSERT INTO watch_matches (watchlist, article_id, story_id, source, matched, terms, mentions, seen_in)"
+    " VALUES (:watchlist, :article_id, :story_id, :source, :matched, :terms, :mentions, :seen_in)"
+    " ON CONFLICT (watchlist, article_id) DO UPDATE SET story_id=excluded.story_id, matched=excluded.matched,"
+    " terms=excluded.terms, mentions=excluded.mentions, seen_in=excluded.seen_in"
+)
+ALERT_ADD = (
+    "INSERT INTO alerts (watchlist, story_id, article_id, payload, created, attempts, next_at)"
+    " VALUES (:watchlist, :story_id, :article_id, :payload, :created, 0, :created)"
+    " ON CONFLICT (watchlist, story_id) DO NOTHING"
+)
+ALERTS_DUE = (
+    "SELECT watchlist, story_id, payload, attempts, created FROM alerts"
+    " WHERE sent IS NULL AND given_up IS NULL AND next_at <= :now ORDER BY created LIMIT :limit"
+)
+ALERT_SENT = (
+    "UPDATE alerts SET sent=:now, attempts=:attempts, error=NULL WHERE watchlist=:watchlist AND story_id=:story_id"
+)
+ALERT_FAILED = (
+    "UPDATE alerts SET attempts=:attempts, next_at=:next_at, error=:error, given_up=:given_up"
+    " WHERE watchlist=:watchlist AND story_id=:story_id"
+)
+ALERTS_WAITING = (
+    "SELECT watchlist, COUNT(*), MIN(created) FROM alerts WHERE sent IS NULL AND given_up IS NULL GROUP BY watchlist"
+)
+MATCHES_SINCE = (
+    "SELECT m.watchlist, m.matched, m.source, m.article_id, m.story_id, m.terms, m.mentions, m.seen_in,"
+    " d.title, d.title_en, d.url, d.change, a.article_id, a.sent, a.attempts, a.error, a.given_up"
+    " FROM watch_matches m LEFT JOIN search_docs d ON d.article_id = m.article_id"
+    " LEFT JOIN alerts a ON a.watchlist = m.watchlist AND a.story_id = m.story_id"
+    " WHERE m.matched >= :since ORDER BY m.matched DESC, m.watchlist, m.article_id"
+)
+
 # Pruning (STATE_RETENTION_DAYS): what was last seen before :older_than, by the name the run
 # summary counts it under. Story bands go first, and each store drops them its own way.
 PRUNE = {
@@ -133,6 +204,12 @@ PRUNE = {
         "DELETE FROM evidence WHERE updated < :older_than"
         " AND id NOT IN (SELECT id FROM articles WHERE last_seen >= :older_than)"
     ),
+    # Before their articles: an article's search row and matches go with it.
+    "search": "DELETE FROM search_docs WHERE article_id IN (SELECT id FROM articles WHERE last_seen < :older_than)",
+    "watch_matches": (
+        "DELETE FROM watch_matches WHERE article_id IN (SELECT id FROM articles WHERE last_seen < :older_than)"
+    ),
+    "alerts": "DELETE FROM alerts WHERE created < :older_than AND (sent IS NOT NULL OR given_up IS NOT NULL)",
     "articles": "DELETE FROM articles WHERE last_seen < :older_than",
     "urls": "DELETE FROM urls WHERE last_seen < :older_than",
     "discovery": "DELETE FROM discovery WHERE last_fetched < :older_than",

@@ -21,9 +21,10 @@ from typing import Any
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
 from crawler.state import rows as shared
-from crawler.state import sql
+from crawler.state import sql, watch_rows
 from crawler.state.store import StateError
 from crawler.translation.cache import USED_RESOLUTION
+from crawler.watch.search_query import SearchQuery, quoted
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -204,8 +205,56 @@ def _v5_to_v6(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX evidence_updated ON evidence (updated)")
 
 
+# Texts as the search index reads them: ё as е, and the modifier letter apostrophe (ʼ, a letter
+# to FTS5) as an apostrophe (a separator), as crawler/watch/words.py folds a query's words. FTS5's
+# unicode61 folds case, but no Cyrillic diacritic. The index is built and taken apart through
+# these same expressions (an external-content table must be told the values it indexed).
+_FOLDED = "replace(replace(replace({}, 'ё', 'е'), 'Ё', 'Е'), 'ʼ', '''')"
+_FTS_VALUES = ", ".join(_FOLDED.format(f"{{row}}.{column}") for column in sql.TEXT_COLUMNS)
+
+
+def _v6_to_v7(db: sqlite3.Connection) -> None:
+    # The search index (scrapy sources search; crawler/state/watch_rows.py): each delivered
+    # article's last texts, indexed by FTS5 (porter: English words by their stem).
+    db.execute(
+        "CREATE TABLE search_docs (rowid INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,"
+        " language TEXT, url TEXT NOT NULL, story_id TEXT, published TEXT, dated INTEGER NOT NULL,"
+        " delivered INTEGER NOT NULL, revision INTEGER NOT NULL, change TEXT, title TEXT, summary TEXT, text TEXT,"
+        " title_en TEXT, summary_en TEXT, text_en TEXT)"
+    )
+    db.execute("CREATE INDEX search_docs_dated ON search_docs (dated)")
+    db.execute("CREATE INDEX search_docs_source ON search_docs (source, delivered)")
+    columns = ", ".join(sql.TEXT_COLUMNS)
+    db.execute(
+        f"CREATE VIRTUAL TABLE search_text USING fts5({columns}, content='search_docs', content_rowid='rowid',"
+        " tokenize='porter unicode61')"
+    )
+    insert = f"INSERT INTO search_text (rowid, {columns}) VALUES (new.rowid, {_FTS_VALUES.format(row='new')});"
+    delete = (
+        f"INSERT INTO search_text (search_text, rowid, {columns})"
+        f" VALUES ('delete', old.rowid, {_FTS_VALUES.format(row='old')});"
+    )
+    db.execute(f"CREATE TRIGGER search_docs_added AFTER INSERT ON search_docs BEGIN {insert} END")
+    db.execute(f"CREATE TRIGGER search_docs_removed AFTER DELETE ON search_docs BEGIN {delete} END")
+    db.execute(f"CREATE TRIGGER search_docs_changed AFTER UPDATE ON search_docs BEGIN {delete} {insert} END")
+    # Watchlist matches, and the alerts they owe (one per watchlist and story).
+    db.execute(
+        "CREATE TABLE watch_matches (watchlist TEXT NOT NULL, article_id TEXT NOT NULL, story_id TEXT NOT NULL,"
+        " source TEXT NOT NULL, matched INTEGER NOT NULL, terms TEXT NOT NULL, mentions INTEGER NOT NULL,"
+        " seen_in TEXT NOT NULL, PRIMARY KEY (watchlist, article_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX watch_matches_matched ON watch_matches (matched)")
+    db.execute(
+        "CREATE TABLE alerts (watchlist TEXT NOT NULL, story_id TEXT NOT NULL, article_id TEXT NOT NULL,"
+        " payload TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER NOT NULL, sent INTEGER, given_up INTEGER, error TEXT, PRIMARY KEY (watchlist, story_id))"
+        " WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX alerts_due ON alerts (next_at) WHERE sent IS NULL AND given_up IS NULL")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6,
+    _v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6, _v6_to_v7,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -488,6 +537,7 @@ class StateDB:
             db.executemany("UPDATE articles SET last_seen=? WHERE id=?", [(now, i) for i in batch["touched"]])
             db.executemany(sql.EVIDENCE_UPSERT, shared.evidence_rows(batch, now))
             db.executemany(sql.EVIDENCE_CHECKED, shared.check_rows(batch, now))
+            self._apply_analyst(db, batch, now)
             db.executemany(
                 "INSERT INTO urls (key, article_id, markers, last_seen, failures) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET article_id=excluded.article_id,"
@@ -510,6 +560,45 @@ class StateDB:
                 " ON CONFLICT(host) DO UPDATE SET rules=excluded.rules, updated=excluded.updated",
                 [(host, json.dumps(rules), now) for host, rules in batch.get("site_rules", [])],
             )
+
+    @staticmethod
+    def _apply_analyst(db: sqlite3.Connection, batch: dict[str, Any], now: int) -> None:
+        """The search index, the watchlist matches and the alerts owed, from the delivered records."""
+        records = watch_rows.delivered_records(batch)
+        db.executemany(sql.SEARCH_UPSERT, watch_rows.search_rows(records, now))
+        db.executemany(sql.WATCH_MATCH_UPSERT, watch_rows.match_rows(records, now))
+        db.executemany(sql.ALERT_ADD, watch_rows.alert_rows(batch, now))
+
+    # --- the analyst: search, feeds, alerts --------------------------------------------
+
+    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
+        return self._reading(lambda: search_candidates(self.db, query, offset, limit))
+
+    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
+        return self._reading(lambda: feed_entries(self.db, kind, name, limit))
+
+    def matches_since(self, since: float) -> list[dict[str, Any]]:
+        return self._reading(lambda: matches_since(self.db, since))
+
+    def due_alerts(self, now: float, limit: int) -> list[shared.DueAlert]:
+        rows = self._reading(lambda: self.db.execute(sql.ALERTS_DUE, {"now": int(now), "limit": limit}).fetchall())
+        return [shared.DueAlert.from_row(row) for row in rows]
+
+    def record_alerts(self, outcomes: list[dict[str, Any]]) -> None:
+        """What became of alerts: each outcome has ``sent`` (a time) or ``next_at``/``given_up``."""
+        with self.transaction() as db:
+            db.executemany(sql.ALERT_SENT, [o for o in outcomes if o.get("sent")])
+            db.executemany(sql.ALERT_FAILED, [o for o in outcomes if not o.get("sent")])
+
+    def waiting_alerts(self) -> dict[str, tuple[int, int]]:
+        rows = self._reading(lambda: self.db.execute(sql.ALERTS_WAITING).fetchall())
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+    def _reading(self, read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read the state database {self.path}: {exc}") from None
 
     @staticmethod
     def _apply_stories(db: sqlite3.Connection, batch: dict[str, Any], now: int) -> None:
@@ -645,3 +734,80 @@ class _Transaction:
             raise StateError(f"the state database {self.path} cannot be written ({error})") from None
         if isinstance(exc, sqlite3.Error):
             raise StateError(f"the state database {self.path} cannot be written ({exc})") from None
+
+
+# --- the analyst's reads: search, feeds, matches (also on a read-only connection) ---------------
+
+
+def _fts_match(query: SearchQuery) -> str:
+    """Every word of the query, each in any of its forms, as an FTS5 expression."""
+    return " AND ".join("(" + " OR ".join(quoted(form) for form in sorted(word.forms)) + ")" for word in query.words)
+
+
+def search_candidates(db: sqlite3.Connection, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Articles holding every word of ``query`` in some form, newest first, with the filters."""
+    where = ["d.rowid IN (SELECT rowid FROM search_text WHERE search_text MATCH :match)"]
+    params: dict[str, Any] = {"match": _fts_match(query), "offset": offset, "limit": limit}
+    if query.since is not None:
+        where.append("d.dated >= :since")
+        params["since"] = int(query.since)
+    if query.story:
+        where.append("d.story_id = :story")
+        params["story"] = query.story
+    for column, values in (("source", query.sources), ("language", query.languages)):
+        if values:
+            names = [f"{column}{i}" for i in range(len(values))]
+            where.append(f"d.{column} IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, values, strict=True))
+    statement = (
+        f"SELECT {sql.SEARCH_FIELDS} FROM search_docs d WHERE {' AND '.join(where)}"
+        " ORDER BY d.dated DESC, d.rowid DESC LIMIT :limit OFFSET :offset"
+    )
+    return [dict(zip(sql.SEARCH_COLUMNS, row, strict=True)) for row in db.execute(statement, params)]
+
+
+def feed_entries(db: sqlite3.Connection, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` delivered articles of a source (kind "sources") or a watchlist."""
+    statement = sql.FEED_OF_SOURCE if kind == "sources" else sql.FEED_OF_WATCHLIST
+    rows = db.execute(statement, {"name": name, "limit": limit})
+    return [dict(zip(sql.SEARCH_COLUMNS, row, strict=True)) for row in rows]
+
+
+def matches_since(db: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
+    rows = db.execute(sql.MATCHES_SINCE, {"since": int(since)}).fetchall()
+    return [dict(zip(shared.MATCH_FIELDS, row, strict=True)) for row in rows]
+
+
+class SqliteReader:
+    """The state file opened read-only, for the analyst's commands (search, alerts)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        if not path.exists():
+            raise StateError(f"there is no state database at {path} yet: run a crawl first")
+        try:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open the state database {path}: {exc}") from None
+        if version < 7:
+            self.db.close()
+            raise StateError(f"{path} has no search index yet (schema {version}): run a crawl first")
+
+    def _read(self, read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read the state database {self.path}: {exc}") from None
+
+    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
+        return self._read(lambda: search_candidates(self.db, query, offset, limit))
+
+    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
+        return self._read(lambda: feed_entries(self.db, kind, name, limit))
+
+    def matches_since(self, since: float) -> list[dict[str, Any]]:
+        return self._read(lambda: matches_since(self.db, since))
+
+    def close(self) -> None:
+        self.db.close()

@@ -13,11 +13,12 @@ from typing import Any, Protocol
 
 from crawler.frontier.book import FrontierEntry
 from crawler.frontier.revisit import DocumentRecord
-from crawler.state.rows import DueCheck, KnownUrl
+from crawler.state.rows import DueAlert, DueCheck, KnownUrl
 from crawler.state.run_lease import Lease
 from crawler.translation.cache import TranslationCache
+from crawler.watch.search_query import SearchQuery
 
-__all__ = ["HeldLock", "Lock", "RunRecords", "SharedStore", "StateError", "StateStore"]
+__all__ = ["Alerts", "AnalystReads", "HeldLock", "Lock", "RunRecords", "SharedStore", "StateError", "StateStore"]
 
 
 class StateError(Exception):
@@ -34,7 +35,28 @@ class RunRecords(Protocol):
     def prune(self, older_than: int) -> dict[str, int]: ...
 
 
-class StateStore(TranslationCache, RunRecords, Protocol):
+class AnalystReads(Protocol):
+    """What the analyst's commands and the feeds read: searches, feed entries, watchlist matches.
+    The state opened read-only (crawler/state/opener.py's ``open_reader``) has just these."""
+
+    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]: ...
+    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]: ...
+    def matches_since(self, since: float) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+class Alerts(Protocol):
+    """The alerts owed (crawler/output/alert_sender.py): due ones, what became of them, and how
+    many wait per watchlist (with the oldest's creation time)."""
+
+    threadsafe: bool
+
+    def due_alerts(self, now: float, limit: int) -> list[DueAlert]: ...
+    def record_alerts(self, outcomes: list[dict[str, Any]]) -> None: ...
+    def waiting_alerts(self) -> dict[str, tuple[int, int]]: ...
+
+
+class StateStore(TranslationCache, RunRecords, AnalystReads, Alerts, Protocol):
     """What runs remember. Every method raises ``StateError`` when the store fails.
 
     The translation cache (crawler/translation/cache.py), the run records above and the

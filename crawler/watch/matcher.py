@@ -82,24 +82,28 @@ class Matcher:
     def _scan(self, texts: tuple[str, ...]) -> Counter[int]:
         """Mentions of each pattern in ``texts`` (each read on its own: no phrase spans two)."""
         counts: Counter[int] = Counter()
-        first, patterns = self._first, self.patterns
         for text in texts:
-            if not text:
-                continue
-            keys = text_keys(text)
-            # Most texts hold no term's first word: one set intersection says so.
-            present = first.keys() & set(keys)
-            if not present:
-                continue
-            for position, key in enumerate(keys):
-                if key not in present:
-                    continue
-                for pattern_id in first[key]:
-                    words = patterns[pattern_id].words
-                    end = position + len(words)
-                    if end <= len(keys) and all(keys[position + i] in words[i] for i in range(1, len(words))):
-                        counts[pattern_id] += 1
+            if text:
+                counts.update(pattern_id for pattern_id, _, _ in self.occurrences(text_keys(text)))
         return counts
+
+    def occurrences(self, keys: list[str]) -> list[tuple[int, int, int]]:
+        """(pattern, position, words) of every mention in a text's word keys."""
+        first, patterns = self._first, self.patterns
+        # Most texts hold no term's first word: one set intersection says so.
+        present = first.keys() & set(keys)
+        if not present:
+            return []
+        found = []
+        for position, key in enumerate(keys):
+            if key not in present:
+                continue
+            for pattern_id in first[key]:
+                words = patterns[pattern_id].words
+                end = position + len(words)
+                if end <= len(keys) and all(keys[position + i] in words[i] for i in range(1, len(words))):
+                    found.append((pattern_id, position, len(words)))
+        return found
 
     def match(self, article: Article) -> list[Match]:
         """The watchlists ``article`` matches, in the file's order."""

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Script", "forms", "script_of", "stem", "text_keys", "tokens", "word_keys"]
+__all__ = ["WORD", "Script", "fold", "forms", "script_of", "stem", "text_keys", "tokens", "word_keys"]
 
 # Letters and digits, with an apostrophe inside a word (Ukrainian "прем'єр", English "don't").
 # A hyphen splits: "прем'єр-міністра" is two words, each inflected on its own.
-_WORD = re.compile(r"[^\W_]+(?:['’ʼ`][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:['’ʼ`][^\W_]+)*")
 _FOLD = (("ё", "е"), ("’", "'"), ("ʼ", "'"), ("`", "'"))
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
@@ -48,7 +48,7 @@ def fold(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """The words of ``text``, folded."""
-    return _WORD.findall(fold(text))
+    return WORD.findall(fold(text))
 
 
 def script_of(word: str) -> Script:
