@@ -24,7 +24,8 @@ def delivered_records(batch: dict[str, Any]) -> list[dict[str, Any]]:
     for entry in batch.get("evidence", []):
         record = unpack_record(base64.b64decode(entry["record"]))
         if record is not None:
-            records.append(record)
+            # The evidence row names the article's id, source and URL whatever the record holds.
+            records.append({"source": entry["source"], "url": entry["url"], **record, "id": entry["id"]})
     return records
 
 
