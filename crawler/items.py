@@ -73,3 +73,7 @@ class ArticleItem:
     # Where the response this record was read from is archived (WARC_DIR): file, offset,
     # length, record id; null without a WARC archive (crawler/output/warc_archive.py).
     warc: dict[str, Any] | None = None
+    # The watchlists the article matched (crawler/output/watchlists.py): per watchlist its name,
+    # the terms found, their mentions, and in which text ("current"; "previous": the text a
+    # revision or removal replaced); empty without watchlists or without a match.
+    watchlists: list[dict[str, Any]] = field(default_factory=list)

@@ -12,6 +12,7 @@ from scrapy.exceptions import DropItem
 from crawler import settings as defaults
 from crawler.evidence.changes import ChangeKind, FoundBy, edit_change
 from crawler.items import ArticleItem, TranslationStatus, translation_record
+from crawler.output.watchlists import Watchlists
 from crawler.state.runstate import Decision, RunState
 from crawler.stats import Count, SourceStats
 from crawler.stories.extension import Stories
@@ -28,6 +29,7 @@ __all__ = [
     "StatePipeline",
     "StoryPipeline",
     "TranslationPipeline",
+    "WatchPipeline",
 ]
 
 logger = logging.getLogger(__name__)
@@ -261,6 +263,26 @@ class StoryPipeline(_Stage):
             item.story_id = item.story_id or item.id
         else:
             stories.assign(item)
+        return item
+
+
+class WatchPipeline(_Stage):
+    """After translation: the watchlists the article matches, in its original or its English,
+    and for a revision or a removal in the text it replaced too (crawler/output/watchlists.py);
+    an alert for each with a webhook goes with the run's delivery."""
+
+    async def process_item(self, item: Any, spider: object = None) -> Any:  # spider: Scrapy < 2.14 passes it
+        watchlists = Watchlists.of(self.crawler)
+        if not isinstance(item, ArticleItem) or watchlists is None:
+            return item
+        state = RunState.of(self.crawler)
+        replaced = state.links.decisions.get(item.id) in (Decision.UPDATED, Decision.RESTORED) or _is_removal(item)
+        previous = await state.checks.previous(item.id) if replaced else None
+        item.watchlists = watchlists.match(item, previous)
+        for match in item.watchlists:
+            self.stats.inc(item.source, f"watchlist/{match['name']}")
+        for alert in watchlists.alerts(item):
+            state.delivery.stage_alert(alert)
         return item
 
 

@@ -75,6 +75,21 @@ REMOVAL_CONFIRM_AFTER = "1h"
 # size at which a WARC file is closed and the next begun (crawler/output/warc_archive.py).
 WARC_DIR = None
 WARC_MAX_SIZE = 1_000_000_000
+# Watchlists (crawler/output/watchlists.py): the file of terms an analyst follows. Absent at
+# this default path: no watchlists. Set to a path that does not exist: an error.
+WATCHLISTS_FILE = "config/watchlists.yaml"
+# Webhook alerts (crawler/output/alert_sender.py): each POST's time limit, how long a run may
+# spend sending once it is done, and how long an alert is retried (run after run, backing off)
+# before it is given up.
+ALERT_TIMEOUT = 10.0
+ALERT_SEND_SECONDS = 60.0
+ALERT_GIVE_UP_AFTER = "7d"
+# Atom feeds of the English stream (crawler/output/atom_feeds.py): where (one file per source and
+# per watchlist; unset or "": none), the entries each keeps, and the URL the directory is served
+# at (for each feed's self link; unset: none).
+FEEDS_DIR = "output/feeds"
+FEED_ENTRIES = 50
+FEEDS_BASE_URL = None
 # scrapy sources backfill (crawler/archives): Common Crawl's data host, under which CC-NEWS lists
 # its WARC files month by month; and the processes reading WARC files at once (-1: one per core).
 CCNEWS_URL = "https://data.commoncrawl.org"
@@ -134,6 +149,11 @@ EXTENSIONS = {
     "crawler.output.run_summary.RunSummary": 1,
     # Which articles carry the same story (crawler/stories/extension.py).
     "crawler.stories.extension.Stories": 2,
+    # Watchlists, their webhook alerts and the Atom feeds, once the run's delivery is recorded
+    # (crawler/output/watchlists.py, alert_sender.py, atom_feeds.py).
+    "crawler.output.watchlists.Watchlists": 4,
+    "crawler.output.alert_sender.AlertSender": 5,
+    "crawler.output.atom_feeds.AtomFeeds": 6,
     # Deletes old outputs and summaries when OUTPUT_RETENTION_DAYS is set (crawler/output/retention.py).
     "crawler.output.retention.OutputRetention": 3,
     "scrapy.extensions.throttle.AutoThrottle": None,
@@ -236,6 +256,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ChangePipeline": 220,
     "crawler.pipelines.StoryPipeline": 250,
     "crawler.pipelines.TranslationPipeline": 300,
+    "crawler.pipelines.WatchPipeline": 350,
     "crawler.pipelines.DeliveryPipeline": 800,
     "crawler.pipelines.EmittedPipeline": 900,
 }

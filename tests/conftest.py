@@ -102,7 +102,8 @@ def crawl_args(
     if sources_yaml is not None:
         sources.write_text(sources_yaml, encoding="utf-8")
     args = ["crawl", "sources", "-s", f"SOURCES_FILE={sources}"]
-    args += ["-s", f"STATE_DB={state or workdir / 'state.sqlite3'}", *(FAST if fast else []), *extra]
+    args += ["-s", f"STATE_DB={state or workdir / 'state.sqlite3'}", "-s", f"FEEDS_DIR={workdir / 'feeds'}"]
+    args += [*(FAST if fast else []), *extra]
     # Under the state_backend fixture's "postgresql" case the same crawl keeps its state there.
     if os.environ.get(TEST_STATE_URL):
         args += ["-s", f"STATE_URL={os.environ[TEST_STATE_URL]}"]

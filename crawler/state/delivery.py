@@ -42,6 +42,8 @@ class Batch:
     # Story fingerprints (store.encode_print) and edition links (article id -> story id).
     stories: dict[str, list[Any]] = field(default_factory=dict)
     story_links: dict[str, str] = field(default_factory=dict)
+    # Webhook alerts owed (crawler/output/watchlists.py), recorded once per watchlist and story.
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self, now: int) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class Batch:
             "site_rules": sorted(self.site_rules.items()),
             "stories": list(self.stories.values()),
             "story_links": sorted(self.story_links.items()),
+            "alerts": self.alerts,
         }
 
 
@@ -93,6 +96,10 @@ class Delivery:
     def learn_site_rules(self, host: str, rules: list[list[Any]]) -> None:
         """A host's robots.txt rules (Clean-param), kept for the next runs."""
         self.batch.site_rules[host] = rules
+
+    def stage_alert(self, alert: dict[str, Any]) -> None:
+        """A webhook alert, recorded with the delivery (so never for an article not delivered)."""
+        self.batch.alerts.append(alert)
 
     def stage(self, item: ArticleItem, story_print: list[Any] | None = None, first_seen: float | None = None) -> None:
         """The item goes to the output: record it as delivered once the files are published,

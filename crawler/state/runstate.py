@@ -33,7 +33,7 @@ from crawler.state.delivery import Delivery, os_error_text, recover_deliveries
 from crawler.state.link_decisions import Decision, LinkDecisions, title_hash
 from crawler.state.lookups import Lookups
 from crawler.state.opener import open_stores
-from crawler.state.store import RunRecords, SharedStore, StateError, StateStore
+from crawler.state.store import Alerts, AnalystReads, RunRecords, SharedStore, StateError, StateStore
 from crawler.stats import PREVIOUS_RUN_STAT
 from crawler.translation.cache import TranslationCache
 
@@ -160,6 +160,14 @@ class RunState:
 
     def translation_cache(self) -> TranslationCache:
         """The store as the translation stage sees it: the cache of earlier runs' translations."""
+        return self.db
+
+    def alert_store(self) -> Alerts:
+        """The store as the alert sender sees it: the alerts owed (crawler/output/alert_sender.py)."""
+        return self.db
+
+    def analyst_reads(self) -> AnalystReads:
+        """The store as the feeds read it: the newest entries of a source or a watchlist."""
         return self.db
 
     def story_store(self) -> StateStore:
