@@ -127,6 +127,13 @@ class Command(ScrapyCrawlCommand):
         typed = setting_problems(self.settings, project_defaults())
         if typed:
             raise UsageError("; ".join(typed))
+        from crawler.config.watchlists_file import WatchlistsError
+        from crawler.output.watchlists import watchlists_config
+
+        try:
+            watchlists_config(self.settings)
+        except WatchlistsError as exc:
+            return f"not crawling, the watchlists file needs fixing:\n{exc}"
         provider = provider_name(self.settings)
         if provider != "none" and provider not in PROVIDERS:
             return f"unknown TRANSLATION_PROVIDER {provider!r}; use one of {', '.join([*PROVIDERS, 'none'])}"

@@ -2,8 +2,8 @@
 
 One module per action, each with its own options (crawler/commands/sources/action.py says how
 they are parsed): ``list``, ``check``, ``discover``, ``digest``, ``health``, ``report``,
-``enqueue``, ``worker`` and ``backfill``. Scrapy names the command after this package; the action modules
-hold no Scrapy command of their own, so they add none."""
+``enqueue``, ``worker``, ``backfill``, ``search`` and ``alerts``. Scrapy names the command after
+this package; the action modules hold no Scrapy command of their own, so they add none."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from scrapy.commands import ScrapyCommand, ScrapyHelpFormatter
 from scrapy.exceptions import UsageError
 
 from crawler.commands.sources.action import Action, ActionParser, Context, UnusableSourcesFileError
+from crawler.commands.sources.alerts import Alerts
 from crawler.commands.sources.backfill import Backfill
 from crawler.commands.sources.check import Check
 from crawler.commands.sources.digest import Digest
@@ -20,6 +21,7 @@ from crawler.commands.sources.discover import Discover
 from crawler.commands.sources.distributed import Enqueue, Worker
 from crawler.commands.sources.health import Health, Report
 from crawler.commands.sources.list_sources import ListSources
+from crawler.commands.sources.search import Search
 from crawler.commands.sources.show import Show
 from crawler.exit_codes import EXIT_CONFIG_ERROR
 
@@ -38,6 +40,8 @@ ACTIONS: dict[str, Action] = {
         Enqueue(),
         Worker(),
         Backfill(),
+        Search(),
+        Alerts(),
     )
 }
 USAGE = " | ".join(action.about.usage for action in ACTIONS.values())
