@@ -48,9 +48,9 @@ def search(reads: AnalystReads, query: SearchQuery) -> list[Hit]:
     candidates were cut short."""
     matcher = Matcher((query.watchlist,))
     hits: list[Hit] = []
-    offset = 0
+    offset, page = 0, min(PAGE, 2 * query.limit)  # most candidates are hits: read few at first
     while len(hits) < query.limit and offset < MOST_CANDIDATES:
-        rows = reads.search_candidates(query, offset, PAGE)
+        rows = reads.search_candidates(query, offset, page)
         for row in rows:
             original, english = _texts(row, ""), _texts(row, "_en")
             article = Article(row["source"], row.get("language") or "", original, english)
@@ -59,9 +59,10 @@ def search(reads: AnalystReads, query: SearchQuery) -> list[Hit]:
                 hits.append(Hit(row, found[0].terms, _snippet(matcher, original), _snippet(matcher, english)))
                 if len(hits) == query.limit:
                     break
-        if len(rows) < PAGE:
+        if len(rows) < page:
             return hits
-        offset += PAGE
+        offset += page
+        page = PAGE
     if len(hits) < query.limit and offset >= MOST_CANDIDATES:
         query.notes.append(f"only the newest {MOST_CANDIDATES} articles holding every word were checked")
     return hits

@@ -759,11 +759,19 @@ def search_candidates(db: sqlite3.Connection, query: SearchQuery, offset: int, l
             names = [f"{column}{i}" for i in range(len(values))]
             where.append(f"d.{column} IN ({', '.join(':' + n for n in names)})")
             params.update(zip(names, values, strict=True))
-    statement = (
-        f"SELECT {sql.SEARCH_FIELDS} FROM search_docs d WHERE {' AND '.join(where)}"
+    # The page's row ids first, sorted by the small leading columns alone: sorting whole rows
+    # (their texts) for a word in thousands of articles took 150 ms of 165.
+    ranked = (
+        f"SELECT d.rowid FROM search_docs d WHERE {' AND '.join(where)}"
         " ORDER BY d.dated DESC, d.rowid DESC LIMIT :limit OFFSET :offset"
     )
-    return [dict(zip(sql.SEARCH_COLUMNS, row, strict=True)) for row in db.execute(statement, params)]
+    rowids = [row[0] for row in db.execute(ranked, params)]
+    if not rowids:
+        return []
+    marks = ", ".join("?" * len(rowids))
+    statement = f"SELECT d.rowid, {sql.SEARCH_FIELDS} FROM search_docs d WHERE d.rowid IN ({marks})"
+    rows = {row[0]: dict(zip(sql.SEARCH_COLUMNS, row[1:], strict=True)) for row in db.execute(statement, rowids)}
+    return [rows[rowid] for rowid in rowids if rowid in rows]
 
 
 def feed_entries(db: sqlite3.Connection, kind: str, name: str, limit: int) -> list[dict[str, Any]]:

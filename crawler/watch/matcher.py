@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from crawler.config.watchlists_file import Term, Watchlist
-from crawler.watch.words import text_keys, tokens, word_keys
+from crawler.watch.words import Script, script_of, text_keys, tokens, word_keys
 
 __all__ = ["Article", "Match", "Matcher", "Role"]
 
@@ -61,6 +61,9 @@ class Matcher:
         self.watchlists = watchlists
         self.patterns: list[_Pattern] = []
         self._first: dict[str, list[int]] = {}
+        # Whether any word is matched by its English stem: if none, an article's Latin words
+        # need no stemming.
+        self._stems = False
         for index, watchlist in enumerate(watchlists):
             for term in watchlist.terms:
                 self._add(index, Role.ANY, 0, term)
@@ -74,6 +77,7 @@ class Matcher:
         words = tuple(word_keys(word, term.exact) for word in tokens(term.text))
         if not words:
             return
+        self._stems = self._stems or any(script_of(word) == Script.LATIN for word in tokens(term.text))
         pattern_id = len(self.patterns)
         self.patterns.append(_Pattern(watchlist, role, group, term.text, words))
         for key in words[0]:
@@ -84,8 +88,12 @@ class Matcher:
         counts: Counter[int] = Counter()
         for text in texts:
             if text:
-                counts.update(pattern_id for pattern_id, _, _ in self.occurrences(text_keys(text)))
+                counts.update(pattern_id for pattern_id, _, _ in self.occurrences(self.keys(text)))
         return counts
+
+    def keys(self, text: str) -> list[str]:
+        """``text``'s words as this matcher looks them up."""
+        return text_keys(text) if self._stems else tokens(text)
 
     def occurrences(self, keys: list[str]) -> list[tuple[int, int, int]]:
         """(pattern, position, words) of every mention in a text's word keys."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from crawler.watch.matcher import Matcher
-from crawler.watch.words import WORD, fold, text_keys
+from crawler.watch.words import WORD, fold
 
 __all__ = ["snippet"]
 
@@ -15,7 +15,7 @@ _SPACE = re.compile(r"\s+")
 def _spans(matcher: Matcher, text: str) -> list[tuple[int, int]]:
     """Character spans of the matcher's wanted terms in ``text``."""
     words = list(WORD.finditer(text))
-    keys = text_keys(" ".join(fold(w.group()) for w in words))
+    keys = matcher.keys(" ".join(fold(w.group()) for w in words))
     if len(keys) != len(words):  # folding split or merged a word: spans cannot be trusted
         return []
     spans = []
