@@ -12,6 +12,7 @@ one mention).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -88,8 +89,39 @@ class Matcher:
         counts: Counter[int] = Counter()
         for text in texts:
             if text:
-                counts.update(pattern_id for pattern_id, _, _ in self.occurrences(self.keys(text)))
+                self._count(self.keys(text), counts)
         return counts
+
+    def _count(self, keys: list[str], counts: Counter[int]) -> None:
+        """Adds the mentions in one text's keys: a one-word term by counting its keys (in C, no
+        loop over the text); only phrases whose first word is there are looked for in place."""
+        seen = Counter(keys)
+        for key in seen.keys() & self._first.keys():
+            phrases = []
+            for pattern_id in self._first[key]:
+                if len(self.patterns[pattern_id].words) == 1:
+                    counts[pattern_id] += seen[key]
+                else:
+                    phrases.append(pattern_id)
+            if phrases:
+                for pattern_id, _ in self._phrases_at(keys, key, phrases):
+                    counts[pattern_id] += 1
+
+    def _phrases_at(self, keys: list[str], key: str, phrases: list[int]) -> Iterator[tuple[int, int]]:
+        """(pattern, position) of each phrase starting with ``key`` where it stands in full;
+        the places of ``key`` found by list.index (in C), not by a loop over the text."""
+        position = -1
+        while True:
+            try:
+                position = keys.index(key, position + 1)
+            except ValueError:
+                return
+            for pattern_id in phrases:
+                words = self.patterns[pattern_id].words
+                if position + len(words) <= len(keys) and all(
+                    keys[position + i] in words[i] for i in range(1, len(words))
+                ):
+                    yield pattern_id, position
 
     def keys(self, text: str) -> list[str]:
         """``text``'s words as this matcher looks them up."""
@@ -97,21 +129,12 @@ class Matcher:
 
     def occurrences(self, keys: list[str]) -> list[tuple[int, int, int]]:
         """(pattern, position, words) of every mention in a text's word keys."""
-        first, patterns = self._first, self.patterns
-        # Most texts hold no term's first word: one set intersection says so.
-        present = first.keys() & set(keys)
-        if not present:
-            return []
-        found = []
-        for position, key in enumerate(keys):
-            if key not in present:
-                continue
-            for pattern_id in first[key]:
-                words = patterns[pattern_id].words
-                end = position + len(words)
-                if end <= len(keys) and all(keys[position + i] in words[i] for i in range(1, len(words))):
-                    found.append((pattern_id, position, len(words)))
-        return found
+        found = [
+            (pattern_id, position, len(self.patterns[pattern_id].words))
+            for key in set(keys) & self._first.keys()
+            for pattern_id, position in self._phrases_at(keys, key, self._first[key])
+        ]
+        return sorted(found, key=lambda hit: hit[1])
 
     def match(self, article: Article) -> list[Match]:
         """The watchlists ``article`` matches, in the file's order."""
