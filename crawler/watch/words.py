@@ -78,15 +78,14 @@ _MOST_KEYS = 500_000
 def text_keys(text: str) -> list[str]:
     """What each word of an article is looked up by: Latin words by their stem, others as written."""
     words = tokens(text)
-    keys = list(map(_KEYS.get, words))
-    if None in keys:
+    try:
+        return list(map(_KEYS.__getitem__, words))
+    except KeyError:  # a word not met before: learn the text's new words
         if len(_KEYS) > _MOST_KEYS:
             _KEYS.clear()
-        for index, key in enumerate(keys):
-            if key is None:
-                word = words[index]
-                keys[index] = _KEYS[word] = stem(word) if word.isascii() and _LATIN.match(word) else word
-    return keys  # type: ignore[return-value]
+        for word in set(words) - _KEYS.keys():
+            _KEYS[word] = stem(word) if word.isascii() and _LATIN.match(word) else word
+        return list(map(_KEYS.__getitem__, words))
 
 
 def word_keys(word: str, exact: bool = False) -> frozenset[str]:
