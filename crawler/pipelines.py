@@ -281,8 +281,9 @@ class WatchPipeline(_Stage):
         item.watchlists = watchlists.match(item, previous)
         for match in item.watchlists:
             self.stats.inc(item.source, f"watchlist/{match['name']}")
-        for alert in watchlists.alerts(item):
-            state.delivery.stage_alert(alert)
+        if item.discovered_via.get("kind") != "archive":  # a backfill's old articles alert no one
+            for alert in watchlists.alerts(item):
+                state.delivery.stage_alert(alert)
         return item
 
 

@@ -199,6 +199,11 @@ def test_a_receiver_that_is_down_never_fails_the_run_and_is_sent_to_once_it_reco
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
         assert headers["X-Signature-256"] == expected
+    summaries = [json.loads(Path(f"{run.output}.summary.json").read_text(encoding="utf-8")) for run in (first, second)]
+    assert summaries[0]["watchlists"]["alerts"] == {"sent": 0, "failed": 1, "given_up": 0, "waiting": 3}
+    assert summaries[0]["watchlists"]["matches"] == {"kherson": 1, "twice": 2, "zaes": 4}
+    assert summaries[1]["watchlists"]["alerts"] == {"sent": 4, "failed": 0, "given_up": 0, "waiting": 0}
+    assert "Watchlists: kherson 1, twice 2, zaes 4; alerts 1 failed, 3 waiting" in first.stderr
     c_alert = next(p for _, p in delivered if p["story_id"] == records["c"]["story_id"])
     assert c_alert["title_en"] == ARTICLES["c"][2] and c_alert["summary_en"] and c_alert["source"] == "en-news"
     assert c_alert["url"].endswith("/en-news/c.html") and c_alert["watchlist"] == "zaes"

@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 
 from crawler import settings as defaults
 from crawler.health.assess import HealthRules, assess_all
-from crawler.output.summary import archive_figures, build_summary, format_table, write_summary
+from crawler.output.summary import analyst_figures, archive_figures, build_summary, format_table, write_summary
 from crawler.state.delivery import os_error_text
 from crawler.state.runstate import RunState
 from crawler.state.store import StateError
@@ -53,6 +53,8 @@ class RunSummary:
                 failed_outputs=state.delivery.failed_outputs,
                 archives=archive_figures(stats),
             )
+            if (analyst := analyst_figures(stats)) is not None:
+                summary["watchlists"] = analyst
             self._add_untranslated(state, summary)
             self._add_health(state, summary)
             for source in summary["failed_sources"]:

@@ -187,6 +187,22 @@ _ARCHIVE = "archive/"
 _FILE_FIGURES = ("listed", "read", "done_before", "missing", "failed", "broken")
 
 
+def analyst_figures(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The watchlists' side of a run (crawler/output/watchlists.py, alert_sender.py,
+    atom_feeds.py), or None without watchlists or feeds: matches per watchlist, the alerts sent,
+    failed, given up and still waiting, and the feeds written and failed."""
+    watchlists: dict[str, int] = {}
+    for key, value in stats.items():
+        parts = key.split("/")
+        if len(parts) == 4 and parts[0] == "sources" and parts[2] == "watchlist":
+            watchlists[parts[3]] = watchlists.get(parts[3], 0) + int(value)
+    alerts = {name: int(stats.get(f"alerts/{name}", 0) or 0) for name in ("sent", "failed", "given_up", "waiting")}
+    feeds = {name: int(stats.get(f"feeds/{name}", 0) or 0) for name in ("written", "failed")}
+    if not watchlists and not any(alerts.values()) and not any(feeds.values()):
+        return None
+    return {"matches": dict(sorted(watchlists.items())), "alerts": alerts, "feeds": feeds}
+
+
 def archive_figures(stats: dict[str, Any]) -> dict[str, Any] | None:
     """A backfill's reading of web archives (crawler/spiders/archive_backfill.py), or None for a
     crawl of live sites: its files (listed, read whole, read before for this window, missing,
@@ -308,7 +324,16 @@ def format_table(summary: dict[str, Any]) -> str:
     lines = columns(rows, rule=True)
     reasons = [f"  {name}: {s['reason']}" for name, s in summary["sources"].items() if s.get("reason")]
     archives = [_archive_line(summary["archives"])] if summary.get("archives") else []
-    return "\n".join(lines + (["", *reasons] if reasons else []) + archives)
+    analyst = [_analyst_line(summary["watchlists"])] if summary.get("watchlists") else []
+    return "\n".join(lines + (["", *reasons] if reasons else []) + archives + analyst)
+
+
+def _analyst_line(figures: dict[str, Any]) -> str:
+    """``Watchlists: zaes 3, kherson 1; alerts 2 sent, 1 failed, 4 waiting; feeds 5 written``."""
+    matches = ", ".join(f"{name} {count}" for name, count in figures["matches"].items()) or "no matches"
+    alerts = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in figures["alerts"].items() if count)
+    feeds = ", ".join(f"{count} {name}" for name, count in figures["feeds"].items() if count)
+    return f"Watchlists: {matches}" + (f"; alerts {alerts}" if alerts else "") + (f"; feeds {feeds}" if feeds else "")
 
 
 def _archive_line(figures: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from crawler.config.sources_file import SourcesError, load_sources
 from crawler.config.watchlists_file import WatchlistsConfig, load_watchlists
 from crawler.items import ArticleItem
 from crawler.watch.matcher import Article, Match, Matcher
+from crawler.watch.words import release_dictionaries
 
 __all__ = ["Watchlists", "watchlists_config"]
 
@@ -52,6 +53,7 @@ class Watchlists:
     def __init__(self, config: WatchlistsConfig):
         self.config = config
         self.matcher = Matcher(config.watchlists)
+        release_dictionaries()
         self.webhooks = {w.name: w.webhook for w in config.watchlists if w.webhook is not None}
 
     @classmethod
