@@ -18,7 +18,9 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["WORD", "Script", "fold", "forms", "release_dictionaries", "script_of", "stem", "text_keys", "tokens", "word_keys"]
+__all__ = [
+    "WORD", "Script", "fold", "forms", "release_dictionaries", "script_of", "stem", "text_keys", "tokens", "word_keys",
+]  # fmt: skip
 
 # Letters and digits, with an apostrophe inside a word (Ukrainian "прем'єр", English "don't").
 # A hyphen splits: "прем'єр-міністра" is two words, each inflected on its own.
