@@ -45,7 +45,8 @@ def _records(corpus: Path, count: int, rng: random.Random) -> list[dict]:
         text = "\n".join(first.splitlines()[:6] + second.splitlines()[:4])
         title = first.split(".", 1)[0][:120]
         records.append({
-            "id": f"a{number:07d}", "source": f"s{number % 25}", "canonical_url": f"https://s{number % 25}.example/{number}",
+            "id": f"a{number:07d}", "source": f"s{number % 25}",
+            "canonical_url": f"https://s{number % 25}.example/{number}",
             "language": language, "title": title, "summary": None, "text": text,
             "title_en": english[number % len(english)][:100], "text_en": english[number % len(english)],
             "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + number * 200 * 86400 / count)),

@@ -24,7 +24,7 @@ from crawler.state import rows as shared
 from crawler.state import sql, watch_rows
 from crawler.state.store import StateError
 from crawler.translation.cache import USED_RESOLUTION
-from crawler.watch.search_query import SearchQuery, quoted
+from crawler.watch.search_query import SearchQuery
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -740,8 +740,12 @@ class _Transaction:
 
 
 def _fts_match(query: SearchQuery) -> str:
-    """Every word of the query, each in any of its forms, as an FTS5 expression."""
-    return " AND ".join("(" + " OR ".join(quoted(form) for form in sorted(word.forms)) + ")" for word in query.words)
+    """Every word of the query, each in any of its forms, as an FTS5 expression: a form is an
+    FTS5 string (a phrase when the tokenizer splits it at an apostrophe)."""
+    return " AND ".join(
+        "(" + " OR ".join('"' + form.replace('"', '""') + '"' for form in sorted(word.forms)) + ")"
+        for word in query.words
+    )
 
 
 def search_candidates(db: sqlite3.Connection, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:

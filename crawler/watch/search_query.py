@@ -7,7 +7,6 @@ form), which the matcher then confirms (a phrase's words in a row) and ranks new
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -67,11 +66,3 @@ def parse_query(text: str, **filters: object) -> SearchQuery:
         for word in tokens(term.text)
     )  # fmt: skip
     return SearchQuery(text, watchlist, tuple(dict.fromkeys(words)), **filters)  # type: ignore[arg-type]
-
-
-_UNSAFE = re.compile(r'"')
-
-
-def quoted(form: str) -> str:
-    """A form as an FTS5 string (a phrase when the tokenizer splits it at an apostrophe)."""
-    return '"' + _UNSAFE.sub('""', form) + '"'
