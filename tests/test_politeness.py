@@ -73,5 +73,12 @@ def test_the_delay_holds_across_subdomains_and_the_feed_host(tmp_path: Path) -> 
         pages = [hit for hit in site.hits if hit.host.endswith("outlet.test") and not hit.path.endswith("robots.txt")]
         assert {hit.host for hit in pages} == {"rss.outlet.test", *hosts}
         gaps = [later.time - earlier.time for earlier, later in itertools.pairwise(pages)]
-        assert min(gaps) >= DELAY * 0.9, [round(gap, 2) for gap in gaps]
+        # Times are taken on arrival at the server: under a loaded machine one request can arrive
+        # late, and the next one (sent on time) then looks early. A gap short of the delay is
+        # that only when the gap before it was long by as much; two hosts paced apart would
+        # give gaps near zero.
+        shown = [round(gap, 2) for gap in gaps]
+        assert all(gap >= DELAY * 0.5 for gap in gaps), shown
+        for before, gap in itertools.pairwise([DELAY, *gaps]):
+            assert gap >= DELAY * 0.9 or before + gap >= 2 * DELAY * 0.9, shown
         assert re.search(r"'downloader/request_count': \d+", run.stderr)
