@@ -65,6 +65,23 @@ def test_check_without_names_validates_the_file() -> None:
     assert bad.returncode == 2 and "file not found" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_check_validates_the_watchlists_file_too(tmp_path: Path) -> None:
+    example = ROOT / "config" / "watchlists.example.yaml"
+    good = scrapy_command("sources", "check", "-s", f"WATCHLISTS_FILE={example}")
+    assert good.returncode == 0 and f"{example}: valid; 2 watchlists, 0 with a webhook" in good.stdout
+    broken = tmp_path / "watchlists.yaml"
+    broken.write_text("watchlists:\n  - name: x\n    terms: [a]\n    min_matches: many\n", encoding="utf-8")
+    bad = scrapy_command("sources", "check", "-s", f"WATCHLISTS_FILE={broken}")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert f"{broken}:4: watchlist 'x', key 'min_matches': expected a whole number" in bad.stderr
+    missing = scrapy_command("sources", "check", "-s", f"WATCHLISTS_FILE={tmp_path / 'none.yaml'}")
+    assert missing.returncode == 2 and "file not found (set WATCHLISTS_FILE" in missing.stderr
+    sources = "sources:\n  - name: local\n    feeds: [http://127.0.0.1:9/feed.xml]\n"
+    crawl = run_crawl(tmp_path, sources, "-s", f"WATCHLISTS_FILE={broken}")
+    assert crawl.returncode == 2 and "the watchlists file needs fixing" in crawl.stderr
+    assert f"{broken}:4:" in crawl.stderr and not (tmp_path / "out.jsonl").exists()
+
+
 def test_check_reports_each_step_of_a_working_source(tmp_path: Path, news_site: NewsSite) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text(news_sources_yaml(news_site), encoding="utf-8")

@@ -25,6 +25,22 @@ from crawler.translation.policy import translation_decision, translation_languag
 __all__ = ["Check"]
 
 
+def _check_watchlists(settings: Any) -> int | None:
+    """The watchlists file (WATCHLISTS_FILE) validated beside the sources file: a line saying so,
+    or its problems and the exit status of a usage error."""
+    from crawler.config.watchlists_file import WatchlistsError
+    from crawler.output.watchlists import watchlists_config
+
+    try:
+        watchlists = watchlists_config(settings)
+    except WatchlistsError as exc:
+        return refuse(f"the watchlists file needs fixing:\n{exc}", EXIT_CONFIG_ERROR)
+    if watchlists is not None:
+        hooks = sum(1 for watchlist in watchlists.watchlists if watchlist.webhook is not None)
+        print(f"{watchlists.path}: valid; {len(watchlists.watchlists)} watchlists, {hooks} with a webhook")
+    return None
+
+
 class Check:
     about = About(
         "check",
@@ -46,6 +62,8 @@ class Check:
         names = [source.name for source in config.enabled] if args.all else args.names
         if not names:
             print(f"{config.path}: valid; {len(config.sources)} sources, {len(config.enabled)} enabled")
+            if (problem := _check_watchlists(context.settings)) is not None:
+                return problem
             print("Name sources to try them: scrapy sources check NAME [NAME ...] (or --all)")
             return EXIT_OK
         try:
