@@ -123,7 +123,12 @@ def test_overlapping_run_is_refused_and_a_killed_run_does_not_block(tmp_path: Pa
     with Site() as site:
         newsroom = Newsroom(site, 4, slow={0: 8.0})
         first = _start(tmp_path, newsroom, "first")
-        time.sleep(2.0)
+        # The first run holds the lock once it fetches: wait for its request of the slow page
+        # (a fixed pause raced a slow start-up on a loaded machine).
+        deadline = time.monotonic() + 60
+        while not site.requests_for(newsroom.stories[0].path) and time.monotonic() < deadline:
+            assert first.poll() is None, first.stderr.read().decode()[-2000:] if first.stderr else ""
+            time.sleep(0.1)
         started = time.monotonic()
         second = newsroom_crawl(tmp_path, newsroom, output="second.jsonl")
         assert second.returncode == EXIT_LOCKED
