@@ -67,6 +67,11 @@ class WatchlistsConfig:
     def get(self, name: str) -> Watchlist | None:
         return next((w for w in self.watchlists if w.name == name), None)
 
+    @property
+    def webhooks(self) -> dict[str, Webhook]:
+        """The webhook of each watchlist that has one, by watchlist name."""
+        return {w.name: w.webhook for w in self.watchlists if w.webhook is not None}
+
 
 class WatchlistsError(Exception):
     """The watchlists file is invalid; ``str()`` is the user message, a line per problem."""

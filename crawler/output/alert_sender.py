@@ -87,7 +87,7 @@ class AlertSender:
     def from_crawler(cls, crawler: Crawler) -> Self:
         # The file as the Watchlists extension read it (the same validated copy while unchanged).
         config = watchlists_config(crawler.settings)
-        webhooks = {w.name: w.webhook for w in config.watchlists if w.webhook} if config is not None else {}
+        webhooks = config.webhooks if config is not None else {}
         if not webhooks:
             raise NotConfigured
         sender = cls(crawler, webhooks, AlertConfig.from_settings(crawler.settings))

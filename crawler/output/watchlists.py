@@ -54,7 +54,7 @@ class Watchlists:
         self.config = config
         self.matcher = Matcher(config.watchlists)
         release_dictionaries()
-        self.webhooks = {w.name: w.webhook for w in config.watchlists if w.webhook is not None}
+        self.webhooks = config.webhooks
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -346,7 +346,30 @@ def check_state_file(path: str | Path) -> None:
         raise StateError(f"the state database {path} is damaged ({'; '.join(problems)[:300]}); {_FIX_HINT}")
 
 
-class StateDB:
+class _AnalystReads:
+    """The analyst's reads (search, feeds, matches) on ``self.db``, shared by the store a run
+    writes through and the read-only file the commands open."""
+
+    db: sqlite3.Connection
+    path: Path
+
+    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
+        return self._reading(lambda: search_candidates(self.db, query, offset, limit))
+
+    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
+        return self._reading(lambda: feed_entries(self.db, kind, name, limit))
+
+    def matches_since(self, since: float) -> list[dict[str, Any]]:
+        return self._reading(lambda: matches_since(self.db, since))
+
+    def _reading(self, read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read the state database {self.path}: {exc}") from None
+
+
+class StateDB(_AnalystReads):
     """A connection to the state database, used from one thread (the reactor's)."""
 
     threadsafe = False
@@ -571,15 +594,6 @@ class StateDB:
 
     # --- the analyst: search, feeds, alerts --------------------------------------------
 
-    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
-        return self._reading(lambda: search_candidates(self.db, query, offset, limit))
-
-    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
-        return self._reading(lambda: feed_entries(self.db, kind, name, limit))
-
-    def matches_since(self, since: float) -> list[dict[str, Any]]:
-        return self._reading(lambda: matches_since(self.db, since))
-
     def due_alerts(self, now: float, limit: int) -> list[shared.DueAlert]:
         rows = self._reading(lambda: self.db.execute(sql.ALERTS_DUE, {"now": int(now), "limit": limit}).fetchall())
         return [shared.DueAlert.from_row(row) for row in rows]
@@ -593,12 +607,6 @@ class StateDB:
     def waiting_alerts(self) -> dict[str, tuple[int, int]]:
         rows = self._reading(lambda: self.db.execute(sql.ALERTS_WAITING).fetchall())
         return {row[0]: (int(row[1]), int(row[2])) for row in rows}
-
-    def _reading(self, read: Callable[[], Any]) -> Any:
-        try:
-            return read()
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot read the state database {self.path}: {exc}") from None
 
     @staticmethod
     def _apply_stories(db: sqlite3.Connection, batch: dict[str, Any], now: int) -> None:
@@ -790,7 +798,7 @@ def matches_since(db: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
     return [dict(zip(shared.MATCH_FIELDS, row, strict=True)) for row in rows]
 
 
-class SqliteReader:
+class SqliteReader(_AnalystReads):
     """The state file opened read-only, for the analyst's commands (search, alerts)."""
 
     def __init__(self, path: Path):
@@ -805,21 +813,6 @@ class SqliteReader:
         if version < 7:
             self.db.close()
             raise StateError(f"{path} has no search index yet (schema {version}): run a crawl first")
-
-    def _read(self, read: Callable[[], Any]) -> Any:
-        try:
-            return read()
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot read the state database {self.path}: {exc}") from None
-
-    def search_candidates(self, query: SearchQuery, offset: int, limit: int) -> list[dict[str, Any]]:
-        return self._read(lambda: search_candidates(self.db, query, offset, limit))
-
-    def feed_entries(self, kind: str, name: str, limit: int) -> list[dict[str, Any]]:
-        return self._read(lambda: feed_entries(self.db, kind, name, limit))
-
-    def matches_since(self, since: float) -> list[dict[str, Any]]:
-        return self._read(lambda: matches_since(self.db, since))
 
     def close(self) -> None:
         self.db.close()

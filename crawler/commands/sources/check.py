@@ -36,7 +36,7 @@ def _check_watchlists(settings: Any) -> int | None:
     except WatchlistsError as exc:
         return refuse(f"the watchlists file needs fixing:\n{exc}", EXIT_CONFIG_ERROR)
     if watchlists is not None:
-        hooks = sum(1 for watchlist in watchlists.watchlists if watchlist.webhook is not None)
+        hooks = len(watchlists.webhooks)
         print(f"{watchlists.path}: valid; {len(watchlists.watchlists)} watchlists, {hooks} with a webhook")
     return None
 
