@@ -205,9 +205,37 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.HttpCompressionMiddleware": 590,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.RedirectMiddleware": 600,
+    # Each source's headers, cookies, user agent, proxy and render flag (crawler/net/source_fetch.py),
+    # before Scrapy's header, user agent, cookie and proxy middlewares, which fill in the rest.
+    "crawler.net.source_fetch.SourceFetch": 60,
+    # A source proxy's credentials, for the download only (after HttpProxyMiddleware, 750).
+    "crawler.net.source_fetch.ProxyCredentials": 760,
 }
-# http and https only: no file://, ftp://, s3:// or data: downloads.
-DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
+# http and https only: no file://, ftp://, s3:// or data: downloads. Pages of a source with
+# render: true or auto go to a browser (crawler/net/render_handler.py); the rest to Scrapy's own.
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "s3": None,
+    "ftp": None,
+    "data": None,
+    "http": "crawler.net.render_handler.RenderingHandler",
+    "https": "crawler.net.render_handler.RenderingHandler",
+}
+
+# --- the browser, for sources with render: true or auto (crawler/net/browser.py) ---------
+# Chromium's executable: a name on PATH or a path ("": Debian's chromium, else Playwright's own).
+RENDER_BROWSER = ""
+# Pages rendered at once, all sources together.
+RENDER_CONCURRENCY = 2
+# Pages a source's browser context serves before it is closed and a fresh one opened.
+RENDER_CONTEXT_PAGES = 50
+# The browser's processes (PSS, MiB) past which it is restarted between pages.
+RENDER_MEMORY_MB = 1024
+# Seconds a page has to load; then up to RENDER_SETTLE more for its scripts' requests.
+RENDER_TIMEOUT = 30
+RENDER_SETTLE = 3.0
+# Resource types the browser does not load (text needs none of them).
+RENDER_BLOCK = ["image", "media", "font"]
 
 # --- limits: nothing may hang a cron run or exhaust memory ---------------------
 DOWNLOAD_TIMEOUT = 30

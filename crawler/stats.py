@@ -49,6 +49,17 @@ class Count(StrEnum):
     NEW = "new"
     OWED = "owed"
     REMOVED = "removed"
+    # Pages rendered in the browser (crawler/net/browser.py): done, failed, the time they took,
+    # connections of theirs the guard refused; plain pages that needed the browser (render:
+    # auto), and rendered pages that still gave no article because a wall answered.
+    RENDERED = "render/pages"
+    RENDER_FAILED = "render/failed"
+    RENDER_MS = "render/ms"
+    RENDER_REFUSED = "render/refused"
+    RENDER_AUTO = "render/auto"
+    RENDER_STILL_BLOCKED = "render/still_blocked"
+    # Pages of a source without render that looked built by scripts or were script challenges.
+    RENDER_NEEDED = "render/needed"
     RESTORED = "restored"
     RETRANSLATED = "retranslated"
     RETRIED = "retried"

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from crawler.config.fetch_options import FETCH_KEYS, FetchOptions, build_fetch_options, split_fetch_block
 from crawler.config.regex_safety import RegexProblem, check_follow_pattern
 from crawler.config.windows import Since, parse_revisits, parse_since
 from crawler.config.yaml_lines import Problem, Validator, Value, close_match, read_yaml, show
@@ -84,6 +85,8 @@ class Source:
     # Ages (seconds after first seen) at which a delivered article is checked again for
     # unannounced edits and removals; () for ``revisit: false``; None: REVISIT_AFTER.
     revisit: tuple[float, ...] | None = None
+    # Headers, cookies, user agent, proxy and browser for every request of the source.
+    fetch: FetchOptions = field(default_factory=FetchOptions)
     line: int = 0
 
     @property
@@ -248,7 +251,7 @@ _PARSERS: dict[str, Callable[[Validator, Value, str], Any]] = {
     "since": _since,
     "revisit": _revisit,
 }
-_SOURCE_KEYS = {"name", *_PARSERS}
+_SOURCE_KEYS = {"name", "fetch", *_PARSERS, *FETCH_KEYS}
 
 
 def _source_name(check: Validator, raw: dict[str, tuple[Value, Value]], line: int) -> str | None:
@@ -268,6 +271,7 @@ def _build_source(
 ) -> Source | None:
     name = _source_name(check, raw, line)
     check.source = name
+    raw = split_fetch_block(check, raw, "")
     for key, (key_value, _) in raw.items():
         if key not in _SOURCE_KEYS:
             check.error(key_value.line, key, f"unknown key{close_match(key, _SOURCE_KEYS)}")
@@ -277,6 +281,8 @@ def _build_source(
         parser = _PARSERS.get(key)
         if parser is not None and (parsed := parser(check, value, key)) is not None:
             kwargs[key] = parsed
+    if (fetch := build_fetch_options(check, defaults, raw)) is not None:
+        kwargs["fetch"] = fetch
     if name is None or len(check.problems) > before:
         return None
     if not (kwargs.get("feeds") or kwargs.get("sitemaps") or kwargs.get("listings")):
@@ -375,6 +381,7 @@ def _validate(root: Value) -> tuple[list[Source], list[Problem]]:
             elif key not in _SOURCE_KEYS:
                 check.error(key_value.line, f"defaults.{key}", f"unknown key{close_match(key, _SOURCE_KEYS)}")
         defaults = {k: v for k, v in defaults.items() if k in _SOURCE_KEYS and k != "name"}
+        defaults = split_fetch_block(check, defaults, "defaults.")
     if "sources" not in top:
         check.error(root.line, "sources", "the file has no 'sources:' list")
         return [], check.problems

@@ -28,7 +28,10 @@ __all__ = [
     "BlockedAddressError",
     "ForbiddenByRobots",
     "OffsiteRedirect",
+    "ProxyCredentialsMissing",
     "RefusedRequest",
+    "RenderError",
+    "RenderTimeoutError",
     "TooLarge",
     "TooManyRedirects",
     "failure_reason",
@@ -65,10 +68,29 @@ class TooLarge(IgnoreRequest):
     reason = "too_large"
 
 
-_TYPED_IGNORES = (RefusedRequest, ForbiddenByRobots, OffsiteRedirect, TooManyRedirects, TooLarge)
+class ProxyCredentialsMissing(IgnoreRequest):
+    """The source's proxy needs credentials from an environment variable that is unset or
+    malformed: the request is not sent without them, nor around the proxy."""
+
+    reason = "proxy_credentials"
+
+
+class RenderError(Exception):
+    """The browser could not render the page: it crashed, closed or the navigation failed."""
+
+
+class RenderTimeoutError(RenderError):
+    """The page took longer than RENDER_TIMEOUT to render."""
+
+
+_TYPED_IGNORES = (
+    RefusedRequest, ForbiddenByRobots, OffsiteRedirect, TooManyRedirects, TooLarge, ProxyCredentialsMissing,
+)  # fmt: skip
 _BY_TYPE: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
     # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE.
     ("too_large", (DownloadCancelledError, defer.CancelledError)),
+    ("render_timeout", (RenderTimeoutError,)),
+    ("render_failed", (RenderError,)),
     ("timeout", (DownloadTimeoutError, net_error.TimeoutError, net_error.TCPTimedOutError)),
     ("dns", (CannotResolveHostError, net_error.DNSLookupError)),
     (

@@ -69,6 +69,9 @@ def allowed_hosts(settings: Any) -> frozenset[str] | None:
     if config is not None:
         for source in config.sources:
             hosts.update(host_of(url).strip("[]") for url in source.discovery_urls)
+            # A source's own proxy, which the operator names (and often runs on a private address).
+            if source.fetch.proxy is not None:
+                hosts.add(host_of(source.fetch.proxy.url).strip("[]"))
     # The operator's own HTTP proxies (http_proxy, https_proxy: Scrapy's HttpProxyMiddleware
     # sends requests through them) sit on private addresses more often than not.
     hosts.update(host_of(proxy if "://" in proxy else f"http://{proxy}") for proxy in getproxies().values())
@@ -104,9 +107,7 @@ class NetworkGuardMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.allowed = allowed_hosts(crawler.settings)
-        # Requests that go through the operator's HTTP proxy are resolved by the proxy: a
-        # proxied network often cannot resolve public names itself, and what the crawler's
-        # DNS says about a name tells nothing about where the proxy connects.
+        # Schemes the environment's HTTP proxies carry (their names are resolved by the proxy).
         self.proxied = {scheme for scheme in getproxies() if scheme in ("http", "https")}
 
     @classmethod
@@ -124,10 +125,10 @@ class NetworkGuardMiddleware:
             if not is_public_address(host):
                 self._refuse("private_address", f"{host} is not a public address: {request.url[:200]}")
             return
-        if request.meta.get("proxy") or (scheme in self.proxied and not proxy_bypass(host)):
-            return
+        proxied = bool(request.meta.get("proxy")) or (scheme in self.proxied and not proxy_bypass(host))
         # Resolve now, through the guarded (and caching) resolver, so that a refusal
-        # happens here with its reason, before robots.txt or the connection.
+        # happens here with its reason, before robots.txt or the connection. A proxied
+        # request is checked too: the proxy would connect wherever the name leads.
         from twisted.internet import reactor
 
         try:
@@ -136,8 +137,10 @@ class NetworkGuardMiddleware:
             self._refuse("private_address", f"{host} resolves to a non-public address: {request.url[:200]}")
         except (DNSLookupError, DNSTimeoutError) as exc:
             # Not the guard's to refuse: the download meets the same error, and reports and
-            # retries it as a network failure of the source.
-            logger.debug("Guard: %s did not resolve (%s); the download will say so", host, exc)
+            # retries it as a network failure of the source. Behind a proxy, a network that
+            # cannot resolve public names itself leaves the name to the proxy.
+            then = "the proxy resolves it" if proxied else "the download will say so"
+            logger.debug("Guard: %s did not resolve (%s); %s", host, exc, then)
 
     def _refuse(self, reason: str, message: str) -> None:
         self.crawler.stats.inc_value(f"network/refused/{reason}")

@@ -33,6 +33,7 @@ from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.language import CYRILLIC_LANGUAGES, detect_language
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax, url_key
+from crawler.parsing.walls import SCRIPT_CHALLENGES
 
 __all__ = [
     "Article",
@@ -72,7 +73,11 @@ _BLOCK_MARKERS = (
     "h-captcha",
     "ddos-guard",
     "px-captcha",
+    "stormwall",
 )
+
+# Where single-page apps mount what their scripts build.
+_APP_ROOTS = "//*[@id='root' or @id='app' or @id='__next' or @id='__nuxt' or @id='___gatsby' or @ng-version]"
 _CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
 
@@ -462,17 +467,18 @@ def _consent_wall(text: str) -> bool:
     return about_consent >= 0.6 * sum(len(line) for line in lines)
 
 
-def _block_page(tree: HtmlElement, title: str | None, text_len: int) -> str | None:
+def _block_page(tree: HtmlElement, title: str | None, text_len: int) -> tuple[str, bool] | None:
+    """Why the page is a wall, and whether a browser running its script may pass it."""
     page_title = " ".join(tree.xpath("string(//title)").split())
     for candidate in (page_title, title or ""):
         if candidate and _BLOCK_TITLES.search(candidate):
-            return f"block or error page ({candidate[:80]!r})"
+            return f"block or error page ({candidate[:80]!r})", bool(SCRIPT_CHALLENGES.search(candidate))
     # Comment forms embed captchas too; only a page with almost no text is a challenge.
     if text_len < 600:
         head = etree.tostring(tree, encoding="unicode", method="html")[:200_000].lower()
         for marker in _BLOCK_MARKERS:
             if marker in head:
-                return f"challenge page ({marker})"
+                return f"challenge page ({marker})", bool(SCRIPT_CHALLENGES.search(marker))
     return None
 
 
@@ -597,16 +603,29 @@ def _tags(page: _Page) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tag for tag in cleaned if tag))[:MAX_TAGS]
 
 
+def _app_shell(tree: HtmlElement) -> bool:
+    """A page whose scripts build the content: it runs scripts, and has a mount point for an
+    app or asks for JavaScript when it is off."""
+    if not tree.xpath("boolean(//script[@src or string-length(normalize-space()) > 200])"):
+        return False
+    if tree.xpath(f"boolean({_APP_ROOTS})"):
+        return True
+    return any("javascript" in node.text_content().lower() for node in tree.xpath("//noscript")[:5])
+
+
 def _not_an_article(page: _Page, title: str | None, text: str) -> Rejected | None:
     blocked = _block_page(page.tree, title, len(text))
     if blocked:
-        return Rejected(Refusal.BLOCKED, blocked)
+        return Rejected(Refusal.BLOCKED, blocked[0], needs_browser=blocked[1])
     if len(text) < MIN_TEXT_CHARS:
-        return Rejected(Refusal.NO_ARTICLE, f"main text too short ({len(text)} characters)")
+        shell = _app_shell(page.tree)
+        detail = f"main text too short ({len(text)} characters)" + (", an app shell" if shell else "")
+        return Rejected(Refusal.NO_ARTICLE, detail, needs_browser=shell)
     if _consent_wall(text):
         return Rejected(Refusal.NO_ARTICLE, "a cookie or consent dialog, not an article")
     if len(text) < 6000 and _furniture_only(page.tree, text):
-        return Rejected(Refusal.NO_ARTICLE, "only the page's navigation, header and footer (an app shell?)")
+        detail = "only the page's navigation, header and footer (an app shell?)"
+        return Rejected(Refusal.NO_ARTICLE, detail, needs_browser=_app_shell(page.tree))
     return None
 
 

@@ -64,3 +64,6 @@ class Rejected:
 
     reason: Refusal
     detail: str
+    # The page looks built by scripts (an app shell) or is a script challenge: a browser may
+    # read an article there (``render: auto``).
+    needs_browser: bool = False

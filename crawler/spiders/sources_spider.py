@@ -20,10 +20,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler import settings as defaults
 from crawler.config.date_templates import is_template
+from crawler.config.fetch_options import RenderMode
 from crawler.config.setting_types import settings_config
 from crawler.config.sources_file import Listing, Source, SourcesError, load_sources, select_sources
 from crawler.config.windows import Since, parse_since, parse_until, until_end
@@ -37,6 +39,7 @@ from crawler.items import ArticleItem
 from crawler.net.failures import failure_reason, failure_text, retry_after
 from crawler.net.politeness import download_slots, site_slots
 from crawler.net.siterules import SiteRules
+from crawler.net.source_fetch import RENDER_META
 from crawler.output.names import run_names
 from crawler.output.warc_archive import WarcArchive
 from crawler.parsing.dates import unix_time, utc_timestamp
@@ -46,6 +49,7 @@ from crawler.parsing.markers import is_uniform
 from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.url_dates import url_period
 from crawler.parsing.urls import MAX_URL_LENGTH, article_id, clean_url, host_of, url_key
+from crawler.parsing.walls import is_script_challenge
 from crawler.spiders.archive_backfill import ArchiveBackfill, archive_locations
 from crawler.spiders.check_report import CheckReport
 from crawler.spiders.listing import listing_links, next_page_url
@@ -60,6 +64,8 @@ from crawler.workers.memory import tune_malloc
 from crawler.workers.pool import ExtractionPool, PoolConfig
 
 LISTING = DiscoveryKind.LISTING
+# The statuses script challenges answer with.
+_CHALLENGE_STATUSES = frozenset({403, 429, 503})
 
 _T = TypeVar("_T")
 logger = logging.getLogger(__name__)
@@ -786,7 +792,7 @@ class SourcesSpider(scrapy.Spider):
         key: str,
         marker: str | None = None,
         entry: FeedEntry | None = None,
-    ) -> list[ArticleItem]:
+    ) -> list[ArticleItem | Request]:
         src = self._by_name[source]
         state = self.run_state
         self.frontier.answered(key)
@@ -797,7 +803,10 @@ class SourcesSpider(scrapy.Spider):
             return []
         result = await self.extract_page(response, source, self.frontier.entry(key) or entry)
         if isinstance(result, Rejected):
-            self.reject(source, response.url, result)
+            if (again := self.render_again(response, source, result)) is not None:
+                self.frontier.asked_again(key, source)
+                return [again]
+            self.reject(source, response.url, result, rendered=bool(response.meta.get(RENDER_META)))
             state.links.note_rejected(
                 key, result.reason, self._owed(source, response.request.url, key, via, entry, marker)
             )
@@ -895,7 +904,23 @@ class SourcesSpider(scrapy.Spider):
             editions=dict(article.editions),
         )
 
-    def reject(self, source: str, url: str, rejected: Rejected) -> None:
+    def render_again(self, response: Response, source: str, rejected: Rejected) -> Request | None:
+        """The same request, to the browser: a plain page that looks built by scripts or a script
+        challenge, of a source with ``render: auto``. None for any other refusal."""
+        src = self._by_name.get(source)
+        if src is None or src.fetch.render is not RenderMode.AUTO or not rejected.needs_browser:
+            return None
+        if response.meta.get(RENDER_META):
+            return None
+        self.source_stats.inc(source, Count.RENDER_AUTO)
+        logger.info("%s: %s needs a browser (%s); rendering it", source, response.url, rejected.detail)
+        return response.request.replace(meta={**response.request.meta, RENDER_META: True}, dont_filter=True)
+
+    def reject(self, source: str, url: str, rejected: Rejected, rendered: bool = False) -> None:
+        if rendered and rejected.reason is Refusal.BLOCKED:
+            self.source_stats.inc(source, Count.RENDER_STILL_BLOCKED)
+        elif rejected.needs_browser and not rendered:
+            self.source_stats.inc(source, Count.RENDER_NEEDED)
         self.source_stats.not_emitted(source, rejected.reason)
         logger.info("%s: no article at %s: %s", source, url, rejected.detail)
         self.check.add(source, "article", url, False, f"no article ({rejected.reason}): {rejected.detail}")
@@ -920,10 +945,13 @@ class SourcesSpider(scrapy.Spider):
         src = self._by_name.get(source)
         return self._answered(src, request.url, cb.get("phase") or Phase.FRESH) if src is not None else []
 
-    def on_article_error(self, failure: Failure) -> None:
+    def on_article_error(self, failure: Failure) -> list[Request]:
         request = failure.request  # type: ignore[attr-defined]
         cb = request.cb_kwargs
         source = cb.get("source", "?")
+        if (again := self._challenged(failure, source)) is not None:
+            self.frontier.asked_again(cb.get("key"), source)
+            return [again]
         reason = failure_reason(failure)
         self.source_stats.not_emitted(source, reason)
         if reason.startswith("http_"):
@@ -940,6 +968,17 @@ class SourcesSpider(scrapy.Spider):
         text = failure_text(failure)
         logger.info("%s: cannot fetch article %s: %s", source, where, text)
         self.check.add(source, "article", where, False, f"cannot fetch: {text}")
+        return []
+
+    def _challenged(self, failure: Failure, source: str) -> Request | None:
+        """A script challenge that answered with an error status (StormWall, Cloudflare and
+        DDoS-Guard answer 403 or 503): to the browser, for a source with ``render: auto``."""
+        if not failure.check(HttpError) or failure.value.response.status not in _CHALLENGE_STATUSES:  # type: ignore[union-attr]
+            return None
+        response = failure.value.response  # type: ignore[union-attr]
+        challenge = is_script_challenge(response.body)
+        rejected = Rejected(Refusal.BLOCKED, f"HTTP {response.status}, a script challenge", needs_browser=challenge)
+        return self.render_again(response, source, rejected)
 
     @staticmethod
     def _owed(

@@ -18,6 +18,8 @@ from crawler.commands.sources.action import About, ActionParser, Context, refuse
 from crawler.config.sources_file import Source, SourcesError, select_sources
 from crawler.exit_codes import EXIT_CONFIG_ERROR, EXIT_OK, EXIT_SOURCE_FAILED
 from crawler.items import TranslationStatus
+from crawler.net.fetch_advice import browser_figures, fetch_advice
+from crawler.stats import per_source
 from crawler.translation import provider_name
 from crawler.translation.base import LANGUAGE_NAMES
 from crawler.translation.policy import translation_decision, translation_languages
@@ -71,10 +73,11 @@ class Check:
         except SourcesError as exc:
             return refuse(str(exc), EXIT_CONFIG_ERROR)
         plan = _Plan.of(context.settings)
-        report, offsite, records = _crawl(context, sources, args.articles)
+        report, offsite, records, stats = _crawl(context, sources, args.articles)
         worked = True
         for source in sources:
             worked &= _print_check(source, report, records, plan, offsite.get(source.name))
+            _print_fetch(source, stats.get(source.name, {}))
         worked &= _print_probe(context.settings, plan, sources)
         return EXIT_OK if worked else EXIT_SOURCE_FAILED
 
@@ -105,9 +108,10 @@ class _Plan:
 
 def _crawl(
     context: Context, sources: tuple[Source, ...], articles: int
-) -> tuple[list[dict[str, Any]], dict[str, Counter[str]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], dict[str, Counter[str]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """A real crawl of ``sources``, with its own state and no provider calls: the spider's
-    report, the links it found outside allowed_domains, and the records it wrote."""
+    report, the links it found outside allowed_domains, the records it wrote and each
+    source's counters."""
     settings, process = context.settings, context.process
     workdir = Path(tempfile.mkdtemp(prefix="sources-check-"))
     output = workdir / "articles.jsonl"
@@ -122,7 +126,8 @@ def _crawl(
     report: list[dict[str, Any]] = check.events if check is not None else []
     offsite: dict[str, Counter[str]] = check.offsite_links if check is not None else {}
     lines = output.read_text(encoding="utf-8").splitlines() if output.exists() else []
-    return report, offsite, [json.loads(line) for line in lines]
+    stats = per_source(crawler.stats.get_stats()) if crawler.stats is not None else {}
+    return report, offsite, [json.loads(line) for line in lines], stats
 
 
 def _print_check(
@@ -154,6 +159,14 @@ def _print_check(
         return True
     print("result: NO article came out; see the steps above")
     return False
+
+
+def _print_fetch(source: Source, stats: dict[str, Any]) -> None:
+    """The browser's figures and what the source's answers suggest about render and proxy."""
+    if (figures := browser_figures(stats)) is not None:
+        print(f"browser: {figures}")
+    for advice in fetch_advice(source, stats):
+        print(f"hint: {advice}")
 
 
 def _print_record(record: dict[str, Any], translation: str) -> None:
