@@ -13,11 +13,13 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, run_crawl
+from tests.site.clock import fixed_clock_env, require_libfaketime
 from tests.site.procstat import descendants
 from tests.site.resist import (
     ConnectionLog,
@@ -184,6 +186,7 @@ def test_a_proxy_with_credentials_carries_every_request(tmp_path: Path, chromium
             spa_feed = build_spa_site(site, articles[2:3], prefix="/s")
             yaml = f"""\
 defaults:
+  revisit: [1h]
   fetch:
     proxy: {{url: "{proxy.url}", credentials_env: TEST_PROXY_CREDENTIALS}}
 sources:
@@ -198,6 +201,11 @@ sources:
             (tmp_path / "with").mkdir()
             (tmp_path / "without").mkdir()
             run = run_crawl(tmp_path / "with", yaml, "-s", "LOG_LEVEL=DEBUG", env=env, timeout=180)
+            # Two hours on, the delivered articles are revisited: through the proxy too. (Only
+            # the plain source: Chromium under libfaketime takes seconds a page.)
+            later = {**env, **fixed_clock_env(datetime.now(UTC) + timedelta(hours=2), require_libfaketime())}
+            plain_only = yaml.split("  - name: rendered")[0]
+            revisit = run_crawl(tmp_path / "with", plain_only, output="later.jsonl", env=later, timeout=180)
             direct = [hit for hit in site.hits if hit.headers.get("Via") != "1.1 recording-proxy"]
             through = list(proxy.hits)
             proxy.hits.clear()
@@ -206,6 +214,7 @@ sources:
             without = run_crawl(tmp_path / "without", yaml, timeout=120)
             site_hits_without = list(site.hits)
             expected = {site.url(path) for path in ("/robots.txt", "/p/feed.xml", "/p/0", "/s/news/2")}
+            expected_article = site.url("/p/0")
             by_browser = {site.url("/api/s/news/2.json"), site.url("/s/static/app.js")}
     finally:
         proxy.close()
@@ -217,6 +226,9 @@ sources:
     assert expected <= targets
     assert by_browser <= targets, "the browser's requests too"
     assert not any("localhost" in target for target in targets)
+    assert revisit.returncode == 0, revisit.stderr[-3000:]
+    assert revisit.stats["sources/proxied/revisits"] == 2
+    assert [hit.target for hit in through].count(expected_article) == 2, "asked, then revisited, by proxy"
     assert run.stats["network/refused/private_address"] >= 1
     # The credentials are nowhere but in the environment.
     for path in [*(tmp_path / "with").rglob("*")]:
@@ -277,3 +289,38 @@ def test_a_long_render_run_stays_within_its_memory(tmp_path: Path, chromium: str
     # Checked after every page: the browser passes the limit by at most what two pages add.
     assert peak[0] / 1024 <= limit + 100, f"peak {peak[0] / 1024:.0f} MiB"
     assert run.stats.get("sources/heavy/render/failed", 0) == 0, "a restart loses no page"
+
+
+def test_check_says_when_a_source_needs_render_or_a_proxy(tmp_path: Path, chromium: str) -> None:
+    articles = spa_articles(4)
+    with Site() as site:
+        shell_feed = build_spa_site(site, articles[:2], prefix="/shell")
+        auto_feed = build_spa_site(site, articles[2:4], prefix="/auto")
+        site.add("/refusing/feed.xml", "<html><title>403 Forbidden</title></html>", status=403)
+        refusing_feed = site.url("/refusing/feed.xml")
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            f"""\
+sources:
+  - name: shell
+    feeds: [{shell_feed}]
+  - name: rendered
+    feeds: [{auto_feed}]
+    render: auto
+  - name: refusing
+    feeds: [{refusing_feed}]
+""",
+            encoding="utf-8",
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapy", "sources", "check", "shell", "rendered", "refusing",
+             "-s", f"SOURCES_FILE={sources}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"],
+            cwd=ROOT, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    out = result.stdout
+    sections = {part.split(" ", 1)[0]: part for part in out.split("\n== ")[1:]}
+    assert "hint: 2 page(s) look built by JavaScript" in sections["shell"] and "render: auto" in sections["shell"]
+    assert "browser: 2 page(s) rendered" in sections["rendered"], out
+    assert "(2 after the plain page needed it)" in sections["rendered"]
+    assert "hint:" not in sections["rendered"]
+    assert "try proxy:" in sections["refusing"], out

@@ -73,6 +73,7 @@ _CHROMIUM_ARGS = (
 # Pages between two looks at the browser's memory.
 _MEMORY_EVERY = 1
 _SCHEMES = ("http:", "https:", "data:", "blob:", "about:")
+_CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -259,6 +260,10 @@ class BrowserRenderer(ScrapyPlaywrightDownloadHandler):
         # The browser reaches the source's proxy through the guard proxy, with the credentials
         # there: none may travel in the page's own request (inside a TLS tunnel, to the site).
         request.headers.pop(b"Proxy-Authorization", None)
+        # A browser with no cache of its own aborts a navigation answered 304: a rendered
+        # revisit asks for the whole page.
+        for name in _CONDITIONAL:
+            request.headers.pop(name, None)
         request.meta.update(
             {
                 "playwright": True,

@@ -100,6 +100,7 @@ class GuardProxy:
         self.upstream = upstream
         self.refused = refused
         self.open = True
+        self._warned: set[str] = set()
         self._server: asyncio.Server | None = None
 
     @classmethod
@@ -137,7 +138,10 @@ class GuardProxy:
         public = [address for address in addresses if is_public_address(address)]
         if not public:
             self.refused(host, "private_address")
-            logger.warning("Browser: refused a connection to %s (%s, not a public address)", host, addresses[0])
+            # Once per host and proxy: a page's scripts may try the same host many times.
+            level = logging.DEBUG if host in self._warned else logging.WARNING
+            self._warned.add(host)
+            logger.log(level, "Browser: refused a connection to %s (%s, not a public address)", host, addresses[0])
             return None
         return public[0]
 
