@@ -209,3 +209,26 @@ def test_guard_proxy_chains_to_the_source_proxy_with_its_credentials() -> None:
     assert answer.endswith(b"through the proxy</body></html>")
     assert [(hit.method, hit.authorized) for hit in upstream.hits] == [("GET", True)]
     assert upstream.hits[0].target == f"http://127.0.0.1:{port}/page"
+
+
+def test_which_refused_pages_a_browser_may_read() -> None:
+    from crawler.parsing.article import extract_article
+    from crawler.parsing.records import ExtractionOptions, Rejected
+    from crawler.parsing.walls import is_script_challenge
+    from tests.site.resist import _shell
+    from tests.site.walls import APP_SHELL_UK, CONSENT_EN, CONSENT_UK
+
+    def refusal(html: str) -> Rejected:
+        result = extract_article(html.encode(), ExtractionOptions(url="https://news.example/a/1"))
+        assert isinstance(result, Rejected), result
+        return result
+
+    assert refusal(APP_SHELL_UK).needs_browser, "a server-rendered menu and footer around an empty #root"
+    assert refusal(_shell("")).needs_browser, "an empty shell asking for JavaScript"
+    assert not refusal(CONSENT_EN).needs_browser and not refusal(CONSENT_UK).needs_browser, (
+        "a cookie wall needs cookies:"
+    )
+    challenge = "<html><head><title>Just a moment...</title></head><body><div id='cf-challenge'></div></body></html>"
+    captcha = "<html><head><title>Are you a robot?</title></head><body><div class='g-recaptcha'></div></body></html>"
+    assert refusal(challenge).needs_browser and not refusal(captcha).needs_browser, "a captcha needs a person"
+    assert is_script_challenge(b"<title>DDoS-Guard</title>") and not is_script_challenge(b"<title>Forbidden</title>")

@@ -80,6 +80,7 @@ def test_browser_reads_what_scripts_build_and_nothing_the_guard_refuses(tmp_path
     try:
         with Site() as site:
             run, feeds = _resisting_sites(site, refused, tmp_path)
+            site_hits = list(site.hits)
     finally:
         refused.close()
     assert run.returncode == 0, run.stderr[-3000:]
@@ -97,6 +98,12 @@ def test_browser_reads_what_scripts_build_and_nothing_the_guard_refuses(tmp_path
     assert stats["sources/spa/render/refused"] >= 3 * 4
     # A cookie wall enforced by the page's script opens to the configured cookie.
     assert len(by_source["walled"]) == 2 and all("cookie" not in r["text"].lower() for r in by_source["walled"])
+    # Each source has its own browser context: the walled source's cookie is not in the others'
+    # (their scripts' requests carry none; Scrapy's own cookie jar is the site's, all sources').
+    assert all("consent" not in hit.headers.get("Cookie", "") for hit in site_hits if hit.path.startswith("/api/spa/"))
+    assert any(
+        "consent=accepted" in hit.headers.get("Cookie", "") for hit in site_hits if hit.path.startswith("/api/walled/")
+    )
     # render: auto: the server-rendered pages read plainly, the shells and the challenge in the browser.
     assert sorted(r["text"].split("\n")[0] for r in by_source["auto"]) == [f"Article {n}." for n in range(5)]
     assert stats["sources/auto/render/auto"] == 3 and stats["sources/auto/render/pages"] == 3

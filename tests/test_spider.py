@@ -49,7 +49,10 @@ def test_download_delay_is_a_minimum_between_requests(tmp_path: Path, site: Site
     assert run.returncode == 0 and len(run.records) == 5
     times = sorted(hit.time for hit in site.requests_for("/a/"))
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.38, gaps
+    # Times are taken where the server's thread meets the request: on a loaded machine one
+    # request's may lag, shortening the gap after it by tens of milliseconds; without the
+    # delay the gaps are a few milliseconds.
+    assert min(gaps) >= 0.3, gaps
 
 
 def test_pages_without_article_are_counted_by_reason(tmp_path: Path, site: Site) -> None:

@@ -105,9 +105,10 @@ class RunFrontier:
         self._inflight[key] = source
         self._requested[source] += 1
 
-    def asked_again(self, key: str, source: str) -> None:
+    def asked_again(self, key: str | None, source: str) -> None:
         """The page is asked for once more in this run (in the browser), not as a new request."""
-        self._inflight[key] = source
+        if key is not None:
+            self._inflight[key] = source
 
     def answered(self, key: str | None) -> None:
         if key is not None:

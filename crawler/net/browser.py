@@ -89,8 +89,11 @@ class RenderSettings:
     @classmethod
     def from_settings(cls, settings: Any) -> RenderSettings:
         browser = settings.get("RENDER_BROWSER", defaults.RENDER_BROWSER) or ""
+        executable = shutil.which(browser or "chromium")
+        if browser and executable is None:
+            logger.warning("RENDER_BROWSER %r is not an executable; trying Playwright's own Chromium", browser)
         return cls(
-            executable=shutil.which(browser) if browser else shutil.which("chromium"),
+            executable=executable,
             concurrency=max(1, settings.getint("RENDER_CONCURRENCY", defaults.RENDER_CONCURRENCY)),
             context_pages=max(1, settings.getint("RENDER_CONTEXT_PAGES", defaults.RENDER_CONTEXT_PAGES)),
             memory_mb=max(64, settings.getint("RENDER_MEMORY_MB", defaults.RENDER_MEMORY_MB)),
@@ -262,8 +265,8 @@ class BrowserRenderer(ScrapyPlaywrightDownloadHandler):
         request.headers.pop(b"Proxy-Authorization", None)
         # A browser with no cache of its own aborts a navigation answered 304: a rendered
         # revisit asks for the whole page.
-        for name in _CONDITIONAL:
-            request.headers.pop(name, None)
+        for header in _CONDITIONAL:
+            request.headers.pop(header, None)
         request.meta.update(
             {
                 "playwright": True,

@@ -20,7 +20,11 @@ from crawler.translation.base import failure_words
 __all__ = ["DEGRADED", "SourceStatus", "build_summary", "format_table", "summary_path", "write_summary"]
 
 # Request failures: the site, not the page, is the problem.
-_ERROR_PREFIXES = ("http_5", "http_429", "http_403", "timeout", "dns", "connection", "tcptimedout", "responsenever")
+# Why an article request failed (not refused): the network, the site, the browser, a proxy's credentials.
+_ERROR_PREFIXES = (
+    "http_5", "http_429", "http_403", "timeout", "dns", "connection", "tcptimedout", "responsenever", "render_",
+    "proxy_credentials",
+)  # fmt: skip
 _LINK_REASONS = ("over_max_articles", "offsite", "too_long")
 _REFUSALS = frozenset(Refusal)
 
@@ -126,8 +130,9 @@ DEGRADED = frozenset({SourceStatus.UNTRANSLATED, SourceStatus.REFUSED})
 _REFUSAL_HINTS = {
     "private_address": "NETWORK_ALLOW_HOSTS (or NETWORK_ALLOW_PRIVATE) lets the crawler reach such addresses",
     "robots_txt": "the site's robots.txt disallows them",
-    "blocked": "a bot wall answered; the pages are asked again on later runs",
-    "no_article": "check the listing's follow regex, or add extract: XPaths",
+    "blocked": "a bot wall answered; the pages are asked again on later runs (scrapy sources check NAME says "
+    "whether render: auto or a proxy may help)",
+    "no_article": "check the listing's follow regex, or add extract: XPaths (pages built by scripts need render: auto)",
     "not_html": "the links lead to files, not pages: check follow",
     "offsite": "they redirect outside allowed_domains",
 }
