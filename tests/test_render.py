@@ -106,7 +106,9 @@ def test_browser_reads_what_scripts_build_and_nothing_the_guard_refuses(tmp_path
     )
     # render: auto: the server-rendered pages read plainly, the shells and the challenge in the browser.
     assert sorted(r["text"].split("\n")[0] for r in by_source["auto"]) == [f"Article {n}." for n in range(5)]
-    assert stats["sources/auto/render/auto"] == 3 and stats["sources/auto/render/pages"] == 3
+    assert stats["sources/auto/render/auto"] == 4 and stats["sources/auto/render/pages"] == 4
+    assert stats["sources/auto/render/still_blocked"] == 1, "a challenge the browser could not pass"
+    assert len(site.requests_for("/auto/stuck")) >= 3 + 2, "3 plain (with retries), then the browser's reloads"
     assert len(site.requests_for("/api/auto/")) == 2, "the plain pages were not rendered"
     # A plain source: its cookie opens the wall, its headers and user agent go on every request.
     assert [r["title"] for r in by_source["plain"]] == [feeds["plain_title"]]
@@ -116,7 +118,7 @@ def test_browser_reads_what_scripts_build_and_nothing_the_guard_refuses(tmp_path
     assert stats["render/contexts_recycled"] >= 1, "RENDER_CONTEXT_PAGES=2 recycles contexts"
     summary = summary_of(tmp_path)["sources"]
     assert summary["spa"]["render"]["pages"] == 3 and summary["spa"]["render"]["refused"] >= 12
-    assert summary["auto"]["render"]["auto"] == 3 and summary["plain"]["render"]["needed"] == 1
+    assert summary["auto"]["render"]["auto"] == 4 and summary["plain"]["render"]["needed"] == 1
     assert "Browser:" in run.stderr
 
 
@@ -139,7 +141,8 @@ def _resisting_sites(site: Site, refused: ConnectionLog, tmp_path: Path):
     site.add("/auto/plain/0", article_html(articles[0]))
     site.add("/auto/plain/1", article_html(articles[1]))
     site.handle("/auto/challenge/4", script_challenge(articles[4]))
-    auto_paths = ["/auto/plain/0", "/auto/plain/1", "/auto/news/2", "/auto/news/3", "/auto/challenge/4"]
+    site.handle("/auto/stuck", script_challenge(None))
+    auto_paths = ["/auto/plain/0", "/auto/plain/1", "/auto/news/2", "/auto/news/3", "/auto/challenge/4", "/auto/stuck"]
     auto_feed = site.add("/auto/feed.xml", rss(site, auto_paths), content_type="application/rss+xml")
     site.handle("/plain/walled", cookie_wall(articles[6], "consent=accepted"))
     build_spa_site(site, [articles[7]], prefix="/plain", feed=False)
@@ -161,7 +164,7 @@ sources:
     feeds: [{auto_feed}]
     render: auto
 """
-    run = run_crawl(tmp_path, yaml, "-s", "RENDER_CONTEXT_PAGES=2", timeout=180)
+    run = run_crawl(tmp_path, yaml, "-s", "RENDER_CONTEXT_PAGES=2", "-s", "RENDER_TIMEOUT=4", timeout=180)
     return run, {"plain_title": articles[6].title}
 
 

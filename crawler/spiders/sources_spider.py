@@ -914,7 +914,9 @@ class SourcesSpider(scrapy.Spider):
             return None
         self.source_stats.inc(source, Count.RENDER_AUTO)
         logger.info("%s: %s needs a browser (%s); rendering it", source, response.url, rejected.detail)
-        return response.request.replace(meta={**response.request.meta, RENDER_META: True}, dont_filter=True)
+        # The plain request had its retries; the browser waits out a challenge itself.
+        meta = {**response.request.meta, RENDER_META: True, "dont_retry": True}
+        return response.request.replace(meta=meta, dont_filter=True)
 
     def reject(self, source: str, url: str, rejected: Rejected, rendered: bool = False) -> None:
         if rendered and rejected.reason is Refusal.BLOCKED:
@@ -977,6 +979,12 @@ class SourcesSpider(scrapy.Spider):
             return None
         response = failure.value.response  # type: ignore[union-attr]
         challenge = is_script_challenge(response.body)
+        if challenge and response.meta.get(RENDER_META):
+            self.source_stats.inc(source, Count.RENDER_STILL_BLOCKED)  # the browser did not pass it
+            return None
+        src = self._by_name.get(source)
+        if challenge and src is not None and src.fetch.render is RenderMode.OFF:
+            self.source_stats.inc(source, Count.RENDER_NEEDED)
         rejected = Rejected(Refusal.BLOCKED, f"HTTP {response.status}, a script challenge", needs_browser=challenge)
         return self.render_again(response, source, rejected)
 

@@ -135,9 +135,10 @@ def build_spa_site(
     return site.add(f"{prefix}/feed.xml", rss(site, paths), content_type="application/rss+xml") if feed else ""
 
 
-def script_challenge(article: SpaArticle) -> Any:
+def script_challenge(article: SpaArticle | None) -> Any:
     """A handler: a JavaScript challenge as DDoS-protection services serve it (503, "Just a
-    moment...", a script that sets a clearance cookie and reloads), then the article."""
+    moment...", a script that sets a clearance cookie and reloads), then the article; with
+    None, a challenge no browser passes."""
     challenge = (
         b"<!doctype html><html><head><title>Just a moment...</title></head><body>"
         b'<div id="challenge-platform">Checking your browser before accessing the site.</div>'
@@ -146,8 +147,8 @@ def script_challenge(article: SpaArticle) -> Any:
     )
 
     def handler(request: BaseHTTPRequestHandler) -> None:
-        passed = "clearance=passed" in (request.headers.get("Cookie") or "")
-        body, status = (article_html(article).encode(), 200) if passed else (challenge, 503)
+        passed = article is not None and "clearance=passed" in (request.headers.get("Cookie") or "")
+        body, status = (article_html(article).encode(), 200) if passed and article else (challenge, 503)
         request.send_response(status)
         request.send_header("Content-Type", "text/html; charset=utf-8")
         request.send_header("Content-Length", str(len(body)))
