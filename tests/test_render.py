@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.evidence.warc_files import read_record
 from tests.conftest import ROOT, run_crawl
 from tests.site.clock import fixed_clock_env, require_libfaketime
 from tests.site.procstat import descendants
@@ -120,6 +121,15 @@ def test_browser_reads_what_scripts_build_and_nothing_the_guard_refuses(tmp_path
     assert summary["spa"]["render"]["pages"] == 3 and summary["spa"]["render"]["refused"] >= 12
     assert summary["auto"]["render"]["auto"] == 4 and summary["plain"]["render"]["needed"] == 1
     assert "Browser:" in run.stderr
+    # The WARC archive says which pages are what the site sent and which the browser made.
+    for record in run.records:
+        pointer = record["warc"]
+        stored = next(read_record(pointer["file"], pointer["offset"]))
+        plain_in_auto = record["source"] == "auto" and record["text"].startswith(("Article 0.", "Article 1."))
+        rendered = record["source"] in ("spa", "walled", "auto") and not plain_in_auto
+        assert (pointer["body"], stored.rec_type) == (
+            ("rendered", "conversion") if rendered else ("as_received", "response")
+        ), record["url"]
 
 
 def _resisting_sites(site: Site, refused: ConnectionLog, tmp_path: Path):
@@ -164,7 +174,8 @@ sources:
     feeds: [{auto_feed}]
     render: auto
 """
-    run = run_crawl(tmp_path, yaml, "-s", "RENDER_CONTEXT_PAGES=2", "-s", "RENDER_TIMEOUT=4", timeout=180)
+    settings = ["-s", "RENDER_CONTEXT_PAGES=2", "-s", "RENDER_TIMEOUT=4", "-s", f"WARC_DIR={tmp_path / 'warc'}"]
+    run = run_crawl(tmp_path, yaml, *settings, timeout=180)
     return run, {"plain_title": articles[6].title}
 
 

@@ -39,6 +39,8 @@ from warcio.warcwriter import WARCWriter
 from crawler.files import fsync_dir, pid_alive
 
 __all__ = ["Exchange", "WarcFiles", "read_record", "recover"]
+# The content type of a rendered page's conversion record.
+RENDERED_TYPE = "text/html; charset=utf-8"
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class Exchange:
     protocol: str = "HTTP/1.1"
     ip: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The body is the page as the browser rendered it (render:), not the bytes the site sent.
+    rendered: bool = False
 
 
 def _status_line(status: int) -> str:
@@ -132,7 +136,13 @@ class WarcFiles:
         warc_headers = {"WARC-Record-ID": response_id, "WARC-Date": date}
         if exchange.ip:
             warc_headers["WARC-IP-Address"] = exchange.ip
-        if exchange.status == 304:
+        if exchange.rendered:
+            # Not what the site sent but what a browser made of it: a conversion record (WARC
+            # 1.1 6.8), the DOM as HTML, without the HTTP framing a response record claims.
+            record = writer.create_warc_record(exchange.url, "conversion", payload=BytesIO(exchange.body),
+                                               length=len(exchange.body), warc_content_type=RENDERED_TYPE,
+                                               warc_headers_dict=warc_headers)  # fmt: skip
+        elif exchange.status == 304:
             warc_headers.update({"WARC-Profile": NOT_MODIFIED_PROFILE, "WARC-Refers-To-Target-URI": exchange.url})
             record = writer.create_warc_record(exchange.url, "revisit", http_headers=http,
                                                warc_headers_dict=warc_headers)  # fmt: skip
@@ -154,7 +164,7 @@ class WarcFiles:
         self._emit(request)
         self._good = self._file.tell()
         return {"file": str(self._path), "offset": offset, "length": length, "record_id": response_id,
-                "body": "as_received"}  # fmt: skip
+                "body": "rendered" if exchange.rendered else "as_received"}  # fmt: skip
 
     def _emit(self, record: Any) -> int:
         """Write one record as its own gzip member; its compressed length. warcio builds the

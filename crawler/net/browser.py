@@ -45,6 +45,7 @@ from crawler.config.sources_file import Source
 from crawler.net.failures import ProxyCredentialsMissing, RenderError, RenderTimeoutError
 from crawler.net.guard import allowed_hosts
 from crawler.net.guard_proxy import GuardProxy, Upstream
+from crawler.parsing.records import MIN_TEXT_CHARS
 from crawler.parsing.walls import SCRIPT_CHALLENGES
 from crawler.stats import Count, SourceStats
 
@@ -74,6 +75,7 @@ _CHROMIUM_ARGS = (
 _MEMORY_EVERY = 1
 _SCHEMES = ("http:", "https:", "data:", "blob:", "about:")
 _CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
+_TEXT_LENGTH = "document.body ? document.body.innerText.length : 0"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ async def _settle(page: Page, milliseconds: float, challenge_seconds: float) -> 
     try:
         while True:
             await _quiet(page, milliseconds)
+            await _text_settled(page, time.monotonic() + milliseconds / 1000)
             try:
                 title = await page.title()
             except PlaywrightError:  # between two documents
@@ -157,6 +160,22 @@ async def _settle(page: Page, milliseconds: float, challenge_seconds: float) -> 
     finally:
         page.remove_listener("response", navigated)
     return statuses[-1] if statuses else None
+
+
+async def _text_settled(page: Page, deadline: float) -> None:
+    """Wait until the page holds an article's worth of text that stopped growing, up to
+    ``deadline``: a script may start building the article after the network went quiet
+    (a busy machine, a timer), and a shell read then is no article."""
+    last = -1
+    while time.monotonic() < deadline:
+        try:
+            length = await page.evaluate(_TEXT_LENGTH)
+        except PlaywrightError:  # between two documents
+            length = -1
+        if length == last and length >= MIN_TEXT_CHARS:
+            return
+        last = length
+        await asyncio.sleep(0.25)
 
 
 async def _quiet(page: Page, milliseconds: float) -> None:

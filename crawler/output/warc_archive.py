@@ -88,6 +88,7 @@ class WarcArchive:
             url=response.url, method=request.method, request_headers=_pairs(request.headers),
             status=response.status, response_headers=_pairs(response.headers), body=response.body,
             protocol=response.protocol or "HTTP/1.1", ip=str(response.ip_address) if response.ip_address else None,
+            rendered="playwright" in response.flags,
         )  # fmt: skip
         future = self._pool.submit(self.files.write, exchange)
         future.add_done_callback(self._written)

@@ -31,7 +31,7 @@ from crawler.parsing.encoding import decode_html
 from crawler.parsing.feeds import FeedEntry
 from crawler.parsing.fingerprint import fingerprint
 from crawler.parsing.language import CYRILLIC_LANGUAGES, detect_language
-from crawler.parsing.records import Article, ExtractionOptions, Refusal, Rejected
+from crawler.parsing.records import MIN_TEXT_CHARS, Article, ExtractionOptions, Refusal, Rejected
 from crawler.parsing.urls import clean_url, host_of, is_public_http_url_syntax, url_key
 from crawler.parsing.walls import SCRIPT_CHALLENGES
 
@@ -50,8 +50,6 @@ __all__ = [
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 logging.getLogger("htmldate").setLevel(logging.ERROR)
 
-# Shorter main text is a teaser, an app shell or a cookie wall, not an article.
-MIN_TEXT_CHARS = 200
 # Language is decided on the title and the first ~1,000 characters: on the corpus's
 # long texts that is as accurate as 3,000 and takes half the time.
 LANGUAGE_SAMPLE_CHARS = 1000

@@ -47,6 +47,11 @@ class Article:
     fingerprint: Fingerprint | None = None
 
 
+# Shorter main text is a teaser, an app shell or a cookie wall, not an article (the browser
+# also waits for a rendered page to hold this much).
+MIN_TEXT_CHARS = 200
+
+
 class Refusal(StrEnum):
     """Why a fetched page gave no article; source health watches their share."""
 

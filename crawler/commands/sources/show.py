@@ -74,7 +74,8 @@ def _show_archived(pointer: dict[str, Any], record: dict[str, Any], raw: bool) -
         stored = next(read_record(pointer["file"], int(pointer["offset"])), None)
         if stored is None:
             return refuse(f"{pointer['file']} has no record at {pointer['offset']}", EXIT_SOURCE_FAILED)
-        body = _decoded(stored.content_stream().read(), stored.http_headers.get_header("Content-Encoding"))
+        encoding = stored.http_headers.get_header("Content-Encoding") if stored.http_headers else None
+        body = _decoded(stored.content_stream().read(), encoding)
     except OSError as exc:
         return refuse(f"cannot read {pointer['file']}: {exc.strerror or exc}", EXIT_SOURCE_FAILED)
     if stored.rec_type == "revisit":
@@ -85,9 +86,12 @@ def _show_archived(pointer: dict[str, Any], record: dict[str, Any], raw: bool) -
     if raw:
         sys.stdout.buffer.write(body)
         return EXIT_OK
-    http = stored.http_headers
-    print(f"\n{http.protocol} {http.statusline}")
-    print("\n".join(f"{name}: {value}" for name, value in http.headers))
+    if stored.rec_type == "conversion":
+        print("\n(WARC conversion record: the page as the browser rendered it, not the bytes the site sent)")
+    else:
+        http = stored.http_headers
+        print(f"\n{http.protocol} {http.statusline}")
+        print("\n".join(f"{name}: {value}" for name, value in http.headers))
     url = stored.rec_headers.get_header("WARC-Target-URI")
     print(f"WARC-Date: {stored.rec_headers.get_header('WARC-Date')}\n")
     article = extract_article(body, ExtractionOptions(url=url, language_hint=record.get("language")))
