@@ -30,24 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import crawl_command  # noqa: E402
-from tests.site.procstat import PeakMemory, descendants  # noqa: E402
+from tests.site.procstat import PeakMemory, pss_kib  # noqa: E402
 from tests.site.resist import article_html, build_spa_site, rss, spa_articles  # noqa: E402
 from tests.site.server import Site  # noqa: E402
-
-
-def chromium_pss_kib(root: int) -> int:
-    total = 0
-    for pid in descendants(root):
-        try:
-            if not Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
-                continue
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-                    break
-        except OSError:
-            continue
-    return total
 
 
 def crawl(tmp: Path, yaml: str, extra: list[str]) -> dict[str, float]:
@@ -65,7 +50,7 @@ def crawl(tmp: Path, yaml: str, extra: list[str]) -> dict[str, float]:
 
     def sample() -> None:
         while not done.is_set():
-            browser_peak[0] = max(browser_peak[0], chromium_pss_kib(process.pid))
+            browser_peak[0] = max(browser_peak[0], pss_kib(process.pid, named="chrom"))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -21,7 +21,7 @@ import pytest
 from crawler.evidence.warc_files import read_record
 from tests.conftest import ROOT, run_crawl
 from tests.site.clock import fixed_clock_env, require_libfaketime
-from tests.site.procstat import descendants
+from tests.site.procstat import pss_kib
 from tests.site.resist import (
     ConnectionLog,
     RecordingProxy,
@@ -264,21 +264,6 @@ sources:
     assert errors.get("proxy_credentials", 0) >= 1, errors
 
 
-def _chromium_pss_kib() -> int:
-    total = 0
-    for pid in descendants(os.getpid()):
-        try:
-            if not Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
-                continue
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-                    break
-        except OSError:
-            continue
-    return total
-
-
 def test_a_long_render_run_stays_within_its_memory(tmp_path: Path, chromium: str) -> None:
     """40 pages, each leaving 8 MiB in the site's IndexedDB (held in memory by the browser's
     context): unbounded, Chromium grows past 650 MiB; with RENDER_MEMORY_MB=450 it is
@@ -289,7 +274,7 @@ def test_a_long_render_run_stays_within_its_memory(tmp_path: Path, chromium: str
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _chromium_pss_kib())
+            peak[0] = max(peak[0], pss_kib(os.getpid(), named="chrom"))
             time.sleep(0.1)
 
     with Site() as site:

@@ -29,11 +29,14 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def pss_kib(pid: int) -> int:
-    """PSS of ``pid`` and all its descendants, in KiB (0 when it is gone)."""
+def pss_kib(pid: int, named: str | None = None) -> int:
+    """PSS of ``pid`` and all its descendants, in KiB (0 when it is gone); with ``named``, only
+    of the processes whose name starts so ("chrom": the browser's)."""
     total = 0
     for member in descendants(pid):
         try:
+            if named is not None and not Path(f"/proc/{member}/comm").read_text().startswith(named):
+                continue
             for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
                     total += int(line.split()[1])
