@@ -175,7 +175,7 @@ async def _text_settled(page: Page, deadline: float) -> None:
         if length == last and length >= MIN_TEXT_CHARS:
             return
         last = length
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.1)
 
 
 async def _quiet(page: Page, milliseconds: float) -> None:

@@ -20,7 +20,11 @@ def descendants(pid: int) -> list[int]:
     while index < len(found):
         current = found[index]
         index += 1
-        for task in Path(f"/proc/{current}/task").glob("*"):
+        try:
+            tasks = list(Path(f"/proc/{current}/task").glob("*"))
+        except OSError:
+            continue  # the process ended while the tree was walked
+        for task in tasks:
             try:
                 children = (task / "children").read_text().split()
             except OSError:
