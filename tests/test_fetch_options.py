@@ -133,6 +133,16 @@ def test_every_request_of_a_source_carries_its_options(tmp_path: Path, monkeypat
         assert request.headers["Proxy-Authorization"] == b"Basic bW9uaXRvcjpzM2NyOmV0"
         credentials.process_response(request, Response(request.url))
         assert b"Proxy-Authorization" not in request.headers, "taken off once downloaded: no copy carries it"
+    # The robots.txt of a feed host outside allowed_domains is the source's too.
+    feed_host = crawler_for(
+        tmp_path,
+        FILE.replace(
+            "[https://tass.ru/rss/v2.xml]", "[https://rss.tass.example/v2.xml]\n    allowed_domains: [tass.ru]"
+        ),
+    )
+    robots_elsewhere = Request("https://rss.tass.example/robots.txt", meta={"dont_obey_robotstxt": True})
+    build_from_crawler(SourceFetch, feed_host).process_request(robots_elsewhere)
+    assert robots_elsewhere.meta["proxy"] == "http://10.0.0.5:3128"
     page = Request("https://www.unian.ua/news/1", meta={"source": "unian"})
     feed = Request("https://www.unian.ua/rss", meta={"source": "unian", "discovery": "feed"})
     fetch.process_request(page)

@@ -24,6 +24,7 @@ from scrapy.http import Request, Response
 from crawler.config.fetch_options import FetchOptions, Proxy, RenderMode, basic_authorization
 from crawler.config.sources_file import Source, SourcesError, load_sources
 from crawler.net.failures import ProxyCredentialsMissing
+from crawler.parsing.urls import host_of
 
 __all__ = [
     "RENDER_META",
@@ -87,13 +88,17 @@ def _sources_with(crawler: Crawler, wanted: Callable[[FetchOptions], bool]) -> t
 class _BySource:
     def __init__(self, sources: tuple[Source, ...]):
         self.by_name = {source.name: source for source in sources}
+        # The hosts of each source's feeds, sitemaps and listings, which may lie outside its
+        # allowed_domains (rss.unian.net for unian.ua): their robots.txt is the source's too.
+        self.roots = {source.name: {host_of(url) for url in source.discovery_urls} for source in sources}
 
     def source_of(self, request: Request) -> Source | None:
         name = request.meta.get("source")
         if name is not None:
             return self.by_name.get(name)
         # robots.txt, which Scrapy asks for without the source's meta: by host.
-        return next((source for source in self.by_name.values() if source.allows(request.url)), None)
+        host = host_of(request.url)
+        return next((s for s in self.by_name.values() if s.allows(request.url) or host in self.roots[s.name]), None)
 
 
 class SourceFetch(_BySource):
