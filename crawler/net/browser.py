@@ -42,9 +42,10 @@ from scrapy_playwright.page import PageMethod
 
 from crawler import settings as defaults
 from crawler.config.sources_file import Source
-from crawler.net.failures import ProxyCredentialsMissing, RenderError, RenderTimeoutError
+from crawler.net.failures import RenderError, RenderTimeoutError
 from crawler.net.guard import allowed_hosts
 from crawler.net.guard_proxy import GuardProxy, Upstream
+from crawler.net.source_fetch import proxy_credentials
 from crawler.parsing.records import MIN_TEXT_CHARS
 from crawler.parsing.walls import SCRIPT_CHALLENGES
 from crawler.stats import Count, SourceStats
@@ -320,9 +321,7 @@ class BrowserRenderer(ScrapyPlaywrightDownloadHandler):
         if proxy is None:
             upstream = None
             if source.fetch.proxy is not None:
-                credentials = source.fetch.proxy.credentials(os.environ)
-                if isinstance(credentials, str):
-                    raise ProxyCredentialsMissing(credentials)
+                credentials = proxy_credentials(source.fetch.proxy, os.environ)
                 upstream = Upstream.of(source.fetch.proxy.url, credentials)
             proxy = self._proxies[source.name] = GuardProxy(self.allowed, upstream, self._refused_by(source.name))
         return await proxy.start()

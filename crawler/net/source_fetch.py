@@ -33,6 +33,7 @@ __all__ = [
     "apply_fetch_options",
     "is_page_request",
     "proxy_authorization",
+    "proxy_credentials",
 ]
 
 # Request meta: render this request in the browser (crawler/net/render_handler.py).
@@ -40,12 +41,18 @@ RENDER_META = "render"
 _PROXY_AUTHORIZATION = b"Proxy-Authorization"
 
 
-def proxy_authorization(proxy: Proxy, environ: Mapping[str, str]) -> bytes | None:
-    """The Proxy-Authorization value from the environment (None: the proxy needs none);
-    raises ProxyCredentialsMissing when the variable is named but unset or malformed."""
+def proxy_credentials(proxy: Proxy, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(user, password) from the environment (None: the proxy needs none); raises
+    ProxyCredentialsMissing when the variable is named but unset or malformed."""
     credentials = proxy.credentials(environ)
     if isinstance(credentials, str):
         raise ProxyCredentialsMissing(credentials)
+    return credentials
+
+
+def proxy_authorization(proxy: Proxy, environ: Mapping[str, str]) -> bytes | None:
+    """The Proxy-Authorization value from the environment (None: the proxy needs none)."""
+    credentials = proxy_credentials(proxy, environ)
     return None if credentials is None else basic_authorization(credentials)
 
 
