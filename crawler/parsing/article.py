@@ -25,6 +25,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
+from crawler.parsing import date_words
 from crawler.parsing.chars import CONTROL_CHARS
 from crawler.parsing.dates import format_iso, parse_date
 from crawler.parsing.encoding import decode_html
@@ -49,6 +50,8 @@ __all__ = [
 # trafilatura logs a warning per discarded page; we log one line per refusal ourselves.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 logging.getLogger("htmldate").setLevel(logging.ERROR)
+# htmldate's dates in words: in the languages news is read in, not all 200 (date_words.py).
+date_words.install()
 
 # Language is decided on the title and the first ~1,000 characters: on the corpus's
 # long texts that is as accurate as 3,000 and takes half the time.

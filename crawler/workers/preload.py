@@ -10,7 +10,7 @@ import contextlib
 import gc
 
 from crawler.parsing import article as extraction
-from crawler.parsing import language
+from crawler.parsing import date_words, language
 from crawler.workers.memory import tune_malloc
 
 tune_malloc()
@@ -66,22 +66,10 @@ def _warm() -> None:
 
 
 def _warm_dates() -> None:
-    """Load dateparser's locale data and patterns here, once, shared by every worker.
-
-    htmldate falls back on dateparser for dates written out in words; dateparser
-    loads its data for every locale on first use and compiles patterns per
-    language it tries, tens of megabytes that each worker would otherwise build
-    for itself.
-    """
-    try:
-        from htmldate.extractors import get_external_parser
-    except ImportError:  # pragma: no cover - htmldate without the dateparser path
-        return
-    parser = get_external_parser()
-    # The last one matches no language, so every locale is tried (and compiled) once.
-    for text in ("12 березня 2024", "12 марта 2024", "March 12, 2024", "12 qqq 2024"):
-        with contextlib.suppress(ValueError, OverflowError):
-            parser.get_date_data(text)
+    """Load dateparser's data for the languages htmldate may parse dates in words in
+    (crawler/parsing/date_words.py), here, once, shared by every worker: each would
+    otherwise load and compile it for itself."""
+    date_words.warm_up()
 
 
 _warm()
