@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import pytest
 
@@ -106,6 +108,40 @@ def test_every_candidate_has_a_model_an_alphabet_and_a_name() -> None:
     assert tuple(ngram_loglik(["мир"])) == LANGUAGES, "the shipped data has a model of every candidate"
     assert set(_ALPHABETS) == CYRILLIC_LANGUAGES
     assert set(LANGUAGE_NAMES) >= CYRILLIC_LANGUAGES, "the digest names every language it may say"
+
+
+def _reference_loglik(word: str, table: dict[str, int], order: int) -> float:
+    """The letter model's definition, one language at a time: each letter scored by the
+    longest context of at most ``order`` letters the table holds, a nat less per shorter
+    context tried, an unseen letter at log(1e-7)."""
+    score = 0.0
+    for end in range(1, len(word) + 1):
+        for tried, start in enumerate(range(max(end - order, 0), end)):
+            if word[start:end] in table:
+                score += -table[word[start:end]] / 20 - tried
+                break
+        else:
+            score += math.log(1e-7) - (end - max(end - order, 0))
+    return score
+
+
+def test_the_packed_letter_models_score_as_their_definition(tmp_path: Path) -> None:
+    """The models are packed into two arrays searched by n-gram code (cyrillic_profiles._save):
+    every language, with its own order, scores a word as the plain per-language tables would,
+    across back-offs, letters no model holds and contexts only some languages have."""
+    from crawler.parsing import cyrillic_profiles
+
+    tables = {
+        "uk": {"п": 30, "р": 28, "и": 25, "пр": 12, "при": 5, "рив": 9, "прив": 2, "приві": 1, "і": 40, "ві": 7},
+        "ru": {"п": 31, "р": 27, "и": 20, "пр": 11, "ри": 8, "при": 4, "прив": 3, "приве": 2},
+        "tt": {"п": 35, "и": 22, "ри": 10, "при": 6, "прив": 2, "приві": 0, "ә": 15},
+    }
+    model = cyrillic_profiles._save(tables, tmp_path / "models.bin.gz")
+    orders = {"uk": 5, "ru": 5, "tt": 4}
+    for word in ("привіт", "привет", "прививка", "ә", "пxри", "x", "іі"):
+        packed = cyrillic_profiles._word_loglik(word, model)
+        expected = [_reference_loglik(word, tables[lang], orders[lang]) for lang in tables]
+        assert packed == expected, word
 
 
 def test_deterministic() -> None:
