@@ -75,7 +75,9 @@ def test_a_full_disk_under_the_warc_archive_fails_the_run_whole(tmp_path: Path) 
 
 def test_a_warc_file_left_open_by_kill_9_is_cut_back_and_renamed(tmp_path: Path) -> None:
     with Site() as site:
-        newsroom = Newsroom(site, 8, slow={n: 1.0 for n in range(4, 8)})
+        # The feed lists the newest first: 7 to 4 come at once, 3 to 0 stall, so the crawl is
+        # still running (its WARC file open) when it is killed, however fast it extracts.
+        newsroom = Newsroom(site, 8, slow={n: 3.0 for n in range(4)})
         warc = tmp_path / "warc"
         command = crawl_command(tmp_path, newsroom.sources_yaml(), "-s", "TRANSLATION_PROVIDER=none",
                                 "-s", f"WARC_DIR={warc}", "-O", str(tmp_path / "out.jsonl"))  # fmt: skip
@@ -84,7 +86,8 @@ def test_a_warc_file_left_open_by_kill_9_is_cut_back_and_renamed(tmp_path: Path)
         deadline = time.monotonic() + 60
         while newsroom.article_hits() < 5 and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(0.5)
+        time.sleep(0.5)  # the fast pages' records written, the stalled ones not yet answered
+        assert process.poll() is None, "the crawl ended before the stalled pages were answered"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         left = list(warc.glob("*.warc.gz.open"))
