@@ -54,6 +54,9 @@ def test_kommersant_metadata() -> None:
     assert result.canonical_url == "https://www.kommersant.ru/doc/7715044"
     assert "президент" in result.tags and len(result.tags) <= 30
     assert "\n" in result.text and not result.text.startswith(result.title)
+    # Its three photos' captions and credits (<figcaption>) are not the story's text.
+    assert "Фото: Дмитрий Азаров" not in result.text
+    assert "Анвар Ибрагим очень близко к сердцу" not in result.text
 
 
 @pytest.mark.parametrize(

@@ -43,10 +43,14 @@ def obozrevatel_template() -> CorpusPage:
 
 
 # source name -> (the golden page, a phrase that must not survive the override)
+# name: (the page, a text the source's rules leave out, whether the generic extractor keeps it).
+# kommersant's rules were written for its photo captions and credits, which the generic
+# extractor has left out itself since it drops every <figcaption> (crawler/parsing/article.py):
+# there the rules must still do no worse.
 GOLDEN = {
-    "kommersant": (lambda: corpus_page("fundus-kommersant_2025_05_14"), "Фото: Дмитрий Азаров"),
-    "obozrevatel": (obozrevatel_template, "Telegram-канале Obozrevatel"),
-    "obozrevatel-ru": (obozrevatel_template, "Читайте также"),
+    "kommersant": (lambda: corpus_page("fundus-kommersant_2025_05_14"), "Фото: Дмитрий Азаров", False),
+    "obozrevatel": (obozrevatel_template, "Telegram-канале Obozrevatel", True),
+    "obozrevatel-ru": (obozrevatel_template, "Читайте также", True),
 }
 
 
@@ -61,15 +65,17 @@ def test_every_source_with_overrides_has_a_golden_page() -> None:
 def test_overrides_beat_the_generic_extractor_on_the_real_page(name: str) -> None:
     source = load_sources(ROOT / "config" / "sources.yaml").get(name)
     assert source is not None
-    golden, unwanted = GOLDEN[name]
+    golden, unwanted, generic_keeps = GOLDEN[name]
     page = golden()
     generic = extract_article(page.html, ExtractionOptions(url=page.origin_url))
     tuned = extract_article(page.html, ExtractionOptions(url=page.origin_url, rules=source.extract.as_dict()))
     assert isinstance(generic, Article) and isinstance(tuned, Article)
     assert tuned.title == page.title
-    assert unwanted in generic.text and unwanted not in tuned.text
+    assert unwanted not in tuned.text and (unwanted in generic.text) == generic_keeps
     # Ground truth (fundus) has the subtitle as its first paragraph; the record keeps it in summary.
     truth = page.body
-    assert f1(tuned.text, truth) > f1(generic.text, truth)
+    if generic_keeps:
+        assert f1(tuned.text, truth) > f1(generic.text, truth)
+    assert f1(tuned.text, truth) >= f1(generic.text, truth)
     assert f1(tuned.text, truth) >= 0.99
     assert tuned.published == generic.published and tuned.author == generic.author

@@ -630,6 +630,17 @@ def _not_an_article(page: _Page, title: str | None, text: str) -> Rejected | Non
     return None
 
 
+def _drop_captions(tree: HtmlElement) -> None:
+    """Leave photo captions and credits ("Фото: Дмитрий Азаров, Коммерсантъ") out of the
+    article: trafilatura keeps <figcaption> text as paragraphs, no ground truth counts it,
+    and it would be translated and diffed as if it were the story. On the corpus's pages
+    with text ground truth this lifts the Russian pages from 0.9957 to 0.9974 and leaves
+    the rest as they were (benchmarks/extraction_settings.py); the credits also stop
+    reaching trafilatura's author search."""
+    for caption in list(tree.iter("figcaption")):
+        caption.drop_tree()  # its tail, the text after the caption, stays
+
+
 def _parse(html: str | bytes, options: ExtractionOptions) -> _Page | Rejected:
     if isinstance(html, bytes):
         html, _ = decode_html(html, options.content_type)
@@ -639,6 +650,7 @@ def _parse(html: str | bytes, options: ExtractionOptions) -> _Page | Rejected:
     tree = load_html(html)
     if tree is None:
         return Rejected(Refusal.NOT_HTML, "the body does not parse as HTML")
+    _drop_captions(tree)
     precise = _favours_precision(tree, options.language_hint)
     extractor = _extractor(precise)
     extractor.url = extractor.source = options.url
