@@ -84,6 +84,8 @@ class _Model:
 
 
 MISSING = 0xFFFF
+# A letter is one digit of an n-gram's code (_code): 127 letters at most.
+_BASE = 128
 
 
 @cache
@@ -126,13 +128,11 @@ def _save(tables: dict[str, dict[str, int]], path: Path) -> _Model:
     if sys.byteorder == "big":  # pragma: no cover
         codes.byteswap()
         values.byteswap()
-    header = f"{_MAGIC}\n{chr(9).join(languages)}\n{letters}\n{len(grams)}\n".encode()
+    names = "\t".join(languages)
+    header = f"{_MAGIC}\n{names}\n{letters}\n{len(grams)}\n".encode()
     with gzip.open(path, "wb", compresslevel=9) as out:
         out.write(header + codes.tobytes() + values.tobytes())
     return _load(path)
-
-
-_BASE = 128
 
 
 def _code(gram: str, letters: dict[str, int]) -> int:

@@ -190,9 +190,9 @@ def _factory(group: str) -> DetectorFactory:
             profiles.append(profile.read())
     factory.load_json_profile(profiles)
     # Each n-gram's probabilities as one array of doubles rather than a list of float objects
-    # (the same values: langdetect only indexes them): the Latin model drops from 12 to 6 MiB,
-    # and a worker reading it no longer writes reference counts into every float it touches,
-    # which copied the forkserver's pages into each worker.
+    # (the same values: langdetect only indexes them): a worker reading a list wrote the reference
+    # count of every float it touched, which copied the forkserver's pages into each worker (peak
+    # PSS of a 1,000-page crawl 343 -> 323 MiB, benchmarks/README.md).
     factory.word_lang_prob_map = {gram: array("d", probs) for gram, probs in factory.word_lang_prob_map.items()}
     # A fixed seed makes langdetect's random n-gram sampling repeatable.
     factory.set_seed(0)
