@@ -42,7 +42,6 @@ def obozrevatel_template() -> CorpusPage:
     return CorpusPage("obozrevatel-template", html.encode(), "ru", title, "2026-11-30", "\n".join(paragraphs[1:]), url)
 
 
-# source name -> (the golden page, a phrase that must not survive the override)
 # name: (the page, a text the source's rules leave out, whether the generic extractor keeps it).
 # kommersant's rules were written for its photo captions and credits, which the generic
 # extractor has left out itself since it drops every <figcaption> (crawler/parsing/article.py):
